@@ -1,0 +1,126 @@
+"""Start the Streamlit app on a free port and drive it in headless Chromium (tests, benchmarks, screenshots)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.0, script: str | Path = "app.py"):
+    """Run `streamlit run app.py` until the block ends; yields the base URL once it answers."""
+    port = port or free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / script),
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    _PIDS[url] = proc.pid
+    try:
+        wait_healthy(url, proc, timeout)
+        yield url
+    finally:
+        _PIDS.pop(url, None)
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+_PIDS: dict[str, int] = {}
+
+
+def server_pid(url: str) -> int:
+    """The process id of a server started by `serve` (for memory readings)."""
+    return _PIDS[url]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    return time.perf_counter() - start
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@contextlib.contextmanager
+def browser():
+    """A headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_idle(page, timeout: float = 30_000) -> None:
+    """Connected, and no script running."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def open_page(b, url: str, path: str = "", width: int = 1440, height: int = 1000):
+    page = b.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{url}/{path}")
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)  # every page has a title
+    wait_idle(page)
+    return page
+
+
+def draw(page, strokes, canvas_index: int = 0) -> None:
+    """Draw polylines given in canvas-relative fractions [(x, y), ...] with the mouse."""
+    canvas = page.locator("canvas.upper-canvas").nth(canvas_index)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.wait_for_timeout(300)  # a fast drag right after the move may not register
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
+        page.mouse.up()
+
+
+SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
+ZERO = [[(0.5, 0.15), (0.3, 0.3), (0.28, 0.6), (0.45, 0.85), (0.65, 0.75), (0.72, 0.45), (0.62, 0.2), (0.5, 0.15)]]
+ONE = [[(0.5, 0.15), (0.5, 0.85)]]

@@ -1,0 +1,203 @@
+"""Self-describing checkpoints: weights in .safetensors, a JSON document in its metadata.
+
+`load` rebuilds the model from the file alone and never unpickles anything; `save` writes to a
+temporary file and renames it into place, so a crash never leaves half a checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from ae import models
+
+FORMAT = "ae-lab/1"
+META_KEY = "ae"
+SUFFIX = ".safetensors"
+MAX_BYTES = 256 * 1024 * 1024  # far above any model here; refuse to read more than this
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a loadable checkpoint; the message says why."""
+
+
+def validate_name(name: str) -> str:
+    """A checkpoint name a user typed, or CheckpointError: letters, digits, '_', '-', '.', at most 64."""
+    name = (name or "").strip()
+    if name.endswith(SUFFIX):
+        name = name[: -len(SUFFIX)]
+    if not name:
+        raise CheckpointError("the name is empty")
+    if "/" in name or "\\" in name or ".." in name:
+        raise CheckpointError(f"'{name}' is not a plain name: no '/', '\\' or '..'")
+    if not NAME_RE.match(name):
+        raise CheckpointError(
+            "use 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        )
+    return name
+
+
+def path_for(directory: str | os.PathLike, name: str) -> Path:
+    return Path(directory) / f"{validate_name(name)}{SUFFIX}"
+
+
+def machine() -> str:
+    """A short description of where training ran, for the results table."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} threads"
+
+
+def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path:
+    """Write weights and a metadata document atomically; returns the path."""
+    path = Path(path)
+    doc = {
+        **meta,
+        "format": FORMAT,
+        "architecture": model.name,
+        "config": model.config_dict(),
+        "latent_dim": model.latent_dim,
+        "parameters": models.count_parameters(model),
+        "versions": {"torch": torch.__version__.split("+")[0], "python": platform.python_version()},
+        "saved": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    blob = save_tensors(tensors, metadata={META_KEY: json.dumps(doc)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model is for everyone who runs the app
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_meta(data: bytes) -> dict:
+    """The metadata document of a checkpoint's bytes, or CheckpointError."""
+    if len(data) < 8:
+        raise CheckpointError("not a safetensors file (too short)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > len(data) - 8:
+        raise CheckpointError("truncated, or not a safetensors file (header runs past the end)")
+    try:
+        header = json.loads(data[8 : 8 + n])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError("not a safetensors file (its header is not JSON)") from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict) or META_KEY not in meta:
+        raise CheckpointError("a safetensors file, but not one of ours (no 'ae' metadata)")
+    try:
+        doc = json.loads(meta[META_KEY])
+    except (TypeError, json.JSONDecodeError):
+        raise CheckpointError("its metadata is not valid JSON") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("architecture"), str):
+        raise CheckpointError("its metadata names no architecture")
+    return doc
+
+
+def load_bytes(data: bytes) -> tuple[models.Autoencoder, dict]:
+    doc = read_meta(data)
+    try:
+        tensors = load_tensors(data)
+    except Exception as e:  # safetensors raises its own error type for every broken layout
+        text = str(e)
+        reason = "truncated" if "incomplete" in text or "not fully covered" in text else "corrupt"
+        raise CheckpointError(f"{reason} ({text})") from None
+    name = doc["architecture"]
+    if name not in models.available():
+        raise CheckpointError(f"unknown architecture '{name}'")
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise CheckpointError("its model config is not a JSON object")
+    try:
+        model = models.build(name, **_tuples(config))
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"its config does not build a {name}: {e}") from None
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[1:3]) or first[0]
+        raise CheckpointError(f"shape mismatch with {name}: {detail}") from None
+    return model.eval(), doc
+
+
+def load(path: str | os.PathLike) -> tuple[models.Autoencoder, dict]:
+    """(model in eval mode, metadata) from a checkpoint file, or CheckpointError saying why not."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise CheckpointError(f"{size / 2**20:.0f} MB is too large for a checkpoint")
+        data = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"cannot read it: {e.strerror or e}") from None
+    return load_bytes(data)
+
+
+def _tuples(config: dict) -> dict:
+    """JSON turns the configs' tuples into lists; dataclass configs want tuples back."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+
+
+@dataclass
+class Entry:
+    """One file of a checkpoint folder: its metadata, or why it cannot be used."""
+
+    path: Path
+    meta: dict | None = None
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name[: -len(SUFFIX)] if self.path.name.endswith(SUFFIX) else self.path.name
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def checkpoint_files(directory: str | os.PathLike) -> list[Path]:
+    """The *.safetensors files of a folder, sorted by name (none if it does not exist)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob(f"*{SUFFIX}") if p.is_file())
+
+
+def list_checkpoints(directory: str | os.PathLike) -> list[Entry]:
+    """Every checkpoint file in a folder with its metadata; broken ones carry the reason, never raise."""
+    entries = []
+    for path in checkpoint_files(directory):
+        try:
+            _, meta = load(path)
+            entries.append(Entry(path, meta))
+        except CheckpointError as e:
+            entries.append(Entry(path, error=str(e)))
+    return entries

@@ -1,0 +1,85 @@
+"""The latent space: numpy encode/decode for pages, interpolation paths, 2-D projections."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ae import models
+
+
+@torch.inference_mode()
+def encode(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
+    """(N, 28, 28) or (28, 28) floats in [0, 1] -> (N, latent_dim) codes."""
+    x = torch.as_tensor(np.asarray(images, np.float32)).view(-1, 1, *np.shape(images)[-2:])
+    return model.eval().encode(x.to(models.device_of(model))).float().cpu().numpy()
+
+
+@torch.inference_mode()
+def decode(model: models.Autoencoder, codes: np.ndarray) -> np.ndarray:
+    """(N, latent_dim) codes -> (N, 28, 28) images in [0, 1]."""
+    z = torch.as_tensor(np.asarray(codes, np.float32)).view(-1, model.latent_dim)
+    return model.eval().decode(z.to(models.device_of(model))).float().cpu().numpy()[:, 0]
+
+
+def reconstruct(model: models.Autoencoder, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, reconstructions) for (N, 28, 28) images."""
+    z = encode(model, images)
+    return z, decode(model, z)
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    return (1.0 - t) * a + t * b
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Along the great circle between the directions of a and b, the length going linearly.
+
+    Straight lines between two codes pass near the origin, where few training codes live; the
+    arc stays at the codes' typical distance from it. Nearly parallel codes fall back to lerp.
+    """
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na < 1e-8 or nb < 1e-8:
+        return lerp(a, b, t)
+    ua, ub = a / na, b / nb
+    omega = np.arccos(np.clip(np.dot(ua, ub), -1.0, 1.0))
+    if omega < 1e-4:
+        return lerp(a, b, t)
+    direction = (np.sin((1 - t) * omega) * ua + np.sin(t * omega) * ub) / np.sin(omega)
+    return direction * ((1 - t) * na + t * nb)
+
+
+METHODS = {"linear": lerp, "spherical": slerp}
+
+
+def path(a: np.ndarray, b: np.ndarray, steps: int, method: str = "linear") -> np.ndarray:
+    """(steps, d) codes from a to b inclusive."""
+    f = METHODS[method]
+    return np.stack([f(a, b, t) for t in np.linspace(0.0, 1.0, steps)])
+
+
+def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
+    """(N, 2) coordinates for a map, and how they were made: the code itself, or its top 2 PCs."""
+    codes = np.asarray(codes, np.float64)
+    if codes.shape[1] == 1:
+        return np.concatenate([codes, np.zeros_like(codes)], 1), "the 1-d code (and zero)"
+    if codes.shape[1] == 2:
+        return codes, "the 2-d code itself"
+    centred = codes - codes.mean(0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    share = (s[:2] ** 2).sum() / max((s**2).sum(), 1e-12)
+    return centred @ vt[:2].T, f"the first two principal components of the codes ({share:.0%} of their variance)"
+
+
+def manifold(model: models.Autoencoder, lo, hi, n: int) -> np.ndarray:
+    """A 2-d decoder's view of the plane: (28n, 28n) tiles, decode(x, y) for x, y on an n x n grid."""
+    xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(hi[1], lo[1], n)  # y grows upwards, as on the map
+    grid = np.array([[x, y] for y in ys for x in xs], np.float32)
+    tiles = decode(model, grid)
+    return np.concatenate([np.concatenate(list(tiles[r * n : (r + 1) * n]), axis=1) for r in range(n)], axis=0)
+
+
+@torch.inference_mode()
+def sample(model: models.Autoencoder, n: int, seed: int) -> np.ndarray:
+    """n new digits (n, 28, 28) from a generative model's prior (the VAE's)."""
+    return model.eval().sample(n, torch.Generator().manual_seed(seed))[:, 0].float().cpu().numpy()

@@ -1,0 +1,323 @@
+"""Shared Streamlit pieces: the model catalogue and picker, the canvas, image strips, cached loaders.
+
+The only module of `ae` that imports Streamlit. Pages call these and do nothing else with models.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects  # noqa: F401  (the Explore and Train pages use it: imported before gc.freeze below)
+import streamlit as st
+import torch
+from PIL import Image
+
+from ae import checkpoints, data, latent, models, preprocess
+
+MODEL_KEY = "model_name"  # the chosen model, shared by every page
+DEFAULT_MODEL = "conv32"
+CANVAS_SIZE = 280
+DIGIT_PX = 168  # a 28x28 digit shown at 6x, nearest-neighbour: crisp pixels
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))  # many small requests: narrow is better
+# torch, plotly and Streamlit leave ~10^6 objects behind; every full garbage collection walked them
+# all, mid-rerun (+90 ms per stroke on the Draw page). Imported once per process: freeze them.
+gc.freeze()
+
+
+def checkpoint_dir() -> Path:
+    return Path(os.environ.get("AE_CHECKPOINT_DIR", "checkpoints"))
+
+
+# ---- the model catalogue -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One checkpoint file as the app sees it: a loaded model, or why it could not be loaded."""
+
+    name: str
+    path: Path
+    model: models.Autoencoder | None
+    meta: dict | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None
+
+    @property
+    def test(self) -> dict:
+        return (self.meta or {}).get("metrics", {}).get("test", {})
+
+    @property
+    def noise(self) -> str:
+        t = (self.meta or {}).get("train", {})
+        return t.get("noise", "none") if t.get("noise_level") else "none"
+
+    @property
+    def denoising(self) -> bool:
+        return self.noise != "none"
+
+    def label(self) -> str:
+        parts = [self.name, f"{self.model.latent_dim}-d"]
+        if "mse" in self.test:
+            parts.append(f"MSE {self.test['mse']:.4f}")
+        if self.denoising:
+            parts.append("denoiser")
+        return " · ".join(parts)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _load(path: str, mtime_ns: int, size: int) -> tuple:
+    """Load once per file version: a retrained or replaced file has a new mtime and size."""
+    try:
+        model, meta = checkpoints.load(path)
+        return model, meta, None
+    except checkpoints.CheckpointError as e:
+        return None, None, str(e)
+
+
+def catalog() -> list[Choice]:
+    """Every checkpoint in the folder, read now, so a newly trained model shows up at once."""
+    out = []
+    for path in checkpoints.checkpoint_files(checkpoint_dir()):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted since the listing
+            continue
+        model, meta, error = _load(str(path), stat.st_mtime_ns, stat.st_size)
+        out.append(Choice(path.stem, path, model, meta, error))
+    return out
+
+
+def usable() -> list[Choice]:
+    """The loadable models, smallest code first: models of one code size sit together."""
+    return sorted((c for c in catalog() if c.ok), key=lambda c: (c.model.latent_dim, c.name))
+
+
+def model_picker() -> Choice | None:
+    """The sidebar's model choice, kept in session state across pages."""
+    choices = usable()
+    if not choices:
+        st.sidebar.warning(
+            f"No trained models in `{checkpoint_dir()}`. Train one on the **Train** page, "
+            "or run `python -m ae.train --out checkpoints/mine.safetensors`."
+        )
+        return None
+    names = [c.name for c in choices]
+    if st.session_state.get(MODEL_KEY) not in names:
+        st.session_state[MODEL_KEY] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    by_name = {c.name: c for c in choices}
+    st.sidebar.selectbox("Model", names, key=MODEL_KEY, format_func=lambda n: by_name[n].label())
+    chosen = by_name[st.session_state[MODEL_KEY]]
+    st.sidebar.caption(describe(chosen))
+    broken = [c for c in catalog() if not c.ok]
+    if broken:
+        with st.sidebar.expander(f"{len(broken)} checkpoint(s) could not be loaded"):
+            for c in broken:
+                st.write(f"**{c.name}**: {c.error}")
+    return chosen
+
+
+def chosen_model() -> Choice | None:
+    """The model picked in the sidebar (None when there is none)."""
+    by_name = {c.name: c for c in usable()}
+    return by_name.get(st.session_state.get(MODEL_KEY))
+
+
+def require_model() -> Choice:
+    """The chosen model; without one, the page says how to get one and stops there."""
+    choice = chosen_model()
+    if choice is None:
+        st.warning("There is no trained model to use yet: train one on the **Train** page.")
+        st.stop()
+    return choice
+
+
+def describe(c: Choice) -> str:
+    arch = c.meta["architecture"]
+    text = f"**{arch}**, {c.model.latent_dim}-d code, {c.meta.get('parameters', 0):,} parameters. {models.origin(arch)}"
+    if c.denoising:
+        text += f" Trained to remove {c.noise.replace('_', ' ')} noise."
+    return text
+
+
+# ---- MNIST samples -----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _test_digits(root: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = data.load_mnist(False, root)
+    return data.to_float(images)[:, 0].numpy(), labels.numpy()
+
+
+def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
+    """The 10k test digits (N, 28, 28) in [0, 1] and labels, or None when MNIST is not on disk."""
+    root = data.resolve_data_dir().resolve()
+    if not data.mnist_available(root):
+        return None
+    return _test_digits(str(root))
+
+
+def mnist_missing_note() -> None:
+    st.info(data.missing_message(data.resolve_data_dir()), icon=":material/download:")
+
+
+def pick_digit(key: str, label: str = "Digit") -> np.ndarray | None:
+    """A test digit chosen by class or at random; the choice is kept across pages."""
+    digits = test_digits()
+    if digits is None:
+        mnist_missing_note()
+        return None
+    images, labels = digits
+    state = f"{key}_index"
+    cls_col, btn_col = st.columns([3, 2], vertical_alignment="bottom")
+    cls = cls_col.selectbox(label, ["any", *range(10)], key=f"{key}_class")
+    if state not in st.session_state or btn_col.button("Another", key=f"{key}_next", icon=":material/casino:"):
+        pool = np.arange(len(labels)) if cls == "any" else np.flatnonzero(labels == cls)
+        st.session_state[state] = int(np.random.default_rng().choice(pool))
+    index = st.session_state[state]
+    if cls != "any" and labels[index] != cls:  # the class changed: follow it
+        index = st.session_state[state] = int(np.flatnonzero(labels == cls)[0])
+    return images[index]
+
+
+# ---- drawing -----------------------------------------------------------------------------------
+
+
+def _bump(key: str) -> None:
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+
+
+def canvas_digit(key: str, size: int = CANVAS_SIZE) -> np.ndarray | None:
+    """A canvas (white ink on black), Clear and brush size under it: the drawing as a 28x28 digit or None.
+
+    The controls sit below the canvas: its hover toolbar (undo, redo, reset) covers its top edge.
+    """
+    from streamlit_drawable_canvas import st_canvas  # importable only inside a Streamlit run
+
+    counter, brush = f"{key}_version", f"{key}_brush"
+    result = st_canvas(
+        stroke_width=st.session_state.get(brush, 20),
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=size,
+        width=size,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{key}_{st.session_state.get(counter, 0)}",  # a new key is an empty canvas
+    )
+    clear_col, brush_col = st.columns([1, 2], vertical_alignment="bottom")
+    clear_col.button("Clear", key=f"{key}_clear", on_click=_bump, args=(counter,), icon=":material/delete:")
+    brush_col.slider("Brush size", 8, 40, 20, key=brush)
+    image = result.image_data
+    return None if image is None else preprocess.to_mnist(image)
+
+
+def upload_digit(key: str) -> np.ndarray | None:
+    """A picture of a handwritten digit, uploaded, as a 28x28 digit; bad files get a message."""
+    file = st.file_uploader("A photo or scan of one handwritten digit", type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=key)
+    if file is None:
+        return None
+    try:
+        digit = preprocess.to_mnist(preprocess.read_image(file.getvalue()))
+    except preprocess.ImageError as e:
+        st.error(f"Could not use **{file.name}**: {e}.", icon=":material/broken_image:")
+        return None
+    if digit is None:
+        st.warning(f"**{file.name}** looks blank: no ink found.", icon=":material/visibility_off:")
+    return digit
+
+
+# ---- images ------------------------------------------------------------------------------------
+
+
+def digit_image(a: np.ndarray, size: int = DIGIT_PX) -> Image.Image:
+    """A (28, 28) array in [0, 1] as a large greyscale picture with crisp pixels."""
+    pixels = (np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8)
+    return Image.fromarray(pixels).resize((size, size), Image.Resampling.NEAREST)
+
+
+def error_image(x: np.ndarray, x_hat: np.ndarray, size: int = DIGIT_PX) -> Image.Image:
+    """Per-pixel error: orange where the reconstruction adds ink, blue where it misses ink."""
+    d = np.clip(x_hat - x, -1.0, 1.0)
+    extra, missing = np.sqrt(np.clip(d, 0, 1)), np.sqrt(np.clip(-d, 0, 1))  # sqrt: small errors show
+    rgb = np.stack([extra * 255, extra * 150 + missing * 160, missing * 255], -1)
+    rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+    return Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST)
+
+
+def image_strip(images, captions=None, size: int = DIGIT_PX, per_row: int | None = None) -> None:
+    """Digits side by side (28x28 arrays or ready PIL images), each with its caption."""
+    images = list(images)
+    captions = list(captions) if captions is not None else [None] * len(images)
+    per_row = per_row or len(images)
+    for start in range(0, len(images), per_row):
+        cols = st.columns(per_row)
+        for col, img, cap in zip(cols, images[start : start + per_row], captions[start : start + per_row]):
+            pic = img if isinstance(img, Image.Image) else digit_image(img, size)
+            col.image(pic, caption=cap, width=size, output_format="PNG")
+
+
+def sheet(images, size: int = 112, gap: int = 4) -> Image.Image:
+    """Digits in one row as one picture, on a dark grey gutter."""
+    n = len(images)
+    out = Image.new("L", (n * size + (n - 1) * gap, size), 60)
+    for i, a in enumerate(images):
+        out.paste(digit_image(a, size), (i * (size + gap), 0))
+    return out
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(images, size: int = 196, ms: int = 80) -> bytes:
+    """An animation that plays the frames forward and back."""
+    frames = [digit_image(a, size) for a in images]
+    frames = frames + frames[-2:0:-1]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
+    return buf.getvalue()
+
+
+def mse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean((np.asarray(a) - np.asarray(b)) ** 2))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / max(mse(a, b), 1e-10)))
+
+
+def reconstruct_one(choice: Choice, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code (latent_dim,), reconstruction (28, 28)) of one digit."""
+    z, x_hat = latent.reconstruct(choice.model, digit[None])
+    return z[0], x_hat[0]
+
+
+def add_noise(digit: np.ndarray, kind: str, level: float, seed: int) -> np.ndarray:
+    """The library's noise on one (28, 28) digit, reproducible by seed."""
+    x = torch.as_tensor(digit, dtype=torch.float32)[None, None]
+    return data.add_noise(x, kind, level, torch.Generator().manual_seed(seed))[0, 0].numpy()
+
+
+def code_bars_svg(z: np.ndarray, width: int = 600, height: int = 140) -> str:
+    """The code as an SVG bar chart (blue up, orange down): a picture, so nothing heavy re-renders per stroke."""
+    n = len(z)
+    top = float(max(np.abs(z).max(), 1e-6))
+    mid, bar = height / 2, width / n
+    bars = "".join(
+        f'<rect x="{i * bar + bar * 0.12:.1f}" y="{mid - max(v, 0) / top * (mid - 4):.1f}" width="{bar * 0.76:.1f}" '
+        f'height="{max(abs(v) / top * (mid - 4), 0.5):.1f}" fill="{"#7c9cff" if v >= 0 else "#ffb86b"}"/>'
+        for i, v in enumerate(np.asarray(z, dtype=float))
+    )
+    axis = f'<line x1="0" y1="{mid}" x2="{width}" y2="{mid}" stroke="#777" stroke-width="1"/>'
+    return f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">{axis}{bars}</svg>'

@@ -1,0 +1,55 @@
+"""Draw a digit and watch the chosen model rebuild it after every stroke."""
+
+import streamlit as st
+
+from ae import ui
+
+st.title("Draw a digit")
+st.caption(
+    "Draw with the mouse (or a finger). Your drawing is scaled to 28×28 pixels the way MNIST was "
+    "made, squeezed through the model's code, and rebuilt."
+)
+
+choice = ui.require_model()
+
+
+@st.fragment
+def workspace():
+    """Canvas and inference together: a stroke reruns only this."""
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        source = st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="draw_source")
+        if source == "Upload":
+            digit = ui.upload_digit("draw_upload")
+        else:
+            digit = ui.canvas_digit("draw_canvas")
+    with right:
+        if digit is None:
+            st.info(
+                "Draw a digit on the black square (or upload a photo): its reconstruction "
+                "appears here after every stroke.",
+                icon=":material/gesture:",
+            )
+            return
+        z, x_hat = ui.reconstruct_one(choice, digit)
+        ui.image_strip(
+            [digit, x_hat, ui.error_image(digit, x_hat)],
+            ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
+        )
+        a, b, c = st.columns(3)
+        a.metric("MSE", f"{ui.mse(digit, x_hat):.5f}", help="Mean squared difference per pixel (0 is perfect)")
+        b.metric("PSNR", f"{ui.psnr(digit, x_hat):.1f} dB", help="Higher is better; 20 dB looks close")
+        c.metric("Code size", f"{len(z)} numbers", help="Everything the decoder knows about your digit")
+        st.image(ui.code_bars_svg(z), caption=f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})", width=600)
+    if st.toggle("Compare all models", key="draw_compare"):
+        choices = ui.usable()
+        outputs = [ui.reconstruct_one(c, digit)[1] for c in choices]
+        ui.image_strip(
+            [digit, *outputs],
+            ["input", *(f"{c.name}\nMSE {ui.mse(digit, o):.4f}" for c, o in zip(choices, outputs))],
+            size=112,
+            per_row=8,
+        )
+
+
+workspace()

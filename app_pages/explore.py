@@ -1,0 +1,83 @@
+"""The latent space as a map: test digits placed by their codes, coloured by what they are."""
+
+import numpy as np
+import streamlit as st
+
+from ae import latent, ui
+
+st.title("Explore the code space")
+st.caption(
+    "Every dot is a test digit, placed by its code (the model's own 2-d code, or the two directions "
+    "along which the codes vary most). Digits of a kind gather together: the model found the "
+    "classes without ever being told them. Click a dot to see the digit and its reconstruction."
+)
+
+choice = ui.require_model()
+
+
+@st.cache_data(max_entries=16, show_spinner="Encoding test digits…")
+def codes_of(path: str, mtime_ns: int, count: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """(2-D points, labels, how they were projected) for the first `count` test digits."""
+    model = next(c.model for c in ui.usable() if str(c.path) == path)
+    images, labels = ui.test_digits()
+    z = latent.encode(model, images[:count])
+    points, how = latent.project_2d(z)
+    return points.astype(np.float32), labels[:count], how
+
+
+def digit_map(points, labels, how):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    palette = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"]
+    for k in range(10):
+        idx = np.flatnonzero(labels == k)
+        fig.add_trace(go.Scattergl(
+            x=points[idx, 0], y=points[idx, 1], mode="markers", name=str(k), customdata=idx,
+            marker=dict(size=5, color=palette[k], opacity=0.75), hovertemplate=f"digit {k}<extra></extra>",
+        ))  # fmt: skip
+    fig.update_layout(
+        height=560, margin=dict(l=10, r=10, t=30, b=10), template="plotly_dark", legend_title="digit",
+        title=f"Axes: {how}", clickmode="event+select", dragmode="pan",
+    )  # fmt: skip
+    return fig
+
+
+digits = ui.test_digits()
+if digits is None:
+    ui.mnist_missing_note()
+else:
+    count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000, 10_000], value=2000, key="explore_count")
+    stat = choice.path.stat()
+    points, labels, how = codes_of(str(choice.path), stat.st_mtime_ns, count)
+    left, right = st.columns([3, 1], gap="large")
+    with left:
+        event = st.plotly_chart(digit_map(points, labels, how), on_select="rerun", selection_mode="points", key="explore_map", config={"displayModeBar": False})
+    with right:
+        picked = [p for p in event.selection.points if "customdata" in p] if event and event.selection else []
+        if picked:
+            index = int(np.ravel(picked[0]["customdata"])[0])
+            digit = digits[0][index]
+            _, x_hat = ui.reconstruct_one(choice, digit)
+            st.markdown(f"**Test digit #{index}**, a {labels[index]}")
+            ui.image_strip([digit, x_hat], ["original", f"rebuilt · MSE {ui.mse(digit, x_hat):.4f}"], size=140)
+        else:
+            st.info("Click a dot to see its digit and reconstruction.", icon=":material/touch_app:")
+
+if choice.model.latent_dim == 2:
+    st.subheader("The decoder's whole world: a grid across the code plane")
+    if digits is not None:
+        lo, hi = np.percentile(points, [2, 98], axis=0)
+    else:
+        lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
+    n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
+    sheet = latent.manifold(choice.model, lo, hi, n)
+    st.image(ui.digit_image(sheet, size=min(56 * n, 840)), caption="decode(x, y) over the middle 96% of the codes", output_format="PNG")
+
+if hasattr(choice.model, "sample"):
+    st.subheader("New digits from the VAE")
+    st.caption("A variational autoencoder learns codes that look like random normal numbers, so random numbers decode into new digits.")
+    seed = st.session_state.setdefault("explore_sample_seed", 0)
+    if st.button("Sample new digits", icon=":material/casino:", key="explore_sample"):
+        seed = st.session_state["explore_sample_seed"] = seed + 1
+    st.image(ui.sheet(latent.sample(choice.model, 16, seed), 72), output_format="PNG")

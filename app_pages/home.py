@@ -1,0 +1,67 @@
+"""What an autoencoder is, every shipped model at work on the same digits, and the measured table."""
+
+import numpy as np
+import streamlit as st
+
+from ae import latent, models, ui
+
+st.title("Autoencoder lab")
+st.markdown(
+    "An **autoencoder** is a network trained to copy its input to its output through a narrow "
+    "middle, the **code**. The *encoder* squeezes a 28×28 picture (784 numbers) into a code of a "
+    "few numbers; the *decoder* rebuilds the picture from the code alone. Because the code is "
+    "small, the network must learn what digits have in common and keep only what makes each one "
+    "different. Trained with noisy inputs and clean targets, it learns to **remove noise**; and "
+    "since similar digits get similar codes, walking between two codes **morphs** one digit into another."
+)
+st.page_link("app_pages/draw.py", label="Draw a digit and watch it rebuilt", icon=":material/draw:")
+
+choices = ui.usable()
+if not choices:
+    st.warning("No trained models yet: train one on the **Train** page.")
+    st.stop()
+
+st.subheader("The same ten test digits, rebuilt by every model")
+digits = ui.test_digits()
+if digits is None:
+    ui.mnist_missing_note()
+else:
+    images, labels = digits
+    originals = images[[np.flatnonzero(labels == k)[0] for k in range(10)]]  # the first 0, 1, ..., 9
+    head, row = st.columns([1, 5], vertical_alignment="center")
+    head.markdown("**original**")
+    row.image(ui.sheet(originals, 64), output_format="PNG")
+    for c in choices:
+        out = latent.reconstruct(c.model, originals)[1]
+        head, row = st.columns([1, 5], vertical_alignment="center")
+        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {ui.mse(originals, out):.4f}")
+        row.image(ui.sheet(out, 64), output_format="PNG")
+
+st.subheader("Measured on all 10,000 test digits")
+rows = []
+for c in choices:
+    metrics = c.meta.get("metrics", {})
+    rows.append(
+        {
+            "model": c.name,
+            "architecture": c.meta["architecture"],
+            "code size": c.model.latent_dim,
+            "parameters": c.meta.get("parameters") or sum(b.numel() for b in c.model.buffers()),
+            "test MSE": metrics.get("test", {}).get("mse", np.nan),
+            "PSNR (dB)": metrics.get("test", {}).get("psnr", np.nan),
+            "PCA MSE, same size": metrics.get("pca", {}).get("mse", np.nan),
+            "denoising": c.noise.replace("_", " ") if c.denoising else "",
+            "origin": models.origin(c.meta["architecture"]),
+        }
+    )
+st.dataframe(
+    rows,
+    hide_index=True,
+    column_config={
+        "test MSE": st.column_config.NumberColumn(format="%.5f"),
+        "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
+        "PCA MSE, same size": st.column_config.NumberColumn(format="%.5f", help="PCA with as many components as the code has numbers: the linear baseline"),
+        "parameters": st.column_config.NumberColumn(format="localized"),
+    },
+)
+st.caption("MSE: mean squared error per pixel, pixels in [0, 1]; lower is better. Where PCA wins, the autoencoder has not earned its non-linearity.")

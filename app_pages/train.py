@@ -1,0 +1,175 @@
+"""Launch training from the browser: a form, live progress and loss curves, stop, and the results."""
+
+import dataclasses
+
+import streamlit as st
+
+from ae import data, jobs, models, ui
+from ae.train import LOSSES, OPTIMIZERS, TrainConfig
+
+NOISES = ["none", *data.NOISE_KINDS, data.MIXED]
+
+st.title("Train a model")
+st.caption(
+    "Training runs in the background on this server: you can move to other pages, reload, or open "
+    "a second tab, and come back to it here. The defaults finish in under a minute on a laptop CPU."
+)
+
+
+def free_name(stem: str = "lab") -> str:
+    taken = {p.stem for p in ui.checkpoint_dir().glob("*.safetensors")}
+    return next(f"{stem}-{i}" for i in range(1, 10_000) if f"{stem}-{i}" not in taken)
+
+
+def config_form() -> tuple[TrainConfig, str] | None:
+    """The settings form; (config, name) when Start was pressed."""
+    arch = st.selectbox("Architecture", models.available(), index=models.available().index("conv"), key="train_arch")
+    st.caption(models.origin(arch))
+    fields = {f.name: f.default for f in dataclasses.fields(models.model_class(arch).Config)}
+    with st.form("train_form", border=True):
+        a, b, c = st.columns(3)
+        model_config = {}
+        if "latent_dim" in fields:
+            model_config["latent_dim"] = a.number_input("Code size", 1, models.MAX_LATENT, 16 if arch == "conv" else fields["latent_dim"])
+        else:
+            a.number_input("Code size", value=models.build(arch).latent_dim, disabled=True, help="Fixed by this architecture")
+        if "width" in fields:
+            model_config["width"] = b.number_input("Width (channels)", 4, 128, 16, help="Wider is better and slower")
+        loss = c.selectbox("Loss", ["default", *LOSSES], help=f"default: {models.model_class(arch).default_loss}")
+        a, b, c = st.columns(3)
+        optimizer = a.selectbox("Optimizer", OPTIMIZERS)
+        lr = b.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f")
+        onecycle = c.checkbox("One-cycle schedule", True, help="Warm up, then anneal the learning rate")
+        a, b, c = st.columns(3)
+        epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs")
+        batch_size = b.number_input("Batch size", 8, 4096, 128)
+        limit = c.number_input("Training images", 500, 48_000, 10_000, step=500, key="train_limit", help="A subset of the 48,000 training digits")
+        a, b, c = st.columns(3)
+        noise = a.selectbox("Noise (denoising)", NOISES, help="Train on noisy inputs with clean targets")
+        noise_level = b.slider("Noise level", 0.0, 1.0, 0.4, 0.05)
+        augment = c.checkbox("Augment (rotation, perspective)")
+        a, b = st.columns(2)
+        seed = a.number_input("Seed", 0, 1_000_000, 0)
+        name = b.text_input("Save as", free_name(), max_chars=64, help="Letters, digits, '_', '-' or '.'")
+        if not st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:"):
+            return None
+    cfg = TrainConfig(
+        model=arch,
+        model_config=model_config,
+        loss=None if loss == "default" else loss,
+        optimizer=optimizer,
+        lr=float(lr),
+        schedule="onecycle" if onecycle else "constant",
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        limit=int(limit),
+        noise=noise,
+        noise_level=float(noise_level) if noise != "none" else 0.0,
+        augment=augment,
+        seed=int(seed),
+        note="trained on the Train page",
+    )
+    return cfg, name
+
+
+def loss_chart(job: jobs.Job):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if job.steps:
+        x, y = zip(*job.steps)
+        smooth, s = [], 0.0
+        for i, v in enumerate(y, 1):  # exponential moving average (bias-corrected): the raw loss is noisy
+            s = 0.95 * s + 0.05 * v
+            smooth.append(s / (1 - 0.95**i))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="batch loss", line=dict(color="rgba(124,156,255,0.25)", width=1)))
+        fig.add_trace(go.Scatter(x=x, y=smooth, mode="lines", name="batch loss, smoothed", line=dict(color="#7c9cff", width=2)))
+    if job.history:
+        e = [h["epoch"] - job.first_epoch + 1 for h in job.history]
+        train = [h["train_loss"] for h in job.history]
+        if any(t is not None for t in train):
+            fig.add_trace(go.Scatter(x=e, y=train, mode="lines+markers", name="train (epoch)", line=dict(color="#ffb86b")))
+        fig.add_trace(go.Scatter(x=e, y=[h["val_loss"] for h in job.history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")))
+    fig.update_layout(
+        height=320, margin=dict(l=10, r=10, t=10, b=10), template="plotly_dark", xaxis_title="epoch",
+        yaxis_title="loss", yaxis_type="log", legend=dict(orientation="h", y=1.12),
+    )  # fmt: skip
+    return fig
+
+
+def show_job(job: jobs.Job) -> None:
+    arch = job.config.model
+    st.subheader(f"{job.name}: {arch}, {job.state}")
+    done = job.epochs_done
+    st.progress(min(done / job.epochs, 1.0), text=f"Epochs: {done} of {job.epochs}")
+    eta = job.eta_seconds()
+    eta_text = f" · about {int(eta) // 60}:{int(eta) % 60:02d} left" if job.running and eta is not None else ""
+    st.progress(job.epoch_fraction(), text=f"Epoch {max(job.epoch, 1)}: batch {job.batch} of {job.batches}{eta_text}")
+    chart, samples = st.columns([3, 2])
+    chart.plotly_chart(loss_chart(job), key=f"curve_{job.name}", config={"displayModeBar": False})
+    with samples:
+        if job.samples is not None:
+            inputs, outputs, targets = job.samples
+            st.markdown(f"**After epoch {job.history[-1]['epoch']}**: validation digits")
+            st.image(ui.sheet(targets, 48), caption="originals", output_format="PNG")
+            if job.config.noise != "none":
+                st.image(ui.sheet(inputs, 48), caption="noisy inputs", output_format="PNG")
+            st.image(ui.sheet(outputs, 48), caption="reconstructions", output_format="PNG")
+        else:
+            st.info("Reconstructions of validation digits appear after the first epoch.")
+
+
+@st.fragment(run_every=1.0)
+def live():
+    """Polls the running job once a second; reruns the whole page once it ends (new model in the picker)."""
+    job = jobs.manager.current
+    if job is None or not job.running:
+        st.rerun()  # the full page shows how it ended, with the run expanded
+    st.session_state["train_watching"] = job.name
+    show_job(job)
+    if job.stop_requested:
+        st.button("Stopping…", disabled=True, key="train_stopping")
+    elif st.button("Stop", icon=":material/stop:", key="train_stop"):
+        jobs.manager.stop()
+
+
+current = jobs.manager.current
+if current is not None and current.running:
+    live()
+else:
+    if current is not None:  # the last run stays on show until the next one starts
+        ending = {"done": st.success, "stopped": st.info, "diverged": st.error, "failed": st.error}
+        ending.get(current.state, st.info)(f"**{current.name}**: {current.message}")
+        with st.expander(f"Last run: {current.name}", expanded=bool(st.session_state.pop("train_watching", None))):
+            show_job(current)
+    if not data.mnist_available():
+        ui.mnist_missing_note()
+    elif (submitted := config_form()) is not None:
+        try:
+            jobs.manager.start(*submitted, directory=ui.checkpoint_dir())
+            st.session_state["train_watching"] = submitted[1]
+            st.rerun()
+        except jobs.JobError as e:
+            st.error(str(e), icon=":material/block:")
+            if jobs.manager.current is not None and jobs.manager.current.running:
+                live()  # someone else started one a moment ago: show it
+
+finished = [j for j in jobs.manager.jobs() if not j.running]
+if finished:
+    st.subheader("Runs on this server")
+    st.dataframe(
+        [
+            {
+                "name": j.name,
+                "architecture": j.config.model,
+                "state": j.state,
+                "epochs": j.epochs_done,
+                "best val loss": (j.best() or {}).get("val_loss"),
+                "test MSE": j.metrics.get("test", {}).get("mse"),
+                "message": j.message,
+            }
+            for j in finished
+        ],
+        hide_index=True,
+        column_config={"best val loss": st.column_config.NumberColumn(format="%.5f"), "test MSE": st.column_config.NumberColumn(format="%.5f")},
+    )

@@ -1,0 +1,61 @@
+"""Screenshots of every page in headless Chromium, for the README and for looking at the app.
+
+    python scripts/screenshots.py [--out docs] [--pages home draw ...]
+"""
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ae import appserver  # noqa: E402
+
+PAGES = ["home", "draw", "denoise", "interpolate", "explore", "train"]
+
+
+def train_briefly(page, out: Path) -> None:
+    """Start a small run, screenshot it live (train_live.png), and leave the page at its end."""
+    for label, value in [("Width (channels)", "16"), ("Epochs", "4"), ("Training images", "6000")]:
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Epochs: 2 of 4").wait_for(timeout=300_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=out / "train_live.png", full_page=True)
+    page.get_by_text("Finished. Kept the best epoch").wait_for(timeout=300_000)
+    appserver.wait_idle(page)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("docs"))
+    p.add_argument("--pages", nargs="*", default=PAGES)
+    p.add_argument("--width", type=int, default=1440)
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp())  # the Train page writes a model: not into checkpoints/
+    for f in Path("checkpoints").glob("*.safetensors"):
+        shutil.copy(f, scratch / f.name)
+    with appserver.serve({"AE_CHECKPOINT_DIR": str(scratch)}) as url, appserver.browser() as b:
+        for name in args.pages:
+            page = appserver.open_page(b, url, "" if name == "home" else name, width=args.width)
+            if name == "train":
+                train_briefly(page, args.out)
+            if name in ("draw", "denoise_draw"):
+                page.wait_for_selector("canvas.upper-canvas")
+                appserver.draw(page, appserver.SEVEN)
+                page.wait_for_selector("[data-testid='stMain'] [data-testid='stImage']", timeout=20_000)
+                appserver.wait_idle(page)
+            page.wait_for_timeout(800)
+            page.screenshot(path=args.out / f"{name}.png", full_page=True)
+            errors = page.locator("[data-testid='stException']").count()
+            print(f"{name}: {'EXCEPTION ' if errors else ''}{args.out / f'{name}.png'}")
+            page.close()
+
+
+if __name__ == "__main__":
+    main()

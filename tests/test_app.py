@@ -1,0 +1,220 @@
+"""Every page in AppTest: it renders, and its controls change what it shows."""
+
+import pytest
+
+from tests.apptools import SEVEN, ZERO, app, drawing, images, no_exception
+
+PAGES = ["home", "draw", "denoise", "interpolate", "explore", "train"]
+TINY = {"tiny_conv", "tiny_dense", "tiny_vae2"}
+
+
+@pytest.fixture(autouse=True)
+def lab(monkeypatch, tiny_checkpoints, mnist_dir):
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tiny_checkpoints))
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(page):
+    at = app(page)
+    no_exception(at)
+    assert at.sidebar.selectbox(key="model_name").value in TINY
+
+
+def test_home_shows_the_gallery_and_the_table():
+    at = app()
+    assert len(images(at)) == 4  # originals and one row per model
+    table = at.dataframe[0].value
+    assert set(table["model"]) == TINY
+    assert (table["test MSE"] > 0).all() and (table["PCA MSE, same size"] > 0).all()
+
+
+def test_draw_with_an_empty_canvas_shows_a_hint_and_no_reconstruction():
+    at = app("draw")
+    assert any("Draw a digit" in i.value for i in at.info)
+    assert images(at) == [] and not at.metric
+
+
+def test_a_drawing_is_reconstructed_and_the_model_picker_changes_it():
+    at = app("draw")
+    at.session_state["draw_canvas_0"] = drawing(SEVEN)
+    at.run()
+    no_exception(at)
+    first = images(at)
+    assert [c for c, _ in first][:2] == ["Model input, 28×28", f"Rebuilt by {at.session_state['model_name']}"]
+    mse = at.metric[0].value
+    other = "tiny_dense" if at.session_state["model_name"] == "tiny_conv" else "tiny_conv"
+    at.sidebar.selectbox(key="model_name").set_value(other).run()
+    no_exception(at)
+    assert at.metric[0].value != mse
+    assert images(at)[1] != first[1]
+    assert images(at)[0][1] == first[0][1]  # same input
+
+
+def test_a_new_stroke_changes_the_reconstruction():
+    at = app("draw")
+    at.session_state["draw_canvas_0"] = drawing(SEVEN)
+    at.run()
+    seven = images(at)
+    at.session_state["draw_canvas_0"] = drawing(ZERO)
+    at.run()
+    assert images(at)[0][1] != seven[0][1] and images(at)[1][1] != seven[1][1]
+
+
+def test_clear_gives_an_empty_canvas():
+    at = app("draw")
+    at.session_state["draw_canvas_0"] = drawing(SEVEN)
+    at.run()
+    at.button(key="draw_canvas_clear").click().run()
+    assert at.session_state["draw_canvas_version"] == 1 and images(at) == []
+
+
+def test_compare_all_models_shows_every_model():
+    at = app("draw")
+    at.session_state["draw_canvas_0"] = drawing(SEVEN)
+    at.run()
+    at.toggle(key="draw_compare").set_value(True).run()
+    captions = [c for c, _ in images(at)]
+    assert any(c.startswith("tiny_conv\nMSE") for c in captions) and any(c.startswith("tiny_dense\nMSE") for c in captions)
+
+
+def test_denoise_slider_kind_and_seed_change_the_noisy_digit():
+    at = app("denoise")
+    no_exception(at)
+    base = images(at)
+    assert len(base) == 4  # clean, noisy, chosen model, the one compared with
+    at.slider(key="denoise_level").set_value(0.8).run()
+    louder = images(at)
+    assert louder[0] == base[0] and louder[1] != base[1] and louder[2] != base[2]
+    at.radio(key="denoise_kind").set_value("mask").run()
+    assert images(at)[1] != louder[1]
+    at.number_input(key="denoise_seed").set_value(5).run()
+    assert images(at)[1][1] != louder[1][1]
+
+
+def test_denoise_digit_class_choice_is_followed():
+    from ae import data
+
+    _, labels = data.load_mnist(False)
+    at = app("denoise")
+    at.selectbox(key="denoise_class").set_value(4).run()
+    assert labels[at.session_state["denoise_index"]] == 4
+    at.button(key="denoise_next").click().run()
+    no_exception(at)
+    assert labels[at.session_state["denoise_index"]] == 4
+
+
+def test_denoise_from_a_drawing():
+    at = app("denoise")
+    at.segmented_control(key="denoise_source").set_value("Draw").run()
+    assert any("Pick a test digit or draw" in i.value for i in at.info)
+    at.session_state["denoise_canvas_0"] = drawing(SEVEN)
+    at.run()
+    no_exception(at)
+    assert len(images(at)) == 4
+
+
+def test_interpolation_slider_and_path_change_the_middle_frame():
+    at = app("interpolate")
+    no_exception(at)
+    middle = [u for c, u in images(at) if c.startswith("decode at t")]
+    at.slider(key="interp_t").set_value(0.9).run()
+    later = [u for c, u in images(at) if c.startswith("decode at t")]
+    assert middle and later and middle != later
+    at.radio(key="interp_method").set_value("spherical").run()
+    no_exception(at)
+    at.slider(key="interp_steps").set_value(5).run()
+    assert len(at.get("download_button")) == 2
+
+
+def test_interpolation_between_two_drawings():
+    at = app("interpolate")
+    at.segmented_control(key="interp_a_source").set_value("Draw").run()
+    at.segmented_control(key="interp_b_source").set_value("Draw").run()
+    assert any("both digits" in i.value for i in at.info)
+    at.session_state["interp_a_canvas_0"] = drawing(SEVEN)
+    at.session_state["interp_b_canvas_0"] = drawing(ZERO)
+    at.run()
+    no_exception(at)
+    assert any(c.startswith("decode at t") for c, _ in images(at))
+
+
+def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "no-mnist"))
+    at = app()
+    no_exception(at)
+    assert any("python -m ae.data --download" in i.value for i in at.info)
+    at = app("draw")
+    at.session_state["draw_canvas_0"] = drawing(SEVEN)
+    at.run()
+    assert len(images(at)) == 4  # input, reconstruction, error, the code
+    for page in ("denoise", "interpolate", "explore", "train"):
+        at = app(page)
+        no_exception(at)
+        assert any("MNIST was not found" in i.value for i in at.info), page
+
+
+def test_no_models_gives_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
+    for page in PAGES:
+        at = app(None if page == "home" else page)
+        no_exception(at)
+        assert at.warning, page
+
+
+def test_a_broken_checkpoint_is_listed_with_its_reason_and_the_rest_works(monkeypatch, tmp_path, tiny_checkpoints):
+    import shutil
+
+    for f in tiny_checkpoints.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "broken.safetensors").write_bytes(b"\x00" * 100)
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
+    at = app("draw")
+    no_exception(at)
+    assert at.sidebar.expander[0].label.startswith("1 checkpoint")
+    assert "broken" not in at.sidebar.selectbox(key="model_name").options
+
+
+def test_explore_maps_the_codes_and_a_2d_vae_gets_the_grid_and_samples():
+    at = app("explore")
+    at.sidebar.selectbox(key="model_name").set_value("tiny_conv").run()
+    no_exception(at)
+    assert at.get("plotly_chart")
+    assert not any("grid" in s.value for s in at.subheader)  # tiny_conv: 8-d
+    at.sidebar.selectbox(key="model_name").set_value("tiny_vae2").run()
+    no_exception(at)
+    assert any("grid across the code plane" in s.value for s in at.subheader)
+    samples = images(at)[-1]
+    at.button(key="explore_sample").click().run()
+    assert images(at)[-1] != samples
+    at.select_slider(key="explore_count").set_value(500).run()
+    no_exception(at)
+
+
+def test_train_page_starts_a_job_and_shows_the_new_model(monkeypatch, tmp_path, tiny_checkpoints):
+    import shutil
+    import time
+
+    from ae import jobs
+
+    for f in tiny_checkpoints.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
+    at = app("train")
+    at.selectbox(key="train_arch").set_value("dense").run()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_limit").set_value(1000)
+    next(t for t in at.text_input if t.label == "Save as").set_value("from-the-page")
+    next(b for b in at.get("form_submit_button") if b.label == "Start training").click().run()
+    no_exception(at)
+    job = jobs.manager.current
+    assert job is not None and job.name == "from-the-page"
+    deadline = time.time() + 90
+    while job.running and time.time() < deadline:
+        time.sleep(0.1)
+    assert job.state == "done", job.message
+    at.run()
+    no_exception(at)
+    assert any(o.startswith("from-the-page ·") for o in at.sidebar.selectbox(key="model_name").options)
+    assert list(at.dataframe[-1].value["name"]) == ["from-the-page"]
+    assert any("from-the-page" in s.value and "Finished" in s.value for s in at.success)

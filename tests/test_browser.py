@@ -1,0 +1,211 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright, against a live server."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ae import appserver
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoints, mnist_dir, tmp_path_factory):
+    if not Path(appserver.CHROMIUM).exists():
+        message = f"{appserver.CHROMIUM} is missing (apt-get install -y chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("browser-checkpoints")  # training here adds a model: keep it apart
+    for f in tiny_checkpoints.iterdir():
+        shutil.copy(f, folder / f.name)
+    env = {"AE_CHECKPOINT_DIR": str(folder), "MNIST_DIR": str(mnist_dir)}
+    with appserver.serve(env) as url, appserver.browser() as b:
+        yield url, b
+
+
+def _pictures(page) -> list[str]:
+    """src of every picture in the main area: Streamlit serves each distinct image at its own URL."""
+    return page.locator("[data-testid='stMain'] [data-testid='stImage'] img").evaluate_all("els => els.map(e => e.src)")
+
+
+def _no_exception(page):
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def _wait_for_change(page, before: list[str], index: int, timeout=15_000):
+    """Wait until picture number `index` exists and differs from what it was (reruns swap them in)."""
+    page.wait_for_function(
+        """([before, index]) => {
+            const now = Array.from(document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")).map(e => e.src);
+            return now.length > index && now[index] !== before[index];
+        }""",
+        arg=[before, index],
+        timeout=timeout,
+    )
+    appserver.wait_idle(page)
+
+
+@pytest.mark.parametrize("path", ["", "draw", "denoise", "interpolate"])
+def test_every_page_opens_without_exception(server, path):
+    url, b = server
+    page = appserver.open_page(b, url, path)
+    page.wait_for_timeout(500)
+    _no_exception(page)
+    assert page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").count() == 1
+    page.close()
+
+
+def test_drawing_strokes_show_and_change_the_reconstruction(server):
+    url, b = server
+    page = appserver.open_page(b, url, "draw")
+    page.wait_for_selector("canvas.upper-canvas")
+    assert _pictures(page) == []
+    appserver.draw(page, appserver.ONE)
+    _wait_for_change(page, [], index=2)
+    first = _pictures(page)
+    assert len(first) == 4  # input, reconstruction, error, the code
+    appserver.draw(page, [[(0.3, 0.3), (0.7, 0.3)]])  # a bar across: now a seven-ish shape
+    _wait_for_change(page, first, index=1)  # the reconstruction
+    assert _pictures(page)[0] != first[0]
+    _no_exception(page)
+    page.get_by_role("button", name="Clear").click()
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stImage']\").length === 0")
+    page.close()
+
+
+def _press_slider(page, label: str, key: str, times: int):
+    slider = page.get_by_role("slider", name=label)  # react-aria: an <input type=range> per thumb
+    slider.focus()
+    for _ in range(times):
+        page.keyboard.press(key)
+
+
+def test_noise_slider_changes_the_noisy_digit(server):
+    url, b = server
+    page = appserver.open_page(b, url, "denoise")
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stImage'] img\").length === 4")
+    before = _pictures(page)
+    assert len(before) == 4
+    _press_slider(page, "Noise level", "ArrowRight", 4)
+    _wait_for_change(page, before, index=1)  # the noisy digit
+    after = _pictures(page)
+    assert after[0] == before[0] and after[1] != before[1]
+    _no_exception(page)
+    page.close()
+
+
+def test_interpolation_slider_changes_the_frame(server):
+    url, b = server
+    page = appserver.open_page(b, url, "interpolate")
+    page.get_by_text("decode at t = 0.50").wait_for()
+    before = _pictures(page)
+    middle = [i for i, c in enumerate(page.locator("[data-testid='stMain'] [data-testid='stImage']").all_inner_texts()) if "decode at t" in c][0]
+    _press_slider(page, "from A", "ArrowRight", 3)
+    _wait_for_change(page, before, index=middle)
+    assert page.get_by_text("decode at t = 0.65").count() == 1
+    _no_exception(page)
+    page.close()
+
+
+def test_navigating_between_pages_keeps_the_chosen_model(server):
+    url, b = server
+    page = appserver.open_page(b, url, "")
+    picker = page.get_by_role("combobox", name="Model")
+    assert not picker.input_value().startswith("tiny_dense")
+    picker.click()
+    page.get_by_role("option", name="tiny_dense").click()
+    appserver.wait_idle(page)
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Denoise").click()
+    page.get_by_role("heading", name="Denoise").wait_for()
+    appserver.wait_idle(page)
+    assert picker.input_value().startswith("tiny_dense")
+    assert page.get_by_text("tiny_dense (plain)").count() == 1  # the page uses it
+    _no_exception(page)
+    page.close()
+
+
+def test_training_from_the_page_survives_navigation_and_lands_in_the_picker(server):
+    url, b = server
+    page = appserver.open_page(b, url, "train")
+    page.get_by_role("combobox", name="Architecture").click()
+    page.get_by_role("option", name="conv", exact=True).click()
+    appserver.wait_idle(page)
+    for label, value in [("Code size", "8"), ("Width (channels)", "8"), ("Epochs", "3"), ("Training images", "6000")]:
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("textbox", name="Save as").fill("browser-run")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("browser-run: conv, running").wait_for(timeout=30_000)
+    # away and back while it runs: the job goes on and the page shows it again
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Draw").click()
+    page.get_by_role("heading", name="Draw a digit").wait_for()
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Train").click()
+    page.get_by_role("heading", name="Train a model").wait_for()
+    page.get_by_text("browser-run: conv, running").wait_for()
+    # a second tab sees the same run, with Stop and no second Start; a reload finds it too
+    other = appserver.open_page(b, url, "train")
+    other.get_by_text("browser-run: conv, running").wait_for()
+    assert other.get_by_role("button", name="Start training").count() == 0
+    other.close()
+    page.reload()
+    page.get_by_text("browser-run", exact=False).first.wait_for()
+    page.get_by_text("Epochs: 3 of 3").wait_for(timeout=180_000)
+    page.get_by_text("Finished. Kept the best epoch").wait_for(timeout=60_000)
+    bars = page.locator("[data-testid='stProgress'] [role='progressbar']")
+    assert bars.first.get_attribute("aria-valuenow") == "100"
+    _no_exception(page)
+    picker = page.get_by_role("combobox", name="Model")
+    picker.click()
+    assert page.get_by_role("option", name="browser-run").count() == 1
+    page.close()
+
+
+def test_uploads_bad_files_get_a_message_and_a_good_photo_is_reconstructed(server, tmp_path):
+    from PIL import Image
+
+    from ae import data
+
+    url, b = server
+    page = appserver.open_page(b, url, "draw")
+    page.get_by_text("Upload", exact=True).click()
+    appserver.wait_idle(page)
+    chooser = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not a picture at all")
+    chooser.set_input_files(str(bad))
+    page.get_by_text("Could not use notes.png").wait_for(timeout=20_000)
+    assert _pictures(page) == []
+    digit = data.load_mnist(False)[0][0, 0].numpy()
+    photo = Image.fromarray(255 - digit).resize((300, 300)).convert("RGB")  # dark ink on white paper
+    good = tmp_path / "seven.jpg"
+    photo.save(good, quality=90)
+    chooser.set_input_files(str(good))
+    _wait_for_change(page, [], index=2)
+    assert len(_pictures(page)) == 4
+    _no_exception(page)
+    page.close()
+
+
+def test_clicking_a_dot_on_the_map_shows_that_digit(server):
+    url, b = server
+    page = appserver.open_page(b, url, "explore")
+    page.wait_for_selector(".js-plotly-plot")
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout !== undefined")
+    spot = page.evaluate(
+        """() => {
+          const gd = document.querySelector('.js-plotly-plot');
+          const layout = gd._fullLayout, ones = gd._fullData[1];  // the trace of the 1s
+          const box = gd.getBoundingClientRect();
+          return {x: box.left + layout._size.l + layout.xaxis.l2p(ones.x[0]),
+                  y: box.top + layout._size.t + layout.yaxis.l2p(ones.y[0])};
+        }"""
+    )
+    page.mouse.click(spot["x"], spot["y"])
+    page.get_by_text("a 1", exact=False).first.wait_for(timeout=20_000)
+    assert page.get_by_text("Test digit #", exact=False).count() == 1
+    _no_exception(page)
+    page.close()

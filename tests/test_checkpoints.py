@@ -1,0 +1,120 @@
+import json
+import pickle
+import struct
+
+import pytest
+import torch
+from safetensors.torch import save as save_tensors
+
+from ae import checkpoints, models
+
+
+def _saved(tmp_path, name="conv", **cfg):
+    torch.manual_seed(0)
+    model = models.build(name, **cfg).eval()
+    path = checkpoints.save(tmp_path / f"{name}.safetensors", model, {"note": "hi", "history": [{"epoch": 1}]})
+    return model, path
+
+
+@pytest.mark.parametrize("name", models.available())
+def test_round_trip_gives_identical_outputs(tmp_path, name):
+    model, path = _saved(tmp_path, name)
+    loaded, meta = checkpoints.load(path)
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert meta["architecture"] == name and meta["note"] == "hi"
+    assert meta["parameters"] == models.count_parameters(model)
+    assert meta["versions"]["torch"] and meta["saved"]
+
+
+def test_config_survives_the_trip(tmp_path):
+    _, path = _saved(tmp_path, "conv", latent_dim=5, width=8)
+    loaded, meta = checkpoints.load(path)
+    assert loaded.latent_dim == 5 and loaded.config.width == 8
+    assert meta["config"]["latent_dim"] == 5
+
+
+def _broken(tmp_path, blob: bytes, name="bad"):
+    (tmp_path / f"{name}.safetensors").write_bytes(blob)
+    return tmp_path / f"{name}.safetensors"
+
+
+def _reason(path):
+    with pytest.raises(checkpoints.CheckpointError) as err:
+        checkpoints.load(path)
+    return str(err.value)
+
+
+def test_truncated_random_pickle_and_empty_files_are_refused(tmp_path):
+    _, good = _saved(tmp_path)
+    blob = good.read_bytes()
+    assert "truncated" in _reason(_broken(tmp_path, blob[: len(blob) // 2], "half"))
+    assert "not a safetensors" in _reason(_broken(tmp_path, bytes(range(256)) * 40, "random"))
+    assert "safetensors" in _reason(_broken(tmp_path, pickle.dumps({"w": [1, 2]}), "pickle"))
+    assert "too short" in _reason(_broken(tmp_path, b"", "empty"))
+
+
+def test_torch_pickle_is_never_unpickled(tmp_path, monkeypatch):
+    path = tmp_path / "evil.safetensors"
+    torch.save({"w": torch.zeros(2)}, path)  # a zip of pickles
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
+    assert _reason(path)
+
+
+def _with_meta(tmp_path, doc, tensors=None, name="x"):
+    tensors = tensors if tensors is not None else {"w": torch.zeros(1)}
+    meta = {checkpoints.META_KEY: doc if isinstance(doc, str) else json.dumps(doc)}
+    return _broken(tmp_path, save_tensors(tensors, metadata=meta), name)
+
+
+def test_unknown_architecture_bad_json_and_wrong_shapes_are_refused(tmp_path):
+    assert "unknown architecture" in _reason(_with_meta(tmp_path, {"architecture": "gpt", "config": {}}))
+    assert "not valid JSON" in _reason(_with_meta(tmp_path, "{not json", name="j"))
+    assert "not one of ours" in _reason(_broken(tmp_path, save_tensors({"w": torch.zeros(1)}), "plain"))
+    model = models.build("dense", latent_dim=8)
+    tensors = {k: torch.zeros(3) for k in model.state_dict()}
+    assert "shape mismatch" in _reason(_with_meta(tmp_path, {"architecture": "dense", "config": {"latent_dim": 8}}, tensors, "shape"))
+    assert "does not build" in _reason(_with_meta(tmp_path, {"architecture": "dense", "config": {"depth": 3}}, name="cfg"))
+
+
+def test_listing_reports_broken_files_with_reasons_instead_of_raising(tmp_path):
+    _saved(tmp_path, "dense")
+    _broken(tmp_path, b"\x00" * 10, "zeros")
+    (tmp_path / "notes.txt").write_text("ignored")
+    entries = {e.name: e for e in checkpoints.list_checkpoints(tmp_path)}
+    assert set(entries) == {"dense", "zeros"}
+    assert entries["dense"].ok and entries["dense"].meta["architecture"] == "dense"
+    assert not entries["zeros"].ok and entries["zeros"].error
+    assert checkpoints.list_checkpoints(tmp_path / "missing") == []
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    model, path = _saved(tmp_path, "dense")
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints.os, "replace", crash)
+    with pytest.raises(OSError):
+        checkpoints.save(path, models.build("dense"), {})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "../x", "a/b", "a\\b", "..", ".hidden", "x" * 65, "spaces here", "é"])
+def test_bad_names_are_refused(bad):
+    with pytest.raises(checkpoints.CheckpointError):
+        checkpoints.validate_name(bad)
+
+
+def test_good_names_pass():
+    assert checkpoints.validate_name(" conv32 ") == "conv32"
+    assert checkpoints.validate_name("my-model_2.safetensors") == "my-model_2"
+    assert checkpoints.path_for("checkpoints", "a1").name == "a1.safetensors"
+
+
+def test_header_size_is_checked_before_reading(tmp_path):
+    blob = struct.pack("<Q", 10**12) + b"{}"
+    assert "truncated" in _reason(_broken(tmp_path, blob, "huge"))

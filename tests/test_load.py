@@ -1,0 +1,105 @@
+"""Load: 8 browser sessions draw on the canvas at once for 60 s against one app server."""
+
+import asyncio
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ae import appserver, bench
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SESSIONS = int(os.environ.get("LOAD_SESSIONS", 8))
+SECONDS = float(os.environ.get("LOAD_SECONDS", 60))
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _session(browser, url: str, seed: int, until: float, report: dict) -> None:
+    rng = random.Random(seed)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{url}/draw")
+    await page.wait_for_selector("canvas.upper-canvas", timeout=60_000)
+    await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
+    await page.evaluate(bench.LATENCY_JS)
+    box = await page.locator("canvas.upper-canvas").bounding_box()
+    strokes = 0
+    while time.time() < until:
+        x, y = 0.2 + 0.6 * rng.random(), 0.2 + 0.6 * rng.random()
+        await page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        await page.wait_for_timeout(300)
+        await page.mouse.down()
+        await page.mouse.move(box["x"] + (x + 0.12) * box["width"], box["y"] + (y + 0.08) * box["height"], steps=6)
+        await page.mouse.up()
+        strokes += 1
+        try:
+            await page.wait_for_function("window.__shown !== null", timeout=10_000)
+            report["latency"].append(await page.evaluate("window.__shown - window.__up"))
+        except Exception:
+            report["missed"] += 1
+        if await page.locator("[data-testid='stException']").count():
+            report["exceptions"] += 1
+        await page.wait_for_timeout(rng.randint(100, 600))  # a person pauses between strokes
+    report["strokes"] += strokes
+    await context.close()
+
+
+async def _load(url: str, server_pid: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    report = {"latency": [], "missed": 0, "exceptions": 0, "strokes": 0, "rss_mb": []}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=appserver.CHROMIUM, args=appserver.CHROMIUM_ARGS)
+        until = time.time() + SECONDS
+
+        async def sample_memory():
+            while time.time() < until:
+                report["rss_mb"].append(_rss_mb(server_pid))
+                await asyncio.sleep(2)
+
+        await asyncio.gather(sample_memory(), *(_session(browser, url, i, until, report) for i in range(SESSIONS)))
+        await browser.close()
+    return report
+
+
+def test_eight_sessions_drawing_for_a_minute(tiny_checkpoints, mnist_dir, tmp_path):
+    if not Path(appserver.CHROMIUM).exists():
+        pytest.fail(f"{appserver.CHROMIUM} is missing") if os.environ.get("CI") else pytest.skip("no chromium")
+    folder = tmp_path / "ck"
+    shutil.copytree(tiny_checkpoints, folder)
+    env = {"AE_CHECKPOINT_DIR": str(folder), "MNIST_DIR": str(mnist_dir)}
+    with appserver.serve(env) as url:
+        pid = appserver.server_pid(url)
+        cpu_before = _cpu_s(pid)
+        report = asyncio.run(_load(url, pid))
+        rss_after = _rss_mb(pid)
+        server_cpu = _cpu_s(pid) - cpu_before
+    lat = np.array(report["latency"])
+    p50, p95 = np.percentile(lat, [50, 95])
+    rss = report["rss_mb"]
+    half = rss[len(rss) // 2 :]
+    print(
+        f"\n{SESSIONS} sessions x {SECONDS:.0f} s: {report['strokes']} strokes, {report['missed']} without a reconstruction, "
+        f"{report['exceptions']} exceptions; latency p50 {p50:.0f} ms, p95 {p95:.0f} ms; server memory "
+        f"{rss[0]:.0f} -> {max(rss):.0f} MB peak, {rss_after:.0f} MB at the end; the server used "
+        f"{server_cpu:.0f} CPU-seconds ({1000 * server_cpu / max(report['strokes'], 1):.0f} ms a stroke)"
+    )
+    assert report["exceptions"] == 0
+    assert report["missed"] == 0 and len(lat) == report["strokes"] >= SESSIONS * 10
+    assert p95 < 1000
+    assert max(half) - min(half) < 150  # settled: the second half of the run does not keep growing

@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from ae import models
+
+
+@pytest.mark.parametrize("name", models.available())
+def test_every_model_encodes_flat_and_decodes_images_in_range(name):
+    model = models.build(name).eval()
+    x = torch.rand(5, 1, 28, 28)
+    z = model.encode(x)
+    assert z.shape == (5, model.latent_dim)
+    x_hat = model.decode(z)
+    assert x_hat.shape == (5, 1, 28, 28)
+    assert x_hat.min() >= 0 and x_hat.max() <= 1
+    assert torch.allclose(model(x), x_hat)
+    assert models.origin(name) and "\n" not in models.origin(name)
+
+
+@pytest.mark.parametrize("name,size", [("conv", 2), ("conv", 128), ("vae", 2), ("pca", 11), ("dense", 64)])
+def test_free_code_sizes(name, size):
+    model = models.build(name, latent_dim=size)
+    assert model.encode(torch.rand(3, 1, 28, 28)).shape == (3, size)
+
+
+def test_fixed_code_sizes_are_what_the_seeds_had():
+    assert models.build("conv_transpose").latent_dim == 7 * 7 * 4
+    assert models.build("conv_upsample").latent_dim == 7 * 7 * 4
+    assert models.build("keras_conv").latent_dim == 7 * 7 * 32
+    assert models.build("stacked").latent_dim == 11
+    with pytest.raises(ValueError, match="fixed"):
+        models.build("conv_transpose", latent_dim=32)
+
+
+def test_conv_bn_elu_has_exactly_the_seed_parameter_count():
+    model = models.build("conv_bn_elu")
+    assert models.count_parameters(model) == 194_499
+    assert model.latent_dim == 128
+    layers = [m for m in model.modules() if not list(m.children())]
+    assert len(layers) == 28 and isinstance(layers[-1], torch.nn.ELU)
+    first = layers[0]
+    assert isinstance(first, torch.nn.Conv2d) and (first.in_channels, first.out_channels) == (1, 16)
+
+
+def test_dense_init_follows_the_seed():
+    torch.manual_seed(0)
+    model = models.build("dense")
+    assert model.encoder.bias.abs().sum() == 0
+    assert abs(model.encoder.weight.std().item() - 784**-0.5) < 0.002
+
+
+def test_unknown_architecture_and_setting_are_refused():
+    with pytest.raises(ValueError, match="unknown architecture"):
+        models.build("transformer")
+    with pytest.raises(ValueError, match="takes no"):
+        models.build("conv", depth=9)
+
+
+def test_vae_samples_and_trains_with_a_kl_term():
+    vae = models.build("vae", latent_dim=4)
+    assert vae.sample(6, torch.Generator().manual_seed(0)).shape == (6, 1, 28, 28)
+    vae.train()
+    out, kl = vae.training_output(torch.rand(4, 1, 28, 28))
+    assert out.shape == (4, 1, 28, 28) and kl.item() >= 0
+
+
+def test_pca_reconstructs_its_own_subspace_exactly():
+    torch.manual_seed(0)
+    basis = torch.linalg.qr(torch.randn(784, 3))[0].T  # 3 orthonormal directions
+    x = (0.5 + 0.1 * torch.randn(200, 3) @ basis).clamp(0, 1).view(200, 1, 28, 28)
+    model = models.build("pca", latent_dim=3).fit(x)
+    assert (model(x) - x).abs().max() < 1e-4

@@ -1,0 +1,106 @@
+"""Crashes mid-write, stops mid-save, and the promise that nothing is ever unpickled."""
+
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ae import checkpoints, jobs, models
+from ae.train import TrainConfig
+from tests.conftest import ROOT
+
+
+def _python(code: str, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+WRITER = """
+import sys
+from ae import checkpoints, models
+model = models.build("conv", latent_dim=128)  # about 1 MB: every write takes a while
+for i in range(1_000_000):
+    checkpoints.save(sys.argv[1], model, {"writer": int(sys.argv[2]), "round": i})
+"""
+
+
+def test_sigkill_while_writing_leaves_the_previous_checkpoint_loadable(tmp_path):
+    path = tmp_path / "m.safetensors"
+    checkpoints.save(path, models.build("conv", latent_dim=128), {"writer": -1, "round": -1})
+    for writer_id, delay in enumerate((0.0, 0.013, 0.05, 0.11, 0.3)):  # kill at scattered moments
+        writer = _python(WRITER, path, writer_id)
+        deadline = time.time() + 60
+        while checkpoints.load(path)[1]["writer"] != writer_id:  # it is writing in a loop now
+            assert time.time() < deadline and writer.poll() is None, writer.stdout.read() if writer.poll() else ""
+            time.sleep(0.02)
+        time.sleep(delay)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        _, meta = checkpoints.load(path)  # raises if half-written
+        assert meta["writer"] == writer_id and meta["round"] >= 0
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "m.safetensors"]
+    assert all(name.startswith(".m.safetensors.") and name.endswith(".tmp") for name in leftovers)
+    assert [e.name for e in checkpoints.list_checkpoints(tmp_path)] == ["m"]  # a dead write is not a model
+
+
+def test_training_killed_mid_epoch_leaves_the_best_checkpoint_loadable(mnist_dir, tmp_path):
+    out = tmp_path / "killed.safetensors"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ae.train", "--model", "conv", "--set", "width=8", "--latent-dim", "8",
+         "--epochs", "50", "--limit", "2000", "--val-limit", "500", "--out", str(out)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.time() + 120
+    while not out.exists():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(1.5)  # well into a later epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    model, meta = checkpoints.load(out)
+    assert meta["epochs_done"] >= 1 and not meta["complete"]
+    assert model.latent_dim == 8
+
+
+def test_a_stop_during_a_checkpoint_write_still_leaves_a_valid_file(mnist_dir, tmp_path, monkeypatch):
+    real_save = checkpoints.save
+    writing = {"now": False}
+
+    def slow_save(path, model, meta):
+        writing["now"] = True
+        time.sleep(0.5)  # the Stop click lands in here
+        try:
+            return real_save(path, model, meta)
+        finally:
+            writing["now"] = False
+
+    monkeypatch.setattr(checkpoints, "save", slow_save)
+    manager = jobs.Manager()
+    job = manager.start(TrainConfig(model="dense", epochs=100, limit=1000, val_limit=200), "mid-save", tmp_path)
+    deadline = time.time() + 60
+    while not writing["now"]:
+        assert time.time() < deadline
+        time.sleep(0.01)
+    manager.stop()
+    while job.running:
+        assert time.time() < deadline + 60
+        time.sleep(0.05)
+    assert job.state == "stopped"
+    _, meta = checkpoints.load(tmp_path / "mid-save.safetensors")
+    assert meta["epochs_done"] >= 1
+
+
+def test_nothing_is_ever_unpickled():
+    sources = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and "tests" not in p.parts]
+    assert sources
+    for path in sources:
+        text = path.read_text()
+        for call in re.findall(r"torch\.load\([^)]*\)", text):
+            assert "weights_only=True" in call, f"{path}: {call}"
+        assert not re.search(r"^\s*(import pickle|from pickle|import dill|import joblib)", text, re.M), path
+        assert "pickle.load" not in text, path
