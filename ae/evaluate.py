@@ -113,6 +113,8 @@ def row(path: Path, data_dir=None, noise: str = "none", level: float = 0.0) -> d
         "train_seconds": meta.get("train_seconds"),
         "epochs": meta.get("epochs_done"),
         "machine": meta.get("machine"),
+        "device": meta.get("device"),
+        "precision": meta.get("precision"),
         "denoising": _noise_of(meta),
     }
     if noise != "none":
@@ -135,7 +137,7 @@ def markdown(rows: list[dict], noise: str = "none", level: float = 0.0) -> str:
     head = ["model", "architecture", "latent", "params", "test MSE", "PSNR dB", "BCE", "PCA MSE (same k)"]
     if noise != "none":
         head.append(f"PSNR gain at {noise} {level:g}")
-    head += ["trained", "epochs", "time"]
+    head += ["trained", "epochs", "time", "on"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if "error" in r:
@@ -158,6 +160,7 @@ def markdown(rows: list[dict], noise: str = "none", level: float = 0.0) -> str:
             f"denoising, {r['denoising']}" if r["denoising"] else "plain",
             str(r["epochs"] or ""),
             _duration(r["train_seconds"]),
+            f"{r['device']} {r['precision']}" if r["precision"] else "",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
