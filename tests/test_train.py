@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from ae import checkpoints, evaluate
+from ae import checkpoints, data, evaluate, models
 from ae import train as train_mod
 from ae.train import BatchEnd, Done, EpochEnd, Started, TrainConfig, TrainingDiverged, train
 
@@ -35,6 +35,8 @@ def test_best_checkpoint_is_written_with_history_and_test_metrics(mnist_dir, tmp
     assert meta["train"]["loss"] == "mse" and meta["train"]["limit"] == 2000
     test = meta["metrics"]["test"]
     assert set(test) == {"mse", "psnr", "bce"} and 0 < test["mse"] < 0.09
+    spot = meta["metrics"]["test_spot_check"]
+    assert spot["images"] == 1000 and spot["mse"] != test["mse"]
     assert model.latent_dim == 8
 
 
@@ -132,3 +134,12 @@ def test_cli_trains_and_evaluate_scores_the_result(mnist_dir, tmp_path, capsys):
     table = capsys.readouterr().out
     assert "| cli | dense | 32 |" in table
     assert train_mod.main(["--model", "dense", "--lr", "-1"]) == 2
+
+
+def test_rescore_measures_a_checkpoint_again_and_stores_it(mnist_dir, tmp_path):
+    out = tmp_path / "r.safetensors"
+    model = models.build("pca", latent_dim=4).fit(data.to_float(data.load_split("train")[0][:2000]))
+    checkpoints.save(out, model, {"metrics": {"test": {"mse": 1.0}}})
+    evaluate.rescore(out)
+    metrics = checkpoints.load(out)[1]["metrics"]
+    assert 0.03 < metrics["test"]["mse"] < 0.1 and "test_spot_check" in metrics and "pca" in metrics
