@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ae import checkpoints, data, latent  # noqa: E402
 
-CELL, GAP, LABEL = 56, 4, 260
+CELL, GAP, PAD = 56, 4, 10
 
 
 def main() -> None:
@@ -33,16 +33,17 @@ def main() -> None:
         out = latent.reconstruct(model, digits)[1]
         mse = meta.get("metrics", {}).get("test", {}).get("mse")
         rows.append((f"{path.stem} ({model.latent_dim}-d)" + (f"  {mse:.4f}" if mse else ""), out))
-    width = LABEL + len(picks) * (CELL + GAP)
+    font = ImageFont.load_default(size=18)
+    label_w = PAD * 3 + max(int(font.getlength(label)) for label, _ in rows)  # no label cut off
+    width = label_w + len(picks) * (CELL + GAP)
     sheet = Image.new("RGB", (width, len(rows) * (CELL + GAP) + GAP), (24, 24, 28))
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=18)
     for r, (label, row) in enumerate(rows):
         y = GAP + r * (CELL + GAP)
-        draw.text((10, y + CELL // 2), label, fill=(230, 230, 230), font=font, anchor="lm")
+        draw.text((PAD, y + CELL // 2), label, fill=(230, 230, 230), font=font, anchor="lm")
         for c, a in enumerate(row):
             tile = Image.fromarray((np.clip(a, 0, 1) * 255).astype(np.uint8)).resize((CELL, CELL), Image.Resampling.NEAREST)
-            sheet.paste(tile.convert("RGB"), (LABEL + c * (CELL + GAP), y))
+            sheet.paste(tile.convert("RGB"), (label_w + c * (CELL + GAP), y))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
     print(f"wrote {args.out} ({len(rows) - 1} models)")

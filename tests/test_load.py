@@ -48,7 +48,7 @@ async def _session(browser, url: str, seed: int, until: float, report: dict) -> 
         await page.mouse.up()
         strokes += 1
         try:
-            await page.wait_for_function("window.__shown !== null", timeout=10_000)
+            await page.wait_for_function("window.__shown !== null", polling=50, timeout=10_000)
             report["latency"].append(await page.evaluate("window.__shown - window.__up"))
         except Exception:
             report["missed"] += 1
