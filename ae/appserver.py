@@ -23,6 +23,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# Every picture in the main area: st.image's and the inline ones of ae.ui's strips (no other <img> there).
+PICTURES = "[data-testid='stMain'] img"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ae import checkpoints, data, latent, models, preprocess
+from ae import appserver, checkpoints, data, latent, models, preprocess
 from ae.train import BatchEnd, TrainConfig, train
 
 WARMUP_BATCHES = 5
@@ -138,28 +138,36 @@ def cold_start_s() -> float:
 
 LATENCY_JS = """() => {
   // mouse-up -> the rerun it triggers has run -> every picture on the page is loaded. "Has run":
-  // the script state was seen going to running, or the pictures changed (a busy browser may
-  // batch running/notRunning into one render, and a stroke may leave the 28x28 input unchanged).
+  // the script state was seen changing (from the mutation records: a busy browser may apply
+  // running and notRunning in one task, and a stroke over old ink may leave every picture as it
+  // was), or the pictures changed. Each mouse-up makes a promise, window.__done, that resolves to
+  // that latency: awaiting it is one round trip, where polling from the test cost eight pages
+  // twenty calls a second each.
   const app = document.querySelector("[data-testid='stApp']");
-  const pictures = () => Array.from(document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img"));
+  const pictures = () => Array.from(document.querySelectorAll(PICTURES));
   const key = () => pictures().map(e => e.src).join('|');
-  window.__up = null; window.__shown = null; window.__ran = false;
+  let up = null, ran = false, before = '', resolve = null;
   document.addEventListener('mouseup', () => {
-    window.__up = performance.now(); window.__shown = null; window.__ran = false; window.__before = key();
+    up = performance.now(); ran = false; before = key();
+    window.__done = new Promise(r => { resolve = r; });
   }, true);
   // Checked on every change of the page and every picture that finishes loading, not in a
   // requestAnimationFrame loop: eight pages polling every frame took the CPU the server needs.
-  const check = () => {
-    if (window.__up === null || window.__shown !== null) return;
-    if (app.getAttribute('data-test-script-state') === 'running' || key() !== window.__before) window.__ran = true;
-    if (window.__ran && app.getAttribute('data-test-script-state') === 'notRunning'
+  const check = (records = []) => {
+    if (resolve === null) return;
+    if (records.some(r => r.attributeName === 'data-test-script-state' && r.target === app) || key() !== before) ran = true;
+    if (ran && app.getAttribute('data-test-script-state') === 'notRunning'
         && pictures().length >= 2 && pictures().every(img => img.complete && img.naturalWidth > 0)) {
-      window.__shown = performance.now();
+      resolve(performance.now() - up); resolve = null;
     }
   };
   new MutationObserver(check).observe(app, {attributes: true, childList: true, subtree: true});
-  document.addEventListener('load', check, true);
-}"""
+  document.addEventListener('load', () => check(), true);
+}""".replace("PICTURES", json.dumps(appserver.PICTURES))
+
+# The latency of the last stroke in ms; rejects when no reconstruction shows within `ms`.
+AWAIT_SHOWN_JS = """ms => Promise.race([window.__done, new Promise((_, no) =>
+  setTimeout(() => no(new Error(`no reconstruction within ${ms} ms`)), ms))])"""
 
 
 def stroke_strokes(n: int):
@@ -172,8 +180,6 @@ def stroke_strokes(n: int):
 
 def draw_latency(strokes: int, env: dict | None = None, script: str = "app.py", path: str = "draw") -> dict:
     """Mouse-up to the new reconstruction shown (all pictures loaded), on the Draw page, over n strokes."""
-    from ae import appserver
-
     times = []
     with appserver.serve(env, script=script) as url, appserver.browser() as b:
         page = appserver.open_page(b, url, path)
@@ -181,8 +187,7 @@ def draw_latency(strokes: int, env: dict | None = None, script: str = "app.py", 
         page.evaluate(LATENCY_JS)
         for stroke in stroke_strokes(strokes):
             appserver.draw(page, [stroke])
-            page.wait_for_function("window.__shown !== null", polling=50, timeout=15_000)  # not every frame
-            times.append(page.evaluate("window.__shown - window.__up"))
+            times.append(page.evaluate(AWAIT_SHOWN_JS, 15_000))
             appserver.wait_idle(page)
             page.wait_for_timeout(150)
     p50, p95 = np.percentile(times, [50, 95])

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ae import checkpoints, data
 from ae.train import BatchEnd, Done, EpochEnd, Started, TrainConfig, TrainingDiverged, train
@@ -122,6 +124,10 @@ class Manager:
             return running + self.finished[::-1]
 
     def _run(self, job: Job) -> None:
+        # The app runs inference on one thread per request (ae.ui); training gets every core. OpenMP
+        # teams are per thread, so this widens this thread's and leaves the inference threads narrow.
+        narrow = torch.get_num_threads()
+        torch.set_num_threads(os.cpu_count() or 1)
         events = train(job.config)
         try:
             for ev in events:
@@ -137,6 +143,7 @@ class Manager:
         except Exception as e:  # shown on the page; the server goes on
             job.state, job.message = "failed", f"{type(e).__name__}: {e}"
         finally:
+            torch.set_num_threads(narrow)
             job.finished = time.time()
             with self._lock:
                 self.finished = [*self.finished, job][-KEEP_FINISHED:]

@@ -5,11 +5,19 @@ The only module of `ae` that imports Streamlit. Pages call these and do nothing 
 
 from __future__ import annotations
 
+import base64
 import gc
+import html
 import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+# One OpenMP thread per Python thread. Streamlit runs every rerun in a fresh thread, and a fresh
+# thread takes OpenMP's default team (every core) in oneDNN's convolutions: with the browsers'
+# load on a 2-core machine the team's spinning barrier made a 2 ms inference take 60 ms (25 ms of
+# CPU). Read when torch loads, so it must come before the first `import torch` of the process.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import plotly.graph_objects  # noqa: F401  (the Explore and Train pages use it: imported before gc.freeze below)
@@ -24,7 +32,7 @@ DEFAULT_MODEL = "conv32"
 CANVAS_SIZE = 280
 DIGIT_PX = 168  # a 28x28 digit shown at 6x, nearest-neighbour: crisp pixels
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))  # many small requests: narrow is better
+torch.set_num_threads(1)  # many small requests from many sessions: narrow is better (jobs widen their own thread)
 # torch, plotly and Streamlit leave ~10^6 objects behind; every full garbage collection walked them
 # all, mid-rerun (+90 ms per stroke on the Draw page). Imported once per process: freeze them.
 gc.freeze()
@@ -244,25 +252,64 @@ def digit_image(a: np.ndarray, size: int = DIGIT_PX) -> Image.Image:
     return Image.fromarray(pixels).resize((size, size), Image.Resampling.NEAREST)
 
 
-def error_image(x: np.ndarray, x_hat: np.ndarray, size: int = DIGIT_PX) -> Image.Image:
-    """Per-pixel error: orange where the reconstruction adds ink, blue where it misses ink."""
+def error_image(x: np.ndarray, x_hat: np.ndarray) -> Image.Image:
+    """Per-pixel error (28x28 RGB): orange where the reconstruction adds ink, blue where it misses ink."""
     d = np.clip(x_hat - x, -1.0, 1.0)
     extra, missing = np.sqrt(np.clip(d, 0, 1)), np.sqrt(np.clip(-d, 0, 1))  # sqrt: small errors show
     rgb = np.stack([extra * 255, extra * 150 + missing * 160, missing * 255], -1)
-    rgb = np.clip(rgb, 0, 255).astype(np.uint8)
-    return Image.fromarray(rgb).resize((size, size), Image.Resampling.NEAREST)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
 
 
-def image_strip(images, captions=None, size: int = DIGIT_PX, per_row: int | None = None) -> None:
-    """Digits side by side (28x28 arrays or ready PIL images), each with its caption."""
+# Results that change on every stroke are one st.html block of inline pictures, not st.image and
+# st.metric elements: no request per picture, 28x28 PNGs scaled up by the browser, and one element
+# to re-render. On a 2-core machine running eight drawing sessions that cut the CPU a stroke costs
+# by a fifth and the p95 latency from 1.2 s to 0.7 s (tests/test_load.py).
+CAPTION_CSS = "font-size:0.875rem;opacity:0.65;margin-top:0.3rem;white-space:pre-line;line-height:1.35;overflow-wrap:anywhere"
+
+
+def data_uri(picture) -> str:
+    """A (28, 28) array in [0, 1], a PIL image or SVG markup as a data: URI."""
+    if isinstance(picture, str):
+        return "data:image/svg+xml;base64," + base64.b64encode(picture.encode()).decode()
+    if not isinstance(picture, Image.Image):
+        picture = Image.fromarray((np.clip(picture, 0.0, 1.0) * 255).round().astype(np.uint8))
+    return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+
+
+def figure_html(picture, caption: str | None, width: int, height: int | None = None, crisp: bool = True) -> str:
+    """One picture with its caption under it, at most `width` wide; `crisp` scales pixels up as squares."""
+    text = html.escape(caption or "")
+    style = "display:block;border-radius:4px;width:100%;height:auto" + (";image-rendering:pixelated" if crisp else "")
+    return (
+        f'<figure style="margin:0;min-width:0;max-width:{width}px">'
+        f'<img src="{data_uri(picture)}" alt="{text}" width="{width}" height="{height or width}" style="{style}">'
+        f'<figcaption style="{CAPTION_CSS}">{text.replace("_", "_<wbr>")}</figcaption></figure>'  # model names break at _
+    )
+
+
+def strip_html(images, captions=None, size: int = DIGIT_PX) -> str:
+    """Digits side by side (28x28 arrays or PIL images) with captions: a grid whose cells shrink to 60%
+    of `size` before a row wraps, all the same width."""
     images = list(images)
     captions = list(captions) if captions is not None else [None] * len(images)
-    per_row = per_row or len(images)
-    for start in range(0, len(images), per_row):
-        cols = st.columns(per_row)
-        for col, img, cap in zip(cols, images[start : start + per_row], captions[start : start + per_row]):
-            pic = img if isinstance(img, Image.Image) else digit_image(img, size)
-            col.image(pic, caption=cap, width=size, output_format="PNG")
+    figures = "".join(figure_html(img, cap, size) for img, cap in zip(images, captions))
+    grid = f"display:grid;grid-template-columns:repeat(auto-fit,minmax({int(size * 0.6)}px,1fr));gap:0.75rem 1rem"
+    return f'<div style="{grid};margin-bottom:0.5rem">{figures}</div>'
+
+
+def image_strip(images, captions=None, size: int = DIGIT_PX) -> None:
+    st.html(strip_html(images, captions, size))
+
+
+def stats_html(stats) -> str:
+    """A row of (label, value, explanation) figures in the style of st.metric; hover explains."""
+    cells = "".join(
+        f'<div title="{html.escape(tip)}" style="cursor:help"><div style="font-size:0.875rem;opacity:0.65">'
+        f'{html.escape(label)}</div><div data-stat="{html.escape(label)}" style="font-size:2.25rem;line-height:1.3">'
+        f"{html.escape(value)}</div></div>"
+        for label, value, tip in stats
+    )
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 3.5rem;margin:0.75rem 0 1rem">{cells}</div>'
 
 
 def sheet(images, size: int = 112, gap: int = 4) -> Image.Image:

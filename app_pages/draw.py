@@ -32,15 +32,21 @@ def workspace():
             )
             return
         z, x_hat = ui.reconstruct_one(choice, digit)
-        ui.image_strip(
-            [digit, x_hat, ui.error_image(digit, x_hat)],
-            ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
-        )
-        a, b, c = st.columns(3)
-        a.metric("MSE", f"{ui.mse(digit, x_hat):.5f}", help="Mean squared difference per pixel (0 is perfect)")
-        b.metric("PSNR", f"{ui.psnr(digit, x_hat):.1f} dB", help="Higher is better; 20 dB looks close")
-        c.metric("Code size", f"{len(z)} numbers", help="Everything the decoder knows about your digit")
-        st.image(ui.code_bars_svg(z), caption=f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})", width=600)
+        st.html(  # one element for everything a stroke changes: see ae/ui.py
+            ui.strip_html(
+                [digit, x_hat, ui.error_image(digit, x_hat)],
+                ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
+            )
+            + ui.stats_html([
+                ("MSE", f"{ui.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
+                ("PSNR", f"{ui.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
+                ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
+            ])
+            + ui.figure_html(
+                ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
+                width=600, height=140, crisp=False,
+            )
+        )  # fmt: skip
     if st.toggle("Compare all models", key="draw_compare"):
         choices = ui.usable()
         outputs = [ui.reconstruct_one(c, digit)[1] for c in choices]
@@ -48,7 +54,6 @@ def workspace():
             [digit, *outputs],
             ["input", *(f"{c.name}\nMSE {ui.mse(digit, o):.4f}" for c, o in zip(choices, outputs))],
             size=112,
-            per_row=8,
         )
 
 

@@ -48,7 +48,7 @@ def main() -> None:
             if name in ("draw", "denoise_draw"):
                 page.wait_for_selector("canvas.upper-canvas")
                 appserver.draw(page, appserver.SEVEN)
-                page.wait_for_selector("[data-testid='stMain'] [data-testid='stImage']", timeout=20_000)
+                page.wait_for_selector(appserver.PICTURES, timeout=20_000)
                 appserver.wait_idle(page)
             page.wait_for_timeout(800)
             page.screenshot(path=args.out / f"{name}.png", full_page=True)

@@ -1,7 +1,9 @@
 """Helpers for AppTest: start the app on a page, inject a drawing into a canvas."""
 
 import base64
+import html
 import io
+import re
 
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
@@ -31,9 +33,26 @@ def app(page: str | None = None) -> AppTest:
     return at
 
 
+INLINE_PICTURE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"')  # ae.ui.figure_html
+STAT = re.compile(r'data-stat="([^"]*)"[^>]*>([^<]*)<')  # ae.ui.stats_html
+
+
 def images(at) -> list[tuple[str, str]]:
-    """(caption, media URL) of every picture on the page: the URL changes when the pixels change."""
-    return [(i.caption, i.url) for e in at.main if type(e).__name__ == "Image" for i in e.proto.imgs]
+    """(caption, URL) of every picture on the page, st.image's and inline ones: the URL changes with the pixels."""
+    found = []
+    for e in at.main:
+        if type(e).__name__ == "Image":
+            found += [(i.caption, i.url) for i in e.proto.imgs]
+        elif type(e).__name__ == "Html":
+            found += [(html.unescape(alt), src) for src, alt in INLINE_PICTURE.findall(e.value)]
+    return found
+
+
+def stats(at) -> dict[str, str]:
+    """The figures of ae.ui.stats_html blocks on the page, label -> value."""
+    return {
+        html.unescape(k): html.unescape(v) for e in at.main if type(e).__name__ == "Html" for k, v in STAT.findall(e.value)
+    }
 
 
 def no_exception(at) -> None:

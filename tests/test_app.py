@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.apptools import SEVEN, ZERO, app, drawing, images, no_exception
+from tests.apptools import SEVEN, ZERO, app, drawing, images, no_exception, stats
 
 PAGES = ["home", "draw", "denoise", "interpolate", "explore", "train"]
 TINY = {"tiny_conv", "tiny_dense", "tiny_vae2"}
@@ -32,7 +32,7 @@ def test_home_shows_the_gallery_and_the_table():
 def test_draw_with_an_empty_canvas_shows_a_hint_and_no_reconstruction():
     at = app("draw")
     assert any("Draw a digit" in i.value for i in at.info)
-    assert images(at) == [] and not at.metric
+    assert images(at) == [] and not stats(at)
 
 
 def test_a_drawing_is_reconstructed_and_the_model_picker_changes_it():
@@ -42,11 +42,11 @@ def test_a_drawing_is_reconstructed_and_the_model_picker_changes_it():
     no_exception(at)
     first = images(at)
     assert [c for c, _ in first][:2] == ["Model input, 28×28", f"Rebuilt by {at.session_state['model_name']}"]
-    mse = at.metric[0].value
+    mse = stats(at)["MSE"]
     other = "tiny_dense" if at.session_state["model_name"] == "tiny_conv" else "tiny_conv"
     at.sidebar.selectbox(key="model_name").set_value(other).run()
     no_exception(at)
-    assert at.metric[0].value != mse
+    assert stats(at)["MSE"] != mse
     assert images(at)[1] != first[1]
     assert images(at)[0][1] == first[0][1]  # same input
 

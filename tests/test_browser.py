@@ -28,7 +28,7 @@ def server(tiny_checkpoints, mnist_dir, tmp_path_factory):
 
 def _pictures(page) -> list[str]:
     """src of every picture in the main area: Streamlit serves each distinct image at its own URL."""
-    return page.locator("[data-testid='stMain'] [data-testid='stImage'] img").evaluate_all("els => els.map(e => e.src)")
+    return page.locator(appserver.PICTURES).evaluate_all("els => els.map(e => e.src)")
 
 
 def _no_exception(page):
@@ -38,11 +38,11 @@ def _no_exception(page):
 def _wait_for_change(page, before: list[str], index: int, timeout=15_000):
     """Wait until picture number `index` exists and differs from what it was (reruns swap them in)."""
     page.wait_for_function(
-        """([before, index]) => {
-            const now = Array.from(document.querySelectorAll("[data-testid='stMain'] [data-testid='stImage'] img")).map(e => e.src);
+        """([selector, before, index]) => {
+            const now = Array.from(document.querySelectorAll(selector)).map(e => e.src);
             return now.length > index && now[index] !== before[index];
         }""",
-        arg=[before, index],
+        arg=[appserver.PICTURES, before, index],
         timeout=timeout,
     )
     appserver.wait_idle(page)
@@ -72,7 +72,7 @@ def test_drawing_strokes_show_and_change_the_reconstruction(server):
     assert _pictures(page)[0] != first[0]
     _no_exception(page)
     page.get_by_role("button", name="Clear").click()
-    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stImage']\").length === 0")
+    page.wait_for_function("s => document.querySelectorAll(s).length === 0", arg=appserver.PICTURES)
     page.close()
 
 
@@ -86,7 +86,7 @@ def _press_slider(page, label: str, key: str, times: int):
 def test_noise_slider_changes_the_noisy_digit(server):
     url, b = server
     page = appserver.open_page(b, url, "denoise")
-    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] [data-testid='stImage'] img\").length === 4")
+    page.wait_for_function("s => document.querySelectorAll(s).length === 4", arg=appserver.PICTURES)
     before = _pictures(page)
     assert len(before) == 4
     _press_slider(page, "Noise level", "ArrowRight", 4)
@@ -102,7 +102,10 @@ def test_interpolation_slider_changes_the_frame(server):
     page = appserver.open_page(b, url, "interpolate")
     page.get_by_text("decode at t = 0.50").wait_for()
     before = _pictures(page)
-    middle = [i for i, c in enumerate(page.locator("[data-testid='stMain'] [data-testid='stImage']").all_inner_texts()) if "decode at t" in c][0]
+    middle = page.locator(appserver.PICTURES).evaluate_all(
+        "els => els.findIndex(e => e.closest(\"[data-testid='stImage']\")?.innerText.includes('decode at t'))"
+    )
+    assert middle >= 0
     _press_slider(page, "from A", "ArrowRight", 3)
     _wait_for_change(page, before, index=middle)
     assert page.get_by_text("decode at t = 0.65").count() == 1
@@ -122,7 +125,7 @@ def test_navigating_between_pages_keeps_the_chosen_model(server):
     page.get_by_role("heading", name="Denoise").wait_for()
     appserver.wait_idle(page)
     assert picker.input_value().startswith("tiny_dense")
-    assert page.get_by_text("tiny_dense (plain)").count() == 1  # the page uses it
+    page.get_by_text("tiny_dense (plain)").wait_for(timeout=15_000)  # the page uses it
     _no_exception(page)
     page.close()
 
