@@ -79,12 +79,15 @@ def training(names: list[str], images: int, rounds: int, data_dir=None) -> list[
 
 
 def inference(names: list[str], repeats: int) -> list[dict]:
-    """Single-image latency as the Draw page runs it (numpy in, numpy out), and batch-256 throughput."""
+    """Single-image latency as the Draw page runs it (numpy in, numpy out, one thread, the model
+    prepared by models.for_inference), and batch-256 throughput."""
     rows = []
     digit = np.random.default_rng(0).random((28, 28), dtype=np.float32)
     batch = np.random.default_rng(1).random((256, 28, 28), dtype=np.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as ae.ui: many sessions share the cores
     for name in names:
-        model = models.build(name).eval()
+        model = models.for_inference(models.build(name))
         for _ in range(10):
             latent.reconstruct(model, digit[None])
         times = []
@@ -100,6 +103,7 @@ def inference(names: list[str], repeats: int) -> list[dict]:
         p50, p95 = np.percentile(times, [50, 95])
         rows.append({"model": name, "p50_ms": round(float(p50), 3), "p95_ms": round(float(p95), 3), "batch256_img_s": round(per_s)})
         print(f"infer {name:15s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  batch256 {per_s:8.0f} img/s", file=sys.stderr)
+    torch.set_num_threads(threads)
     return rows
 
 

@@ -11,6 +11,7 @@ reconstruction itself; the VAE adds its KL term, conv_bn_elu trains on its uncla
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 from dataclasses import dataclass
@@ -68,6 +69,24 @@ def count_parameters(model: nn.Module) -> int:
 
 def device_of(model: nn.Module) -> torch.device:
     return next(itertools.chain(model.parameters(), model.buffers())).device
+
+
+def for_inference(model: Autoencoder) -> Autoencoder:
+    """An eval-mode copy for the app: every BatchNorm folded into the convolution before it, and
+    channels-last weights, which send a single 28x28 image down oneDNN's path instead of PyTorch's
+    generic one (the default conv's p50 5.3 -> 3.7 ms on a 2-core CPU). Same outputs to ~1e-6."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    model = copy.deepcopy(model).eval()
+    for seq in model.modules():
+        if not isinstance(seq, nn.Sequential):
+            continue
+        for i in range(len(seq) - 1):
+            conv, bn = seq[i], seq[i + 1]
+            if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and isinstance(bn, nn.BatchNorm2d):
+                seq[i] = fuse_conv_bn_eval(conv, bn, transpose=isinstance(conv, nn.ConvTranspose2d))
+                seq[i + 1] = nn.Identity()
+    return model.to(memory_format=torch.channels_last)
 
 
 class Autoencoder(nn.Module):

@@ -86,7 +86,7 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple:
     """Load once per file version: a retrained or replaced file has a new mtime and size."""
     try:
         model, meta = checkpoints.load(path)
-        return model, meta, None
+        return models.for_inference(model), meta, None
     except checkpoints.CheckpointError as e:
         return None, None, str(e)
 
@@ -298,6 +298,7 @@ def strip_html(images, captions=None, size: int = DIGIT_PX) -> str:
 
 
 def image_strip(images, captions=None, size: int = DIGIT_PX) -> None:
+    """`strip_html` on the page."""
     st.html(strip_html(images, captions, size))
 
 

@@ -70,3 +70,23 @@ def test_pca_reconstructs_its_own_subspace_exactly():
     x = (0.5 + 0.1 * torch.randn(200, 3) @ basis).clamp(0, 1).view(200, 1, 28, 28)
     model = models.build("pca", latent_dim=3).fit(x)
     assert (model(x) - x).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("name", [n for n in models.available() if n != "pca"])
+def test_the_inference_copy_gives_the_same_codes_and_pictures(name):
+    torch.manual_seed(0)
+    model = models.build(name)
+    for m in model.modules():  # batch norm with statistics of its own, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    fast = models.for_inference(model)
+    x = torch.rand(5, 1, 28, 28)
+    with torch.inference_mode():
+        z = model.encode(x)
+        assert torch.allclose(fast.encode(x), z, atol=1e-4)
+        assert torch.allclose(fast.decode(z), model.decode(z), atol=1e-5)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())  # all folded
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == norms  # the original is untouched
