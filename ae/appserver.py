@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -42,12 +43,14 @@ def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    # The server's output goes to a file, not a pipe: nobody reads a pipe while tests run, and a
+    # full one (64 KiB) would stop the server at its next write.
+    log = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     _PIDS[url] = proc.pid
     try:
-        wait_healthy(url, proc, timeout)
+        wait_healthy(url, proc, timeout, log)
         yield url
     finally:
         _PIDS.pop(url, None)
@@ -56,6 +59,7 @@ def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 _PIDS: dict[str, int] = {}
@@ -66,11 +70,15 @@ def server_pid(url: str) -> int:
     return _PIDS[url]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0) -> float:
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0, log=None) -> float:
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+            output = ""
+            if log is not None:  # what the server printed before it exited
+                log.seek(0)
+                output = log.read()
+            raise RuntimeError(f"streamlit exited early:\n{output}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.read().strip() == b"ok":

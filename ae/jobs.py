@@ -124,8 +124,8 @@ class Manager:
             return running + self.finished[::-1]
 
     def _run(self, job: Job) -> None:
-        # The app runs inference on one thread per request (ae.ui); training gets every core. OpenMP
-        # teams are per thread, so this widens this thread's and leaves the inference threads narrow.
+        # Training gets every core. OpenMP's team size is per thread: this widens the job's own, while
+        # the app's request threads keep the one that OMP_NUM_THREADS=1 gives them (ae.ui).
         narrow = torch.get_num_threads()
         torch.set_num_threads(os.cpu_count() or 1)
         events = train(job.config)
