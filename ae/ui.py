@@ -262,8 +262,8 @@ def error_image(x: np.ndarray, x_hat: np.ndarray) -> Image.Image:
 
 # Results that change on every stroke are one st.html block of inline pictures, not st.image and
 # st.metric elements: no request per picture, 28x28 PNGs scaled up by the browser, and one element
-# to re-render. On a 2-core machine running eight drawing sessions that cut the CPU a stroke costs
-# by a fifth and the p95 latency from 1.2 s to 0.7 s (tests/test_load.py).
+# to re-render. With the one-thread fix above, it took the p95 latency of eight sessions drawing on
+# a 2-core machine from 1.2 s to 0.7 s (tests/test_load.py).
 CAPTION_CSS = "font-size:0.875rem;opacity:0.65;margin-top:0.3rem;white-space:pre-line;line-height:1.35;overflow-wrap:anywhere"
 
 
