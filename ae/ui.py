@@ -246,10 +246,10 @@ def upload_digit(key: str) -> np.ndarray | None:
 # ---- images ------------------------------------------------------------------------------------
 
 
-def digit_image(a: np.ndarray, size: int = DIGIT_PX) -> Image.Image:
-    """A (28, 28) array in [0, 1] as a large greyscale picture with crisp pixels."""
-    pixels = (np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8)
-    return Image.fromarray(pixels).resize((size, size), Image.Resampling.NEAREST)
+def digit_image(a: np.ndarray, size: int | None = DIGIT_PX) -> Image.Image:
+    """A (28, 28) array in [0, 1] as a greyscale picture, scaled up with crisp pixels (None: as it is)."""
+    picture = Image.fromarray((np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8))
+    return picture if size is None else picture.resize((size, size), Image.Resampling.NEAREST)
 
 
 def error_image(x: np.ndarray, x_hat: np.ndarray) -> Image.Image:
@@ -272,7 +272,7 @@ def data_uri(picture) -> str:
     if isinstance(picture, str):
         return "data:image/svg+xml;base64," + base64.b64encode(picture.encode()).decode()
     if not isinstance(picture, Image.Image):
-        picture = Image.fromarray((np.clip(picture, 0.0, 1.0) * 255).round().astype(np.uint8))
+        picture = digit_image(picture, None)  # 28x28: the page scales it up
     return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
 
 
