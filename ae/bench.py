@@ -150,16 +150,31 @@ LATENCY_JS = """() => {
   const app = document.querySelector("[data-testid='stApp']");
   const pictures = () => Array.from(document.querySelectorAll(PICTURES));
   const key = () => pictures().map(e => e.src).join('|');
-  let up = null, ran = false, before = '', resolve = null;
+  let up = null, ran = false, before = '', resolve = null, sent = false, heard = false, quiet = null;
+  // A run that changes no picture may not show in the page at all: then the server's answer on the
+  // socket is the sign, taken 250 ms after its last message (late rather than early).
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (!this.__probed) {
+      this.__probed = true;
+      this.addEventListener('message', () => {
+        if (resolve === null || !sent) return;
+        clearTimeout(quiet);
+        quiet = setTimeout(() => { heard = true; check(); }, 250);
+      });
+    }
+    if (resolve !== null) sent = true;
+    return send.call(this, data);
+  };
   document.addEventListener('mouseup', () => {
-    up = performance.now(); ran = false; before = key();
+    up = performance.now(); ran = false; sent = false; heard = false; before = key();
     window.__done = new Promise(r => { resolve = r; });
   }, true);
   // Checked on every change of the page and every picture that finishes loading, not in a
   // requestAnimationFrame loop: eight pages polling every frame took the CPU the server needs.
   const check = (records = []) => {
     if (resolve === null) return;
-    if (records.some(r => r.attributeName === 'data-test-script-state' && r.target === app) || key() !== before) ran = true;
+    if (heard || records.some(r => r.attributeName === 'data-test-script-state' && r.target === app) || key() !== before) ran = true;
     if (ran && app.getAttribute('data-test-script-state') === 'notRunning'
         && pictures().length >= 2 && pictures().every(img => img.complete && img.naturalWidth > 0)) {
       resolve(performance.now() - up); resolve = null;
