@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -63,6 +65,17 @@ def tutorial_img_s(name: str, images: int, data_dir=None) -> float:
     return seen / (time.perf_counter() - start)
 
 
+def in_fresh_process(measure: str, name: str, images: int, data_dir=None) -> float:
+    """`measure(name, images, data_dir)` in a new interpreter, as a user would run either loop:
+    nothing carried over from the other (our loop's allocator setting, warm caches)."""
+    code = "import json, sys; from ae import bench; print(json.dumps(getattr(bench, sys.argv[1])(*json.loads(sys.argv[2]))))"
+    args = [sys.executable, "-c", code, measure, json.dumps([name, images, data_dir])]
+    run = subprocess.run(args, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"{measure}({name}) failed:\n{run.stderr[-2000:]}")
+    return float(run.stdout.splitlines()[-1])
+
+
 def training(names: list[str], images: int, rounds: int, data_dir=None) -> list[dict]:
     rows = []
     for name in names:
@@ -70,8 +83,8 @@ def training(names: list[str], images: int, rounds: int, data_dir=None) -> list[
             continue
         ours, theirs = [], []
         for _ in range(rounds):  # interleaved, so a slow spell of the machine hits both
-            ours.append(ours_img_s(name, images, data_dir))
-            theirs.append(tutorial_img_s(name, images, data_dir))
+            ours.append(in_fresh_process("ours_img_s", name, images, data_dir))
+            theirs.append(in_fresh_process("tutorial_img_s", name, images, data_dir))
         o, t = statistics.median(ours), statistics.median(theirs)
         rows.append({"model": name, "ours_img_s": round(o), "tutorial_img_s": round(t), "ratio": round(o / t, 2)})
         print(f"train {name:15s} ours {o:9.0f} img/s  tutorial {t:8.0f} img/s  x{o / t:.1f}", file=sys.stderr)

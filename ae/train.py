@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import dataclasses
 import json
 import math
@@ -196,10 +197,23 @@ def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, steps: int, device:
     return opt, sched
 
 
+def keep_freed_memory() -> None:
+    """Let glibc keep freed activation buffers for the next batch instead of handing them back to
+    the OS and faulting them in again: by default a keras_conv epoch here took 3.8 million page
+    faults and ran 40% slower. Process-wide, and nothing happens where libc is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: buffers up to 32 MB come from the heap...
+    libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: ...which keeps up to 256 MB free at its top
+
+
 class _Run:
     """State of one run: what the generator needs between yields and on the way out."""
 
     def __init__(self, cfg: TrainConfig):
+        keep_freed_memory()
         torch.manual_seed(cfg.seed)
         self.history: list[dict] = []
         self.first_epoch = 1
