@@ -61,16 +61,29 @@ def load_mnist(train: bool, data_dir=None, download: bool = False) -> tuple[torc
 
 @functools.lru_cache(maxsize=4)
 def _load(train: bool, root: str, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision.datasets import MNIST  # torchvision is slow to import; only pay when needed
+    if download and not mnist_available(root):
+        from torchvision.datasets import MNIST  # 2.4 s to import here: only to fetch the files
 
-    if not download and not mnist_available(root):
+        MNIST(root, train=train, download=True)
+    if not mnist_available(root):
         raise MnistMissingError(missing_message(root))
-    try:
-        ds = MNIST(root, train=train, download=download)
-    except RuntimeError as e:  # torchvision's "Dataset not found or corrupted"
-        raise MnistMissingError(missing_message(root)) from e
-    images = ds.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28)
-    return images, ds.targets.clone()
+    prefix = "train" if train else "t10k"
+    raw = Path(root) / "MNIST" / "raw"
+    images = read_idx(raw / f"{prefix}-images-idx3-ubyte", 3)
+    labels = read_idx(raw / f"{prefix}-labels-idx1-ubyte", 1)
+    if len(images) != len(labels):
+        raise MnistMissingError(f"{raw} holds {len(images)} images but {len(labels)} labels. " + missing_message(root))
+    return images.unsqueeze(1), labels.long()  # (N, 28, 28) -> (N, 1, 28, 28)
+
+
+def read_idx(path: Path, dims: int) -> torch.Tensor:
+    """A uint8 idx file (MNIST's format: a 4-byte magic number, then big-endian sizes, then bytes)."""
+    raw = path.read_bytes()
+    header = 4 + 4 * dims
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    if raw[:4] != bytes([0, 0, 8, dims]) or len(raw) != header + math.prod(shape):
+        raise MnistMissingError(f"{path} is not an MNIST idx file of {dims} dimension(s) (damaged or truncated?). " + missing_message(path.parents[2]))
+    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).view(*shape)
 
 
 def split_indices(n: int = 60_000, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED):

@@ -30,6 +30,26 @@ def test_missing_data_dir_says_how_to_get_mnist(tmp_path):
     assert "nowhere" in message and "MNIST_DIR" in message and "python -m ae.data --download" in message
 
 
+def test_our_idx_reader_gives_what_torchvision_reads(mnist_dir):
+    from torchvision.datasets import MNIST
+
+    ds = MNIST(str(mnist_dir), train=False, download=False)
+    images, labels = data.load_mnist(train=False, data_dir=mnist_dir)
+    assert torch.equal(images[:, 0], ds.data) and torch.equal(labels, ds.targets)
+
+
+def test_a_truncated_file_says_which_and_how_to_get_mnist(mnist_dir, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.RAW_FILES:
+        (raw / name).write_bytes((mnist_dir / "MNIST" / "raw" / name).read_bytes())
+    cut = raw / "t10k-images-idx3-ubyte"
+    cut.write_bytes(cut.read_bytes()[:5000])
+    with pytest.raises(data.MnistMissingError) as err:
+        data.load_mnist(train=False, data_dir=tmp_path)
+    assert "t10k-images-idx3-ubyte" in str(err.value) and "python -m ae.data --download" in str(err.value)
+
+
 def test_split_is_deterministic_and_disjoint(mnist_dir):
     train_idx, val_idx = data.split_indices()
     again_train, again_val = data.split_indices()
