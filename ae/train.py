@@ -60,7 +60,7 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     device: str = "auto"
-    precision: str = "auto"  # bf16 autocast where the CPU has AVX-512 BF16 (or a GPU): same quality, ~1.7x faster on the one it was measured on
+    precision: str = "auto"  # bf16 autocast on AVX-512 BF16 CPUs and GPUs: same quality, ~1.7x faster where measured
     out: str | None = None
     resume: str | None = None
     data_dir: str | None = None
