@@ -1,7 +1,7 @@
 """The performance benchmark: our training loop against the tutorials' one, inference latency,
 preprocessing, the app's cold start and the Draw page's stroke-to-picture latency in a browser.
 
-    python -m ae.bench                 # everything (about 10 minutes on 2 cores)
+    python -m ae.bench                 # everything (about 20 minutes on 2 cores)
     python -m ae.bench --quick         # a reduced run, under a minute
     python -m ae.bench --only latency --strokes 20 --json bench.json
 
@@ -17,14 +17,13 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ae import appserver, checkpoints, data, latent, models, preprocess
-from ae.train import BatchEnd, TrainConfig, train
+from ae.train import BatchEnd, TrainConfig, keep_freed_memory, train
 
 WARMUP_BATCHES = 5
 
@@ -86,7 +85,7 @@ def in_fresh_process(measure: str, name: str, images: int, data_dir=None) -> flo
     nothing carried over from the other (our loop's allocator setting, warm caches)."""
     code = "import json, sys; from ae import bench; print(json.dumps(getattr(bench, sys.argv[1])(*json.loads(sys.argv[2]))))"
     args = [sys.executable, "-c", code, measure, json.dumps([name, images, data_dir])]
-    run = subprocess.run(args, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    run = subprocess.run(args, cwd=appserver.ROOT, capture_output=True, text=True)
     if run.returncode:
         raise RuntimeError(f"{measure}({name}) failed:\n{run.stderr[-2000:]}")
     return float(run.stdout.splitlines()[-1])
@@ -119,6 +118,7 @@ def inference(names: list[str], repeats: int) -> list[dict]:
     batch = np.random.default_rng(1).random((256, 28, 28), dtype=np.float32)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as ae.ui: many sessions share the cores
+    keep_freed_memory()  # as ae.ui
     for name in names:
         model = models.for_inference(models.build(name))
         for _ in range(10):

@@ -25,7 +25,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from ae import checkpoints, data, latent, models, preprocess
+from ae import checkpoints, data, latent, models, preprocess, train
 
 MODEL_KEY = "model_name"  # the chosen model, shared by every page
 DEFAULT_MODEL = "conv32"
@@ -33,6 +33,7 @@ CANVAS_SIZE = 280
 DIGIT_PX = 168  # a 28x28 digit shown at 6x, nearest-neighbour: crisp pixels
 
 torch.set_num_threads(1)  # many small requests from many sessions: narrow is better (jobs widen their own thread)
+train.keep_freed_memory()  # the Explore map and other batches reuse their buffers
 # torch, plotly and Streamlit leave ~10^6 objects behind; every full garbage collection walked them
 # all, mid-rerun (+90 ms per stroke on the Draw page). Imported once per process: freeze them.
 gc.freeze()
