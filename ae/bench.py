@@ -32,9 +32,7 @@ OUR_BATCH = 256  # the dense recipe's batch; the tutorials use 64
 
 
 def ours_img_s(name: str, images: int, data_dir=None) -> float:
-    """Images per second of `ae.train.train` on the first `images` training digits, batch 256
-    (timed in fresh processes against 128: up to 30% faster for the dense models and within 10%
-    either way for most convolutional ones)."""
+    """Images per second of `ae.train.train` on the first `images` training digits, batch 256."""
     cfg = TrainConfig(model=name, epochs=1, limit=images, val_limit=2, test_metrics=False, data_dir=data_dir, batch_size=OUR_BATCH)
     marks = [(ev.batch, ev.seconds) for ev in train(cfg) if isinstance(ev, BatchEnd)]
     (b0, t0), (b1, t1) = marks[WARMUP_BATCHES - 1], marks[-1]

@@ -62,7 +62,7 @@ def load_mnist(train: bool, data_dir=None, download: bool = False) -> tuple[torc
 @functools.lru_cache(maxsize=4)
 def _load(train: bool, root: str, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if download and not mnist_available(root):
-        from torchvision.datasets import MNIST  # 2.4 s to import here: only to fetch the files
+        from torchvision.datasets import MNIST  # slow to import: only to fetch the files
 
         MNIST(root, train=train, download=True)
     if not mnist_available(root):

@@ -199,9 +199,9 @@ def make_optimizer(cfg: TrainConfig, model: torch.nn.Module, steps: int, device:
 
 def keep_freed_memory() -> None:
     """Let glibc keep freed tensor buffers for the next batch instead of handing them back to the
-    OS and faulting them in again. Three keras_conv epochs of 6,400 digits took 3.8 million page
-    faults by default and 90 thousand with this, and ran 1.6x as fast; batch-256 inference in the
-    app gains 1.3-1.8x. Process-wide (training and the app call it); a no-op where libc is not glibc."""
+    OS and faulting them in again (by default it did so every batch: page faults took a large
+    share of a convolutional epoch). Process-wide: training, the app and the bench's inference
+    call it; a no-op where libc is not glibc."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
