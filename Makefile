@@ -28,10 +28,10 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m ae.bench --json docs/bench.json
+	$(BIN)/python -m bench --json docs/bench.json
 
 checkpoints: $(VENV)/.installed
-	bash scripts/checkpoints.sh
+	$(BIN)/python scripts/checkpoints.py
 
 figure: $(VENV)/.installed-dev
 	$(BIN)/python -m ae.evaluate checkpoints/*.safetensors --markdown --noise gaussian --level 0.4 > docs/results.md

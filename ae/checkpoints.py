@@ -33,6 +33,76 @@ class CheckpointError(ValueError):
     """A file that is not a loadable checkpoint; the message says why."""
 
 
+def default_dir() -> Path:
+    """Where the app and the tools look for models: $AE_CHECKPOINT_DIR, else ./checkpoints."""
+    return Path(os.environ.get("AE_CHECKPOINT_DIR") or "checkpoints")
+
+
+class Meta(dict):
+    """A checkpoint's metadata document (plain JSON), and the questions the app, the tables and
+    the Train page ask of it."""
+
+    @property
+    def architecture(self) -> str:
+        return self["architecture"]
+
+    @property
+    def config(self) -> dict:
+        return _tuples(self.get("config") or {})
+
+    @property
+    def parameters(self) -> int:
+        return int(self.get("parameters") or 0)
+
+    @property
+    def train(self) -> dict:
+        return self.get("train") or {}
+
+    @property
+    def metrics(self) -> dict:
+        return self.get("metrics") or {}
+
+    @property
+    def test(self) -> dict:
+        """Scores on the 10k test digits: mse, psnr, bce ({} when not measured)."""
+        return self.metrics.get("test") or {}
+
+    @property
+    def test_mse(self) -> float | None:
+        return self.test.get("mse")
+
+    @property
+    def pca_mse(self) -> float | None:
+        """PCA's test MSE with as many components as this code has numbers."""
+        return (self.metrics.get("pca") or {}).get("mse")
+
+    @property
+    def noise(self) -> str:
+        """The noise it was trained to remove, or 'none'."""
+        return self.train.get("noise", "none") if self.train.get("noise_level") else "none"
+
+    @property
+    def denoising(self) -> bool:
+        return self.noise != "none"
+
+    @property
+    def noise_label(self) -> str:
+        """'gaussian 0.4' for a denoiser, '' for a plain model."""
+        return f"{self.noise.replace('_', ' ')} {self.train['noise_level']:g}" if self.denoising else ""
+
+    @property
+    def history(self) -> list[dict]:
+        return list(self.get("history") or [])
+
+    @property
+    def epochs_done(self) -> int:
+        return int(self.get("epochs_done") or len(self.history))
+
+    @property
+    def train_seconds(self) -> float:
+        return float(self.get("train_seconds") or 0.0)
+
+
 def validate_name(name: str) -> str:
     """A checkpoint name a user typed, or CheckpointError: letters, digits, '_', '-', '.', at most 64."""
     name = (name or "").strip()
@@ -99,7 +169,7 @@ def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path
     return path
 
 
-def read_meta(data: bytes) -> dict:
+def read_meta(data: bytes) -> Meta:
     """The metadata document of a checkpoint's bytes, or CheckpointError."""
     if len(data) < 8:
         raise CheckpointError("not a safetensors file (too short)")
@@ -119,10 +189,10 @@ def read_meta(data: bytes) -> dict:
         raise CheckpointError("its metadata is not valid JSON") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("architecture"), str):
         raise CheckpointError("its metadata names no architecture")
-    return doc
+    return Meta(doc)
 
 
-def load_bytes(data: bytes) -> tuple[models.Autoencoder, dict]:
+def load_bytes(data: bytes) -> tuple[models.Autoencoder, Meta]:
     doc = read_meta(data)
     try:
         tensors = load_tensors(data)
@@ -149,7 +219,7 @@ def load_bytes(data: bytes) -> tuple[models.Autoencoder, dict]:
     return model.eval(), doc
 
 
-def load(path: str | os.PathLike) -> tuple[models.Autoencoder, dict]:
+def load(path: str | os.PathLike) -> tuple[models.Autoencoder, Meta]:
     """(model in eval mode, metadata) from a checkpoint file, or CheckpointError saying why not."""
     path = Path(path)
     try:
@@ -172,7 +242,7 @@ class Entry:
     """One file of a checkpoint folder: its metadata, or why it cannot be used."""
 
     path: Path
-    meta: dict | None = None
+    meta: Meta | None = None
     error: str | None = None
 
     @property

@@ -62,7 +62,9 @@ def load_mnist(train: bool, data_dir=None, download: bool = False) -> tuple[torc
 @functools.lru_cache(maxsize=4)
 def _load(train: bool, root: str, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
     if download and not mnist_available(root):
-        from torchvision.datasets import MNIST  # slow to import: only to fetch the files
+        from torchvision.datasets import (
+            MNIST,  # slow to import: only to fetch the files
+        )
 
         MNIST(root, train=train, download=True)
     if not mnist_available(root):
@@ -107,6 +109,20 @@ def load_split(split: str, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [0, 1]."""
     return images.float().div_(255.0)
+
+
+def batch(
+    x_u8: torch.Tensor, generator: torch.Generator, noise: str = "none", level: float = 0.0, augmented: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(model input, clean target) of a uint8 batch: augmentation, then noise; channels-last on the CPU."""
+    target = to_float(x_u8)
+    if target.device.type == "cpu":
+        target = target.contiguous(memory_format=torch.channels_last)
+    if augmented:
+        target = augment(target, generator)
+    if noise != "none" and level > 0:
+        return add_noise(target, noise, level, generator), target
+    return target, target
 
 
 def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = None, shuffle=True):
@@ -220,8 +236,11 @@ def rotation_matrix(angle_deg: torch.Tensor, h: int, w: int) -> torch.Tensor:
 def perspective_endpoints(b, h, w, distortion, generator, device) -> torch.Tensor:
     """Corner displacements drawn as torchvision's RandomPerspective draws them: (B, 4, 2)."""
     dx, dy = int(distortion * (w // 2)), int(distortion * (h // 2))
-    r = lambda hi: torch.randint(0, hi + 1, (b,), generator=generator, device=device).double()  # noqa: E731
-    x0, y0, x1, y1, x2, y2, x3, y3 = r(dx), r(dy), r(dx), r(dy), r(dx), r(dy), r(dx), r(dy)
+
+    def shift(most: int) -> torch.Tensor:
+        return torch.randint(0, most + 1, (b,), generator=generator, device=device).double()
+
+    x0, y0, x1, y1, x2, y2, x3, y3 = (shift(d) for d in (dx, dy) * 4)
     return torch.stack(
         [
             torch.stack([x0, y0], 1),

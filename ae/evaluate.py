@@ -13,18 +13,36 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ae import checkpoints, data, models
 
 NOISE_SEED = 1234  # the same noisy test set for every model
+MIN_MSE = 1e-10  # a perfect copy scores 100 dB, not infinity
 SPOT_CHECK = 1000  # the first test digits, scored apart so a quick test can check a file's metrics
 
 
+def mse(a, b) -> float:
+    """Mean squared difference per pixel of two pictures (arrays or tensors, pixels in [0, 1])."""
+    return float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+
+
+def psnr_of_mse(value):
+    """Peak signal-to-noise ratio in dB for a peak of 1; a float, or a tensor elementwise."""
+    if isinstance(value, torch.Tensor):
+        return 10 * torch.log10(1.0 / value.clamp_min(MIN_MSE))
+    return float(10 * np.log10(1.0 / max(value, MIN_MSE)))
+
+
+def psnr(a, b) -> float:
+    return psnr_of_mse(mse(a, b))
+
+
 @torch.inference_mode()
-def reconstruct(model: models.Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Float images (N, 1, 28, 28) -> reconstructions, in batches, in eval mode."""
+def reconstructions(model: models.Autoencoder, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Float images (N, 1, 28, 28) -> what the model rebuilds of them, in batches, in eval mode."""
     model.eval()
     device = models.device_of(model)
     return torch.cat([model(chunk.to(device)).float().cpu() for chunk in x.split(batch_size)])
@@ -33,9 +51,8 @@ def reconstruct(model: models.Autoencoder, x: torch.Tensor, batch_size: int = 10
 def scores(x_hat: torch.Tensor, target: torch.Tensor) -> dict:
     """Per-pixel MSE, mean per-image PSNR (dB, peak 1) and BCE in nats per pixel."""
     per_image = (x_hat - target).pow(2).flatten(1).mean(1)
-    psnr = 10 * torch.log10(1.0 / per_image.clamp_min(1e-10))
     bce = F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), target)
-    return {"mse": per_image.mean().item(), "psnr": psnr.mean().item(), "bce": bce.item()}
+    return {"mse": per_image.mean().item(), "psnr": psnr_of_mse(per_image).mean().item(), "bce": bce.item()}
 
 
 def metrics(
@@ -49,9 +66,9 @@ def metrics(
     against the clean digit, and `input_psnr` of the noisy input itself for comparison."""
     clean = data.to_float(images)
     if noise == "none" or level <= 0:
-        return scores(reconstruct(model, clean), clean)
+        return scores(reconstructions(model, clean), clean)
     noisy = data.add_noise(clean, noise, level, torch.Generator().manual_seed(seed))
-    out = scores(reconstruct(model, noisy), clean)
+    out = scores(reconstructions(model, noisy), clean)
     out.update(noise=noise, level=level, input_psnr=scores(noisy, clean)["psnr"])
     return out
 
@@ -92,12 +109,12 @@ def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None
 def rescore(path: Path, data_dir=None) -> None:
     """Measure a checkpoint again and store the metrics in it (after a change to the metrics)."""
     model, meta = checkpoints.load(path)
-    meta["metrics"] = checkpoint_metrics(model, meta.get("train") or {}, data_dir)
+    meta["metrics"] = checkpoint_metrics(model, meta.train, data_dir)
     checkpoints.save(path, model, meta)
 
 
-def row(path: Path, data_dir=None, noise: str = "none", level: float = 0.0) -> dict:
-    """One results row for a checkpoint file (an 'error' row when it cannot be loaded)."""
+def results_row(path: Path, data_dir=None, noise: str = "none", level: float = 0.0) -> dict:
+    """One row of the results table for a checkpoint file, measured now (an 'error' row when it cannot be loaded)."""
     try:
         model, meta = checkpoints.load(path)
     except checkpoints.CheckpointError as e:
@@ -105,32 +122,21 @@ def row(path: Path, data_dir=None, noise: str = "none", level: float = 0.0) -> d
     test, _ = data.load_split("test", data_dir)
     out = {
         "name": path.stem,
-        "architecture": meta["architecture"],
+        "architecture": meta.architecture,
         "latent_dim": model.latent_dim,
-        "parameters": models.count_parameters(model) or _buffer_count(model),
+        "parameters": models.count_parameters(model),
         **metrics(model, test),
         "pca_mse": metrics(pca(model.latent_dim, data_dir), test)["mse"],
-        "train_seconds": meta.get("train_seconds"),
-        "epochs": meta.get("epochs_done"),
+        "train_seconds": meta.train_seconds,
+        "epochs": meta.epochs_done,
         "machine": meta.get("machine"),
         "device": meta.get("device"),
         "precision": meta.get("precision"),
-        "denoising": _noise_of(meta),
+        "denoising": meta.noise_label,
     }
     if noise != "none":
         out["noisy"] = metrics(model, test, noise, level)
     return out
-
-
-def _buffer_count(model) -> int:
-    return sum(b.numel() for b in model.buffers())
-
-
-def _noise_of(meta: dict) -> str:
-    t = meta.get("train") or {}
-    if t.get("noise", "none") == "none" or not t.get("noise_level"):
-        return ""
-    return f"{t['noise']} {t['noise_level']:g}"
 
 
 def markdown(rows: list[dict], noise: str = "none", level: float = 0.0) -> str:
@@ -175,7 +181,7 @@ def _duration(seconds) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Score checkpoints on the 10k MNIST test digits.")
-    p.add_argument("paths", nargs="*", type=Path, help="checkpoint files (default: checkpoints/*.safetensors)")
+    p.add_argument("paths", nargs="*", type=Path, help="checkpoint files (default: every one in $AE_CHECKPOINT_DIR or checkpoints/)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--markdown", action="store_true", help="a Markdown table (the default)")
     fmt.add_argument("--json", action="store_true", help="one JSON document")
@@ -184,14 +190,14 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None, help="MNIST root (default $MNIST_DIR or ./data)")
     p.add_argument("--rescore", action="store_true", help="measure again and store the metrics in each file")
     args = p.parse_args(argv)
-    paths = args.paths or sorted(Path("checkpoints").glob("*.safetensors"))
+    paths = args.paths or checkpoints.checkpoint_files(checkpoints.default_dir())
     if not paths:
-        p.error("no checkpoints given and none in checkpoints/")
+        p.error(f"no checkpoints given and none in {checkpoints.default_dir()}/")
     try:
         if args.rescore:
             for path in paths:
                 rescore(path, args.data_dir)
-        rows = [row(path, args.data_dir, args.noise, args.level) for path in paths]
+        rows = [results_row(path, args.data_dir, args.noise, args.level) for path in paths]
     except data.MnistMissingError as e:
         print(e, file=sys.stderr)
         return 2

@@ -8,18 +8,23 @@ keeps the best checkpoint so far. The module-level `manager` lives as long as th
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ae import checkpoints, data
-from ae.train import BatchEnd, Done, EpochEnd, Started, TrainConfig, TrainingDiverged, train
+from ae.train import (
+    BatchEnd,
+    Done,
+    EpochEnd,
+    Started,
+    TrainConfig,
+    TrainingDiverged,
+    train,
+)
 
 MAX_CURVE_POINTS = 4000  # batch losses kept for the live curve; older ones are thinned
 KEEP_FINISHED = 20
@@ -124,11 +129,7 @@ class Manager:
             return running + self.finished[::-1]
 
     def _run(self, job: Job) -> None:
-        # Training gets every core. OpenMP's team size is per thread: this widens the job's own, while
-        # the app's request threads keep the one that OMP_NUM_THREADS=1 gives them (ae.ui).
-        narrow = torch.get_num_threads()
-        torch.set_num_threads(os.cpu_count() or 1)
-        events = train(job.config)
+        events = train(job.config)  # widens this thread's OpenMP team to every core while it runs
         try:
             for ev in events:
                 _record(job, ev)
@@ -143,7 +144,6 @@ class Manager:
         except Exception as e:  # shown on the page; the server goes on
             job.state, job.message = "failed", f"{type(e).__name__}: {e}"
         finally:
-            torch.set_num_threads(narrow)
             job.finished = time.time()
             with self._lock:
                 self.finished = [*self.finished, job][-KEEP_FINISHED:]
@@ -153,17 +153,18 @@ def _kept(job: Job, verb: str) -> str:
     if not job.path.exists():
         return f"{verb} before the first epoch ended: nothing was saved."
     best = job.best()
-    text = f"{verb}. Kept the best epoch ({best['epoch']}) in {job.path}" if best else f"{verb}."
-    test = job.metrics.get("test") or _test_metrics(job.path)
-    if test:
-        job.metrics.setdefault("test", test)
-        text += f"; test MSE {test['mse']:.5f}."
-    return text
+    if best is None:
+        return f"{verb}."
+    text = f"{verb}. Kept the best epoch ({best['epoch']}) as the model '{job.name}'"
+    if not job.metrics:  # stopped: the generator scored the kept epoch on its way out
+        job.metrics = _stored_metrics(job.path)
+    test_mse = job.metrics.get("test", {}).get("mse")
+    return text + (f"; test MSE {test_mse:.5f}." if test_mse is not None else ".")
 
 
-def _test_metrics(path: Path) -> dict:
+def _stored_metrics(path: Path) -> dict:
     try:
-        return checkpoints.load(path)[1].get("metrics", {}).get("test", {})
+        return checkpoints.load(path)[1].metrics
     except checkpoints.CheckpointError:
         return {}
 
@@ -178,15 +179,7 @@ def _record(job: Job, ev) -> None:
             job.steps = job.steps[::2]
     elif isinstance(ev, EpochEnd):
         job.epoch, job.batch = ev.epoch, job.batches
-        job.history.append(
-            {
-                "epoch": ev.epoch,
-                "train_loss": None if math.isnan(ev.train_loss) else ev.train_loss,
-                "val_loss": ev.val_loss,
-                "val_mse": ev.val_mse,
-                "seconds": ev.seconds,
-            }
-        )
+        job.history.append(ev.record())
         job.samples = (ev.inputs, ev.outputs, ev.targets)
     elif isinstance(ev, Done):
         job.metrics = ev.metrics

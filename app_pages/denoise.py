@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ae import ui
+from ae import evaluate, ui
 
 KINDS = {"gaussian": "Gaussian", "salt_pepper": "Salt and pepper", "mask": "Masking"}
 EXPLAIN = {
@@ -17,19 +17,19 @@ st.caption(
     "digit and drops the noise. Turn the noise up and compare it with a plain autoencoder."
 )
 
-choice = ui.require_model()
-choices = ui.usable()
+choice = ui.selected_model_or_stop()
+choices = ui.loaded_models()
 
 
 def contrast_default():
     """A plain model when the chosen one denoises (same code size if possible), else the best denoiser."""
-    if choice.denoising:
-        plain = [c for c in choices if not c.denoising]
+    if choice.meta.denoising:
+        plain = [c for c in choices if not c.meta.denoising]
         same = [c for c in plain if c.model.latent_dim == choice.model.latent_dim]
         pool = same or plain
     else:
-        pool = [c for c in choices if c.denoising]
-    pool = sorted(pool, key=lambda c: c.test.get("mse", 1.0))
+        pool = [c for c in choices if c.meta.denoising]
+    pool = sorted(pool, key=lambda c: c.meta.test_mse or 1.0)
     return pool[0].name if pool else None
 
 
@@ -37,13 +37,7 @@ def contrast_default():
 def workspace():
     controls, results = st.columns([1, 2], gap="large")
     with controls:
-        source = st.segmented_control("Source", ["MNIST", "Draw"], default="MNIST", key="denoise_source")
-        if source == "Draw" or ui.test_digits() is None:
-            if source != "Draw":
-                ui.mnist_missing_note()
-            digit = ui.canvas_digit("denoise_canvas")
-        else:
-            digit = ui.pick_digit("denoise")
+        digit = ui.digit_source("denoise", "Source")
         kind = st.radio("Noise", list(KINDS), format_func=KINDS.get, horizontal=True, key="denoise_kind")
         level = st.slider("Noise level", 0.0, 1.0, 0.4, 0.05, key="denoise_level", help=EXPLAIN[kind])
         seed = st.number_input("Seed", 0, 10_000, 0, key="denoise_seed", help="The same seed gives the same noise")
@@ -57,16 +51,16 @@ def workspace():
         if digit is None:
             st.info("Pick a test digit or draw one: its noisy copy and the cleaned versions appear here.", icon=":material/gesture:")
             return
-        if not choice.denoising:
+        if not choice.meta.denoising:
             st.caption(f"Tip: **{choice.name}** was trained on clean digits. Pick a denoiser in the sidebar to see what training on noise buys.")
-        noisy = ui.add_noise(digit, kind, level, int(seed))
-        images, captions = [digit, noisy], ["Clean", f"Noisy · {ui.psnr(noisy, digit):.1f} dB"]
+        noisy = ui.noisy(digit, kind, level, int(seed))
+        images, captions = [digit, noisy], ["Clean", f"Noisy · {evaluate.psnr(noisy, digit):.1f} dB"]
         for c in [choice, *(x for x in choices if x.name == compare)]:
-            out = ui.reconstruct_one(c, noisy)[1]
+            out = ui.rebuild(c, noisy)[1]
             images.append(out)
-            tag = "denoiser" if c.denoising else "plain"
-            captions.append(f"{c.name} ({tag}) · {ui.psnr(out, digit):.1f} dB")
-        ui.image_strip(images, captions, size=150)
+            tag = "denoiser" if c.meta.denoising else "plain"
+            captions.append(f"{c.name} ({tag}) · {evaluate.psnr(out, digit):.1f} dB")
+        ui.gallery(images, captions, size=150)
         st.caption(f"{EXPLAIN[kind]} PSNR is measured against the clean digit: higher is closer.")
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ae import ui
+from ae import evaluate, ui
 
 st.title("Draw a digit")
 st.caption(
@@ -10,7 +10,7 @@ st.caption(
     "made, squeezed through the model's code, and rebuilt."
 )
 
-choice = ui.require_model()
+choice = ui.selected_model_or_stop()
 
 
 @st.fragment
@@ -31,28 +31,28 @@ def workspace():
                 icon=":material/gesture:",
             )
             return
-        z, x_hat = ui.reconstruct_one(choice, digit)
+        z, x_hat = ui.rebuild(choice, digit)
         st.html(  # one element for everything a stroke changes: see ae/ui.py
-            ui.strip_html(
-                [digit, x_hat, ui.error_image(digit, x_hat)],
+            ui.gallery_html(
+                [digit, x_hat, ui.error_picture(digit, x_hat)],
                 ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
             )
-            + ui.stats_html([
-                ("MSE", f"{ui.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
-                ("PSNR", f"{ui.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
+            + ui.metrics_html([
+                ("MSE", f"{evaluate.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
+                ("PSNR", f"{evaluate.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
                 ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
             ])
-            + ui.figure_html(
+            + ui.picture_html(
                 ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
                 width=600, height=140, crisp=False,
             )
         )  # fmt: skip
     if st.toggle("Compare all models", key="draw_compare"):
-        choices = ui.usable()
-        outputs = [ui.reconstruct_one(c, digit)[1] for c in choices]
-        ui.image_strip(
+        choices = ui.loaded_models()
+        outputs = [ui.rebuild(c, digit)[1] for c in choices]
+        ui.gallery(
             [digit, *outputs],
-            ["input", *(f"{c.name}\nMSE {ui.mse(digit, o):.4f}" for c, o in zip(choices, outputs))],
+            ["input", *(f"{c.name}\nMSE {evaluate.mse(digit, o):.4f}" for c, o in zip(choices, outputs))],
             size=112,
         )
 

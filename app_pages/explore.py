@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae import latent, ui
+from ae import evaluate, latent, ui
 
 st.title("Explore the code space")
 st.caption(
@@ -12,13 +12,13 @@ st.caption(
     "classes without ever being told them. Click a dot to see the digit and its reconstruction."
 )
 
-choice = ui.require_model()
+choice = ui.selected_model_or_stop()
 
 
 @st.cache_data(max_entries=16, show_spinner="Encoding test digits…")
 def codes_of(path: str, mtime_ns: int, count: int) -> tuple[np.ndarray, np.ndarray, str]:
     """(2-D points, labels, how they were projected) for the first `count` test digits."""
-    model = next(c.model for c in ui.usable() if str(c.path) == path)
+    model = next(c.model for c in ui.loaded_models() if str(c.path) == path)
     images, labels = ui.test_digits()
     z = latent.encode(model, images[:count])
     points, how = latent.project_2d(z)
@@ -58,9 +58,9 @@ else:
         if picked:
             index = int(np.ravel(picked[0]["customdata"])[0])
             digit = digits[0][index]
-            _, x_hat = ui.reconstruct_one(choice, digit)
+            _, x_hat = ui.rebuild(choice, digit)
             st.markdown(f"**Test digit #{index}**, a {labels[index]}")
-            ui.image_strip([digit, x_hat], ["original", f"rebuilt · MSE {ui.mse(digit, x_hat):.4f}"], size=140)
+            ui.gallery([digit, x_hat], ["original", f"rebuilt · MSE {evaluate.mse(digit, x_hat):.4f}"], size=140)
         else:
             st.info("Click a dot to see its digit and reconstruction.", icon=":material/touch_app:")
 
@@ -72,12 +72,12 @@ if choice.model.latent_dim == 2:
         lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
     n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
     sheet = latent.manifold(choice.model, lo, hi, n)
-    st.image(ui.digit_image(sheet, size=min(56 * n, 840)), caption="decode(x, y) over the middle 96% of the codes", output_format="PNG")
+    st.image(ui.digit_picture(sheet, size=min(56 * n, 840)), caption="decode(x, y) over the middle 96% of the codes", output_format="PNG")
 
-if hasattr(choice.model, "sample"):
+if choice.model.generative:
     st.subheader("New digits from the VAE")
     st.caption("A variational autoencoder learns codes that look like random normal numbers, so random numbers decode into new digits.")
     seed = st.session_state.setdefault("explore_sample_seed", 0)
     if st.button("Sample new digits", icon=":material/casino:", key="explore_sample"):
         seed = st.session_state["explore_sample_seed"] = seed + 1
-    st.image(ui.sheet(latent.sample(choice.model, 16, seed), 72), output_format="PNG")
+    st.image(ui.row_picture(latent.sample(choice.model, 16, seed), 72), output_format="PNG")

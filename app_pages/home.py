@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae import latent, models, ui
+from ae import evaluate, latent, models, ui
 
 st.title("Autoencoder lab")
 st.markdown(
@@ -16,7 +16,7 @@ st.markdown(
 )
 st.page_link("app_pages/draw.py", label="Draw a digit and watch it rebuilt", icon=":material/draw:")
 
-choices = ui.usable()
+choices = ui.loaded_models()
 if not choices:
     st.warning("No trained models yet: train one on the **Train** page.")
     st.stop()
@@ -30,30 +30,28 @@ else:
     originals = images[[np.flatnonzero(labels == k)[0] for k in range(10)]]  # the first 0, 1, ..., 9
     head, row = st.columns([1, 5], vertical_alignment="center")
     head.markdown("**original**")
-    row.image(ui.sheet(originals, 64), output_format="PNG")
+    row.image(ui.row_picture(originals, 64), output_format="PNG")
     for c in choices:
         out = latent.reconstruct(c.model, originals)[1]
         head, row = st.columns([1, 5], vertical_alignment="center")
-        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {ui.mse(originals, out):.4f}")
-        row.image(ui.sheet(out, 64), output_format="PNG")
+        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {evaluate.mse(originals, out):.4f}")
+        row.image(ui.row_picture(out, 64), output_format="PNG")
 
 st.subheader("Measured on all 10,000 test digits")
-rows = []
-for c in choices:
-    metrics = c.meta.get("metrics", {})
-    rows.append(
-        {
-            "model": c.name,
-            "architecture": c.meta["architecture"],
-            "code size": c.model.latent_dim,
-            "parameters": c.meta.get("parameters") or sum(b.numel() for b in c.model.buffers()),
-            "test MSE": metrics.get("test", {}).get("mse", np.nan),
-            "PSNR (dB)": metrics.get("test", {}).get("psnr", np.nan),
-            "PCA MSE, same size": metrics.get("pca", {}).get("mse", np.nan),
-            "denoising": c.noise.replace("_", " ") if c.denoising else "",
-            "origin": models.origin(c.meta["architecture"]),
-        }
-    )
+rows = [
+    {
+        "model": c.name,
+        "architecture": c.meta.architecture,
+        "code size": c.model.latent_dim,
+        "parameters": models.count_parameters(c.model),
+        "test MSE": c.meta.test_mse,
+        "PSNR (dB)": c.meta.test.get("psnr"),
+        "PCA MSE, same size": c.meta.pca_mse,
+        "denoising": c.meta.noise_label,
+        "origin": models.origin(c.meta.architecture),
+    }
+    for c in choices
+]
 st.dataframe(
     rows,
     hide_index=True,

@@ -12,29 +12,16 @@ st.caption(
     "digits; mixing the pixels just overlays two pictures."
 )
 
-choice = ui.require_model()
-
-
-def endpoint(key: str, title: str):
-    st.markdown(f"**{title}**")
-    source = st.segmented_control(title, ["MNIST", "Draw"], default="MNIST", key=f"{key}_source", label_visibility="collapsed")
-    if source == "Draw" or ui.test_digits() is None:
-        if source != "Draw":
-            ui.mnist_missing_note()
-        return ui.canvas_digit(f"{key}_canvas", size=224)
-    digit = ui.pick_digit(key)
-    if digit is not None:
-        st.image(ui.digit_image(digit, 224), output_format="PNG")
-    return digit
+choice = ui.selected_model_or_stop()
 
 
 @st.fragment
 def workspace():
     col_a, col_mid, col_b = st.columns([1, 1.3, 1], gap="large")
     with col_a:
-        a = endpoint("interp_a", "Digit A")
+        a = ui.digit_source("interp_a", "Digit A", canvas_size=224, show=True)
     with col_b:
-        b = endpoint("interp_b", "Digit B")
+        b = ui.digit_source("interp_b", "Digit B", canvas_size=224, show=True)
     with col_mid:
         method = st.radio("Path", list(latent.METHODS), horizontal=True, key="interp_method",
                           help="Spherical keeps the code's length, which often stays among real digits")
@@ -44,17 +31,17 @@ def workspace():
             return
         za, zb = latent.encode(choice.model, np.stack([a, b]))
         frame = latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
-        st.image(ui.digit_image(frame, 280), caption=f"decode at t = {t:.2f}", output_format="PNG")
+        st.image(ui.digit_picture(frame, 280), caption=f"decode at t = {t:.2f}", output_format="PNG")
     steps = st.slider("Frames", 3, 15, 9, key="interp_steps")
     codes = latent.path(za, zb, steps, method)
     frames = latent.decode(choice.model, codes)
     fades = [(1 - s) * a + s * b for s in np.linspace(0, 1, steps)]
     st.markdown(f"**Through the code space** ({method}, {choice.name})")
-    st.image(ui.sheet(frames, 96), output_format="PNG")
+    st.image(ui.row_picture(frames, 96), output_format="PNG")
     st.markdown("**Pixel cross-fade** (no model): the two pictures simply overlaid")
-    st.image(ui.sheet(fades, 96), output_format="PNG")
+    st.image(ui.row_picture(fades, 96), output_format="PNG")
     d1, d2 = st.columns(2)
-    d1.download_button("Download the strip (PNG)", ui.png_bytes(ui.sheet(frames, 112)), "interpolation.png", "image/png", icon=":material/download:")
+    d1.download_button("Download the strip (PNG)", ui.png_bytes(ui.row_picture(frames, 112)), "interpolation.png", "image/png", icon=":material/download:")
     d2.download_button("Download the animation (GIF)", ui.gif_bytes(frames), "interpolation.gif", "image/gif", icon=":material/animation:")
 
 

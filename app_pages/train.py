@@ -1,11 +1,9 @@
 """Launch training from the browser: a form, live progress and loss curves, stop, and the results."""
 
-import dataclasses
-
 import streamlit as st
 
-from ae import data, jobs, models, ui
-from ae.train import LOSSES, OPTIMIZERS, TrainConfig
+from ae import checkpoints, data, jobs, models, ui
+from ae.train_config import OPTIMIZERS, TrainConfig
 
 NOISES = ["none", *data.NOISE_KINDS, data.MIXED]
 VAL_DIGITS = 2_000  # validating on all 12,000 would cost a third of a short run
@@ -18,29 +16,43 @@ st.caption(
 
 
 def free_name(stem: str = "lab") -> str:
-    taken = {p.stem for p in ui.checkpoint_dir().glob("*.safetensors")}
+    taken = {p.stem for p in checkpoints.checkpoint_files(checkpoints.default_dir())}
     return next(f"{stem}-{i}" for i in range(1, 10_000) if f"{stem}-{i}" not in taken)
+
+
+LABELS = {"latent_dim": "Code size", "width": "Width (channels)", "channels": "Channels", "code_channels": "Code channels", "dropout": "Dropout"}
+QUICK = {"latent_dim": 16, "width": 16}  # the form's first run should take under a minute
+
+
+def model_settings(arch: str) -> dict:
+    """A number input for each setting of the architecture's config; its values."""
+    settings = models.settings(arch)
+    if "latent_dim" not in settings:
+        st.caption(f"Code size: {models.build(arch).latent_dim} numbers, fixed by this architecture.")
+    values = {}
+    for column, (name, default) in zip(st.columns(3) * 3, settings.items()):
+        label = LABELS.get(name, name.replace("_", " ").capitalize())
+        if isinstance(default, float):
+            values[name] = column.number_input(label, 0.0, 0.9, default, 0.05, key=f"train_{arch}_{name}")
+        else:
+            top = models.MAX_LATENT if name == "latent_dim" else 256
+            values[name] = int(column.number_input(label, 1, top, QUICK.get(name, default), key=f"train_{arch}_{name}"))
+    return values
 
 
 def config_form() -> tuple[TrainConfig, str] | None:
     """The settings form; (config, name) when Start was pressed."""
     arch = st.selectbox("Architecture", models.available(), index=models.available().index("conv"), key="train_arch")
     st.caption(models.origin(arch))
-    fields = {f.name: f.default for f in dataclasses.fields(models.model_class(arch).Config)}
+    cls = models.model_class(arch)
     with st.form("train_form", border=True):
+        model_config = model_settings(arch)
         a, b, c = st.columns(3)
-        model_config = {}
-        if "latent_dim" in fields:
-            model_config["latent_dim"] = a.number_input("Code size", 1, models.MAX_LATENT, 16 if arch == "conv" else fields["latent_dim"])
-        else:
-            a.number_input("Code size", value=models.build(arch).latent_dim, disabled=True, help="Fixed by this architecture")
-        if "width" in fields:
-            model_config["width"] = b.number_input("Width (channels)", 4, 128, 16, help="Wider is better and slower")
-        loss = c.selectbox("Loss", ["default", *LOSSES], help=f"default: {models.model_class(arch).default_loss}")
+        loss = a.selectbox("Loss", cls.losses, help=f"{arch} trains with {' or '.join(cls.losses)}")
+        optimizer = b.selectbox("Optimizer", OPTIMIZERS)
+        lr = c.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f")
         a, b, c = st.columns(3)
-        optimizer = a.selectbox("Optimizer", OPTIMIZERS)
-        lr = b.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f")
-        onecycle = c.checkbox("One-cycle schedule", True, help="Warm up, then anneal the learning rate")
+        onecycle = a.checkbox("One-cycle schedule", True, help="Warm up, then anneal the learning rate")
         a, b, c = st.columns(3)
         epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs")
         batch_size = b.number_input("Batch size", 8, 4096, 128)
@@ -57,7 +69,7 @@ def config_form() -> tuple[TrainConfig, str] | None:
     cfg = TrainConfig(
         model=arch,
         model_config=model_config,
-        loss=None if loss == "default" else loss,
+        loss=loss,
         optimizer=optimizer,
         lr=float(lr),
         schedule="onecycle" if onecycle else "constant",
@@ -113,10 +125,10 @@ def show_job(job: jobs.Job) -> None:
         if job.samples is not None:
             inputs, outputs, targets = job.samples
             st.markdown(f"**After epoch {job.history[-1]['epoch']}**: validation digits")
-            st.image(ui.sheet(targets, 48), caption="originals", output_format="PNG")
+            st.image(ui.row_picture(targets, 48), caption="originals", output_format="PNG")
             if job.config.noise != "none":
-                st.image(ui.sheet(inputs, 48), caption="noisy inputs", output_format="PNG")
-            st.image(ui.sheet(outputs, 48), caption="reconstructions", output_format="PNG")
+                st.image(ui.row_picture(inputs, 48), caption="noisy inputs", output_format="PNG")
+            st.image(ui.row_picture(outputs, 48), caption="reconstructions", output_format="PNG")
         else:
             st.info("Reconstructions of validation digits appear after the first epoch.")
 
@@ -148,7 +160,7 @@ else:
         ui.mnist_missing_note()
     elif (submitted := config_form()) is not None:
         try:
-            jobs.manager.start(*submitted, directory=ui.checkpoint_dir())
+            jobs.manager.start(*submitted, directory=checkpoints.default_dir())
             st.session_state["train_watching"] = submitted[1]
             st.rerun()
         except jobs.JobError as e:

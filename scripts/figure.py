@@ -23,7 +23,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("docs/reconstructions.png"))
     p.add_argument("--data-dir", default=None)
     args = p.parse_args()
-    paths = args.paths or sorted(Path("checkpoints").glob("*.safetensors"))
+    paths = args.paths or checkpoints.checkpoint_files(checkpoints.default_dir())
     images, labels = data.load_mnist(False, args.data_dir)
     picks = [int(np.flatnonzero(labels.numpy() == k)[0]) for k in range(10)]  # the first 0, 1, ..., 9
     digits = data.to_float(images[picks])[:, 0].numpy()
@@ -31,7 +31,7 @@ def main() -> None:
     for path in paths:
         model, meta = checkpoints.load(path)
         out = latent.reconstruct(model, digits)[1]
-        mse = meta.get("metrics", {}).get("test", {}).get("mse")
+        mse = meta.test_mse
         rows.append((f"{path.stem} ({model.latent_dim}-d)" + (f"  {mse:.4f}" if mse else ""), out))
     font = ImageFont.load_default(size=18)
     label_w = PAD * 3 + max(int(font.getlength(label)) for label, _ in rows)  # no label cut off

@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ae import appserver  # noqa: E402
-
-PAGES = ["home", "draw", "denoise", "interpolate", "explore", "train"]
+from ae import checkpoints  # noqa: E402
+from app_pages import PAGES  # noqa: E402
+from bench import appserver  # noqa: E402
 
 
 def train_briefly(page, out: Path) -> None:
@@ -33,12 +33,12 @@ def train_briefly(page, out: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs"))
-    p.add_argument("--pages", nargs="*", default=PAGES)
+    p.add_argument("--pages", nargs="*", default=[file for file, _, _ in PAGES])
     p.add_argument("--width", type=int, default=1440)
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp())  # the Train page writes a model: not into checkpoints/
-    for f in Path("checkpoints").glob("*.safetensors"):
+    for f in checkpoints.checkpoint_files(checkpoints.default_dir()):
         shutil.copy(f, scratch / f.name)
     with appserver.serve({"AE_CHECKPOINT_DIR": str(scratch)}) as url, appserver.browser() as b:
         for name in args.pages:

@@ -33,8 +33,8 @@ def app(page: str | None = None) -> AppTest:
     return at
 
 
-INLINE_PICTURE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"')  # ae.ui.figure_html
-STAT = re.compile(r'data-stat="([^"]*)"[^>]*>([^<]*)<')  # ae.ui.stats_html
+INLINE_PICTURE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"')  # ae.ui.picture_html
+STAT = re.compile(r'data-stat="([^"]*)"[^>]*>([^<]*)<')  # ae.ui.metrics_html
 
 
 def images(at) -> list[tuple[str, str]]:
@@ -49,7 +49,7 @@ def images(at) -> list[tuple[str, str]]:
 
 
 def stats(at) -> dict[str, str]:
-    """The figures of ae.ui.stats_html blocks on the page, label -> value."""
+    """The figures of ae.ui.metrics_html blocks on the page, label -> value."""
     return {
         html.unescape(k): html.unescape(v) for e in at.main if type(e).__name__ == "Html" for k, v in STAT.findall(e.value)
     }

@@ -2,9 +2,9 @@
 
 import pytest
 
+from app_pages import PAGES
 from tests.apptools import SEVEN, ZERO, app, drawing, images, no_exception, stats
 
-PAGES = ["home", "draw", "denoise", "interpolate", "explore", "train"]
 TINY = {"tiny_conv", "tiny_dense", "tiny_vae2"}
 
 
@@ -14,7 +14,7 @@ def lab(monkeypatch, tiny_checkpoints, mnist_dir):
     monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [file for file, _, _ in PAGES])
 def test_every_page_renders_without_exception(page):
     at = app(page)
     no_exception(at)
@@ -156,7 +156,7 @@ def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypat
 
 def test_no_models_gives_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
-    for page in PAGES:
+    for page, _, _ in PAGES:
         at = app(None if page == "home" else page)
         no_exception(at)
         assert at.warning, page

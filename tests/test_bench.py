@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from ae import bench
+from bench import training
+from bench.__main__ import main as bench_main
 
 
 @pytest.mark.slow
 def test_bench_writes_the_promised_json_and_our_loop_beats_the_tutorials(mnist_dir, tmp_path):
     out = tmp_path / "bench.json"
-    assert bench.main(["--only", "train", "preprocess", "--models", "dense", "--rounds", "1", "--json", str(out)]) == 0
+    assert bench_main(["--only", "train", "preprocess", "--models", "dense", "--rounds", "1", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["machine"] and result["preprocess_ms"] > 0
     (row,) = result["train"]
@@ -23,4 +24,4 @@ def test_bench_writes_the_promised_json_and_our_loop_beats_the_tutorials(mnist_d
 
 def test_a_measurement_that_fails_in_its_process_says_why(mnist_dir):
     with pytest.raises(RuntimeError, match="unknown architecture 'nope'"):
-        bench.in_fresh_process("ours_img_s", "nope", 1000)
+        training.in_fresh_process("ours_img_s", "nope", 1000)

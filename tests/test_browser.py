@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ae import appserver
+from bench import appserver
 
 pytestmark = pytest.mark.browser
 

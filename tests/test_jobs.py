@@ -5,7 +5,7 @@ import time
 import pytest
 
 from ae import checkpoints, jobs
-from ae import train as train_mod
+from ae.models import base
 from ae.train import TrainConfig
 
 QUICK = dict(model="dense", limit=1000, val_limit=300, batch_size=64)
@@ -84,14 +84,14 @@ def test_two_start_requests_at_once_start_one_job(mnist_dir, tmp_path):
 
 
 def test_a_diverging_run_stops_with_a_message_and_writes_nothing(mnist_dir, tmp_path, monkeypatch):
-    real = train_mod.reconstruction_loss
+    real = base.reconstruction_loss
     calls = {"n": 0}
 
     def poisoned(name, output, target):
         calls["n"] += 1
         return real(name, output, target) * (math.nan if calls["n"] > 30 else 1.0)
 
-    monkeypatch.setattr(train_mod, "reconstruction_loss", poisoned)
+    monkeypatch.setattr(base, "reconstruction_loss", poisoned)
     manager = jobs.Manager()
     job = _wait(manager.start(TrainConfig(epochs=5, **QUICK), "nan", tmp_path))
     assert job.state == "diverged" and "nothing was saved" in job.message

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ae import appserver, bench
+from bench import appserver, browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SESSIONS = int(os.environ.get("LOAD_SESSIONS", 8))
@@ -35,7 +35,7 @@ async def _open(browser, url: str):
     await page.goto(f"{url}/draw")
     await page.wait_for_selector("canvas.upper-canvas", timeout=60_000)
     await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']")
-    await page.evaluate(bench.LATENCY_JS)
+    await page.evaluate(browser.LATENCY_JS)
     return page
 
 
@@ -65,7 +65,7 @@ async def _draw(page, seed: int, until: float, report: dict) -> None:
         drawn += 1
         report["strokes"] += 1
         try:
-            report["latency"].append(await page.evaluate(bench.AWAIT_SHOWN_JS, 10_000))
+            report["latency"].append(await page.evaluate(browser.AWAIT_SHOWN_JS, 10_000))
         except Exception:
             report["missed"] += 1
         if await page.locator("[data-testid='stException']").count():

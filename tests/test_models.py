@@ -56,12 +56,20 @@ def test_unknown_architecture_and_setting_are_refused():
         models.build("conv", depth=9)
 
 
-def test_vae_samples_and_trains_with_a_kl_term():
-    vae = models.build("vae", latent_dim=4)
-    assert vae.sample(6, torch.Generator().manual_seed(0)).shape == (6, 1, 28, 28)
-    vae.train()
-    out, kl = vae.training_output(torch.rand(4, 1, 28, 28))
-    assert out.shape == (4, 1, 28, 28) and kl.item() >= 0
+def test_vae_samples_and_its_loss_adds_a_kl_term_to_the_reconstruction_loss():
+    torch.manual_seed(0)
+    vae = models.build("vae", latent_dim=4).eval()  # eval: the code is the mean, no sampling
+    assert vae.generative and vae.sample(6, torch.Generator().manual_seed(0)).shape == (6, 1, 28, 28)
+    x = torch.rand(4, 1, 28, 28).round()
+    elbo = vae.training_loss(x, x, "elbo")
+    assert elbo.item() > models.reconstruction_loss("bce", vae(x), x).item()
+
+
+@pytest.mark.parametrize("name", models.available())
+def test_capabilities_are_declared_and_true(name):
+    cls = models.model_class(name)
+    assert cls.losses and set(cls.losses) <= {"mse", "bce", "l1", "elbo"}
+    assert cls.closed_form == hasattr(cls, "fit") and cls.generative == hasattr(cls, "sample")
 
 
 def test_pca_reconstructs_its_own_subspace_exactly():

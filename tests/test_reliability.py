@@ -6,9 +6,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
-
-import pytest
 
 from ae import checkpoints, jobs, models
 from ae.train import TrainConfig

@@ -2,11 +2,18 @@ import math
 import time
 
 import pytest
-import torch
 
-from ae import checkpoints, data, evaluate, models
-from ae import train as train_mod
-from ae.train import BatchEnd, Done, EpochEnd, Started, TrainConfig, TrainingDiverged, train
+from ae import checkpoints, data, evaluate, models, train_cli
+from ae.models import base
+from ae.train import (
+    BatchEnd,
+    Done,
+    EpochEnd,
+    Started,
+    TrainConfig,
+    TrainingDiverged,
+    train,
+)
 
 SMALL = dict(limit=2000, val_limit=500, test_metrics=False)
 
@@ -55,14 +62,14 @@ def test_closing_the_generator_keeps_the_best_so_far(mnist_dir, tmp_path):
 def test_diverging_run_raises_and_writes_nothing(mnist_dir, tmp_path, monkeypatch, after_calls):
     out = tmp_path / "nan.safetensors"
     calls = {"n": 0}
-    real = train_mod.reconstruction_loss
+    real = base.reconstruction_loss
 
     def poisoned(name, output, target):  # Adam keeps real runs finite even at lr 10: force a NaN
         calls["n"] += 1
         loss = real(name, output, target)
         return loss * math.nan if calls["n"] > after_calls else loss
 
-    monkeypatch.setattr(train_mod, "reconstruction_loss", poisoned)
+    monkeypatch.setattr(base, "reconstruction_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="nothing was saved"):
         for _ in train(TrainConfig(model="dense", epochs=5, out=str(out), **SMALL)):
             pass
@@ -128,12 +135,12 @@ def test_bad_settings_are_refused_with_a_message(bad, message):
 
 def test_cli_trains_and_evaluate_scores_the_result(mnist_dir, tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
-    assert train_mod.main(["--model", "dense", "--epochs", "1", "--limit", "1000", "--out", str(out)]) == 0
+    assert train_cli.main(["--model", "dense", "--epochs", "1", "--limit", "1000", "--out", str(out)]) == 0
     assert out.exists()
     assert evaluate.main([str(out), "--markdown"]) == 0
     table = capsys.readouterr().out
     assert "| cli | dense | 32 |" in table
-    assert train_mod.main(["--model", "dense", "--lr", "-1"]) == 2
+    assert train_cli.main(["--model", "dense", "--lr", "-1"]) == 2
 
 
 def test_rescore_measures_a_checkpoint_again_and_stores_it(mnist_dir, tmp_path):

@@ -1,0 +1,82 @@
+"""The best epoch of a run so far: its weights, and its checkpoint on disk, rewritten at every improvement."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+from ae import checkpoints, evaluate, models
+
+
+class BestSoFar:
+    """Keeps the weights of the best validation loss and writes them to `cfg.out` (if set) each
+    time they improve; `finish` puts them back in the model and adds the test metrics."""
+
+    def __init__(self, cfg, model: models.Autoencoder, resumed: checkpoints.Meta | None, device, precision: str):
+        self.cfg, self.model, self.device, self.precision = cfg, model, device, precision
+        self.history: list[dict] = list(resumed.history) if resumed else []
+        self.epochs_done = resumed.epochs_done if resumed else 0
+        self.train_seconds = resumed.train_seconds if resumed else 0.0
+        self.val_loss = math.inf
+        self.epoch = 0
+        self.state: dict | None = None
+        self.out = Path(cfg.out) if cfg.out else None
+        self.wrote = False
+
+    @property
+    def path(self) -> str | None:
+        return str(self.out) if self.out and self.state is not None else None
+
+    def baseline(self, val_loss: float) -> None:
+        """A resumed run's starting weights: the best so far until an epoch beats them (not written)."""
+        self.val_loss, self.epoch = val_loss, self.epochs_done
+        self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def offer(self, val_loss: float, epoch: int, record: dict) -> bool:
+        """Count a finished epoch (its history `record`); keep its weights if they are the best so far."""
+        self.history.append(record)
+        self.epochs_done = epoch
+        self.train_seconds += record["seconds"]
+        if not val_loss < self.val_loss:
+            return False
+        self.val_loss, self.epoch = val_loss, epoch
+        self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        if self.out:
+            checkpoints.save(self.out, self.model, self._meta(complete=False))
+            self.wrote = True
+        return True
+
+    def finish(self, complete: bool) -> dict:
+        """Back to the best weights, score them on the test set, write the final checkpoint."""
+        if self.state is None:
+            return {}
+        self.model.load_state_dict(self.state)
+        train_cfg = dataclasses.asdict(self.cfg)
+        metrics = evaluate.checkpoint_metrics(self.model, train_cfg, self.cfg.data_dir) if self.cfg.test_metrics else {}
+        if self.out:
+            checkpoints.save(self.out, self.model, self._meta(complete, metrics))
+        return metrics
+
+    def discard(self) -> None:
+        """A diverged run leaves nothing behind."""
+        if self.out and self.wrote:
+            self.out.unlink(missing_ok=True)
+
+    def _meta(self, complete: bool, metrics: dict | None = None) -> dict:
+        return {
+            "train": {**dataclasses.asdict(self.cfg), "loss": self.cfg.resolved_loss()},
+            "seed": self.cfg.seed,
+            "history": self.history,
+            "best_epoch": self.epoch,
+            "best_val_loss": self.val_loss,
+            "epochs_done": self.epochs_done,
+            "complete": complete,
+            "metrics": metrics or {},
+            "train_seconds": round(self.train_seconds, 1),
+            "machine": checkpoints.machine(),
+            "device": str(self.device),
+            "precision": self.precision,
+            "note": self.cfg.note,
+        }
+

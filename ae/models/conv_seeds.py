@@ -1,0 +1,180 @@
+"""The convolutional seeds: the 7x7x4-code pair (seed 000), the Keras one (seed 002), batch norm and ELU (seed 004)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from ae.models.base import Autoencoder, Clamped
+from ae.models.registry import register, ship
+
+
+@dataclass
+class SmallConvConfig:
+    channels: int = 16
+    code_channels: int = 4
+    image_size: int = 28
+
+    @property
+    def latent_dim(self) -> int:
+        return self.code_channels * (self.image_size // 4) ** 2
+
+
+class SmallConv(Autoencoder):
+    """The encoder the two 7x7x4-code seeds share: two conv + ReLU + 2x2 max-pool stages."""
+
+    Config = SmallConvConfig
+
+    def __init__(self, config: SmallConvConfig):
+        super().__init__(config)
+        c, k = config.channels, config.code_channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 16, 14, 14)
+            nn.Conv2d(c, k, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 4, 7, 7)
+        )  # fmt: skip
+        self.code_shape = (k, config.image_size // 4, config.image_size // 4)
+
+    def encode(self, x):
+        return self.encoder(x).flatten(1)  # (B, 4, 7, 7) -> (B, 196)
+
+    def decode(self, z):
+        return self.decoder(z.view(-1, *self.code_shape))
+
+
+@register("conv_transpose")
+class ConvTranspose(SmallConv):
+    """Seed 000's convolutional autoencoder: a 7x7x4 code, transposed-conv decoder; MSE, 20 epochs."""
+
+    def __init__(self, config: SmallConvConfig):
+        super().__init__(config)
+        c, k = config.channels, config.code_channels
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(k, c, 2, stride=2), nn.ReLU(),  # (B, 16, 14, 14)
+            nn.ConvTranspose2d(c, 1, 2, stride=2), nn.Sigmoid(),  # (B, 1, 28, 28)
+        )  # fmt: skip
+
+
+@register("conv_upsample")
+class ConvUpsample(SmallConv):
+    """Seed 000's twin with nearest-neighbour upsampling and plain convolutions in the decoder; MSE, 20 epochs."""
+
+    def __init__(self, config: SmallConvConfig):
+        super().__init__(config)
+        c, k = config.channels, config.code_channels
+        self.decoder = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(k, c, 3, padding=1), nn.ReLU(),  # (B, 16, 14, 14)
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid(),  # (B, 1, 28, 28)
+        )  # fmt: skip
+
+
+@dataclass
+class KerasConvConfig:
+    channels: int = 32
+    image_size: int = 28
+
+    @property
+    def latent_dim(self) -> int:
+        return self.channels * (self.image_size // 4) ** 2
+
+
+@register("keras_conv")
+class KerasConv(Autoencoder):
+    """Seed 002's Keras model: two 32-filter conv + pool stages, a 7x7x32 code; BCE, Adam, batch 128.
+
+    Also its denoising variant (Gaussian noise 0.4, clipped). The seed validates on the test set;
+    ours on the 12k validation split, and the test set only scores the result.
+    """
+
+    Config = KerasConvConfig
+    losses = ("bce", "mse", "l1")
+
+    def __init__(self, config: KerasConvConfig):
+        super().__init__(config)
+        c = config.channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 14, 14)
+            nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 7, 7)
+        )  # fmt: skip
+        self.decoder = nn.Sequential(  # Keras' Conv2DTranspose(strides=2, padding="same")
+            nn.ConvTranspose2d(c, c, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 32, 14, 14)
+            nn.ConvTranspose2d(c, c, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 32, 28, 28)
+            nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid(),  # (B, 1, 28, 28)
+        )  # fmt: skip
+        self.code_shape = (c, config.image_size // 4, config.image_size // 4)
+
+    def encode(self, x):
+        return self.encoder(x).flatten(1)  # (B, 32, 7, 7) -> (B, 1568)
+
+    def decode(self, z):
+        return self.decoder(z.view(-1, *self.code_shape))
+
+
+def _conv_bn_elu(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, transpose: bool = False) -> list[nn.Module]:
+    if transpose:  # kernel 4, stride 2, padding 1 doubles the size exactly
+        conv = nn.ConvTranspose2d(c_in, c_out, kernel, stride=stride, padding=1)
+    else:
+        conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2)
+    return [conv, nn.BatchNorm2d(c_out), nn.ELU()]
+
+
+@dataclass
+class ConvBnEluConfig:
+    latent_dim: int = 128
+    encoder_channels: tuple[int, ...] = (16, 32, 64)
+    code_channels: int = 11
+    decoder_channels: tuple[int, int, int] = (48, 26, 12)
+    image_size: int = 28
+
+
+@register("conv_bn_elu")
+class ConvBnElu(Clamped):
+    """A convolutional autoencoder with batch norm and ELU and a 128-d code: 28 layers, 194,499 parameters.
+
+    The seed published only its layer table (Conv2d 1->16 ... ELU-28) and parameter count; the
+    decoder widths here are the ones that give that exact count. Its last layer is an ELU, so raw
+    outputs leave [0, 1]: it trains on them and `decode` clamps.
+    """
+
+    Config = ConvBnEluConfig
+
+    def __init__(self, config: ConvBnEluConfig):
+        super().__init__(config)
+        e1, e2, e3 = config.encoder_channels
+        d1, d2, d3 = config.decoder_channels
+        k = config.code_channels
+        s = config.image_size // 4
+        self.code_shape = (k, s, s)
+        self.encoder = nn.Sequential(
+            *_conv_bn_elu(1, e1),  # (B, 16, 28, 28)
+            *_conv_bn_elu(e1, e2, stride=2),  # (B, 32, 14, 14)
+            *_conv_bn_elu(e2, e3, stride=2),  # (B, 64, 7, 7)
+            *_conv_bn_elu(e3, k, kernel=1),  # (B, 11, 7, 7)
+            nn.Flatten(),  # (B, 539)
+            nn.Linear(k * s * s, config.latent_dim),  # (B, 128)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(config.latent_dim, k * s * s), nn.ELU(), nn.Unflatten(1, self.code_shape),
+            *_conv_bn_elu(k, d1, kernel=4, stride=2, transpose=True),  # (B, 48, 14, 14)
+            *_conv_bn_elu(d1, d2, kernel=4, stride=2, transpose=True),  # (B, 26, 28, 28)
+            *_conv_bn_elu(d2, d3),  # (B, 12, 28, 28)
+            nn.Conv2d(d3, 1, 3, padding=1), nn.ELU(),  # (B, 1, 28, 28), > -1
+        )  # fmt: skip
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def raw_decode(self, z):
+        return self.decoder(z)
+
+
+KERAS = "--model keras_conv --loss bce --optimizer adam --batch-size 128"
+ship("conv_transpose", "--model conv_transpose --loss mse --epochs 20")
+ship("conv_upsample", "--model conv_upsample --loss mse --epochs 10")
+ship("keras_conv", f"{KERAS} --epochs 10")
+ship("keras_conv_denoise", f"{KERAS} --epochs 10 --noise gaussian --noise-level 0.4")
+ship(
+    "conv_bn_elu",
+    "--model conv_bn_elu --loss mse --schedule onecycle --lr 3e-3 --epochs 20",
+    "--augment --lr 3e-4 --schedule onecycle --epochs 10",
+)

@@ -1,0 +1,65 @@
+"""Process settings for serving, training and benchmarking, each one explicit function.
+
+Nothing here runs on import: `app.py` calls `tune_for_serving()` first thing, training calls
+`tune_for_training()`, the bench calls the one it measures. docs/performance.md says what each
+setting bought and how it was measured.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed tensor buffers for the next batch instead of handing them back to the
+    OS and faulting them in again, which by default it did after every batch. Process-wide; a
+    no-op where libc is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD: buffers up to 32 MB come from the heap...
+    libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: ...which keeps up to 256 MB free at its top
+
+
+_SERVING = []  # set once per process: app.py runs again on every rerun
+
+
+def tune_for_serving() -> None:
+    """Many short requests from many sessions on few cores: one thread each, buffers kept, and the
+    objects of the big imports frozen out of the garbage collector's reach.
+
+    Must run before torch is imported: OpenMP reads OMP_NUM_THREADS when it loads, and Streamlit
+    runs every rerun in a fresh thread, which would otherwise get a team of every core whose
+    spinning barrier slows a one-image inference down next to busy browsers.
+    """
+    if _SERVING:
+        return
+    _SERVING.append(True)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import plotly.graph_objects  # noqa: F401  (the pages use it: loaded before the freeze)
+    import streamlit  # noqa: F401
+    import torch
+
+    torch.set_num_threads(1)
+    keep_freed_memory()
+    gc.freeze()  # a full collection walked the ~10^6 objects these imports leave, mid-rerun
+
+
+def tune_for_training() -> int:
+    """Every core for this thread's OpenMP team (a training job's thread in the app too); returns
+    the thread count it had, for `restore_threads`."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    keep_freed_memory()
+    return before
+
+
+def restore_threads(count: int) -> None:
+    import torch
+
+    torch.set_num_threads(count)

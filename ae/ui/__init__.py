@@ -1,0 +1,45 @@
+"""Shared Streamlit pieces: the model catalogue and sidebar picker, digit inputs, pictures.
+
+With `ae.live`, the only part of `ae` that imports Streamlit. Pages call these and do nothing
+else with models or files.
+"""
+
+from ae.ui.catalog import (
+    DEFAULT_MODEL,
+    MODEL_KEY,
+    Choice,
+    all_models,
+    loaded_models,
+    rebuild,
+    selected_model,
+    selected_model_or_stop,
+    sidebar_model_picker,
+)
+from ae.ui.inputs import (
+    canvas_digit,
+    digit_source,
+    mnist_missing_note,
+    pick_digit,
+    test_digits,
+    upload_digit,
+)
+from ae.ui.pictures import (
+    code_bars_svg,
+    digit_picture,
+    error_picture,
+    gallery,
+    gallery_html,
+    gif_bytes,
+    metrics_html,
+    noisy,
+    picture_html,
+    png_bytes,
+    row_picture,
+)
+
+__all__ = [
+    "DEFAULT_MODEL", "MODEL_KEY", "Choice", "all_models", "canvas_digit", "code_bars_svg", "digit_picture",
+    "digit_source", "error_picture", "gallery", "gallery_html", "gif_bytes", "loaded_models", "metrics_html",
+    "mnist_missing_note", "noisy", "pick_digit", "picture_html", "png_bytes", "rebuild", "row_picture",
+    "selected_model", "selected_model_or_stop", "sidebar_model_picker", "test_digits", "upload_digit",
+]  # fmt: skip

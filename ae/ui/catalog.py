@@ -1,0 +1,122 @@
+"""The models the app can use: every checkpoint in the folder, loaded once per file version, and the sidebar's choice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ae import checkpoints, latent, models
+
+MODEL_KEY = "model_name"  # the chosen model, shared by every page
+DEFAULT_MODEL = "conv32"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One checkpoint file as the app sees it: a loaded model and its metadata, or why it could not be loaded."""
+
+    name: str
+    path: Path
+    model: models.Autoencoder | None
+    meta: checkpoints.Meta | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None
+
+    @property
+    def version(self) -> tuple[str, int]:
+        """Changes when the file is replaced (retrained): a key for caches of what the model computes."""
+        return str(self.path), self.path.stat().st_mtime_ns if self.path.exists() else 0
+
+    def label(self) -> str:
+        parts = [self.name, f"{self.model.latent_dim}-d"]
+        if self.meta.test_mse is not None:
+            parts.append(f"MSE {self.meta.test_mse:.4f}")
+        if self.meta.denoising:
+            parts.append("denoiser")
+        return " · ".join(parts)
+
+    def describe(self) -> str:
+        arch = self.meta.architecture
+        text = f"**{arch}**, {self.model.latent_dim}-d code, {self.meta.parameters:,} parameters. {models.origin(arch)}"
+        if self.meta.denoising:
+            text += f" Trained to remove {self.meta.noise.replace('_', ' ')} noise."
+        return text
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _load(path: str, mtime_ns: int, size: int) -> tuple:
+    """Load once per file version: a retrained or replaced file has a new mtime and size."""
+    try:
+        model, meta = checkpoints.load(path)
+        return models.for_inference(model), meta, None
+    except checkpoints.CheckpointError as e:
+        return None, None, str(e)
+
+
+def all_models() -> list[Choice]:
+    """Every checkpoint in the folder, listed now, so a newly trained model shows up at once."""
+    out = []
+    for path in checkpoints.checkpoint_files(checkpoints.default_dir()):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted since the listing
+            continue
+        model, meta, error = _load(str(path), stat.st_mtime_ns, stat.st_size)
+        out.append(Choice(path.stem, path, model, meta, error))
+    return out
+
+
+def loaded_models() -> list[Choice]:
+    """The models that loaded, smallest code first: models of one code size sit together."""
+    return sorted((c for c in all_models() if c.ok), key=lambda c: (c.model.latent_dim, c.name))
+
+
+def sidebar_model_picker() -> Choice | None:
+    """The sidebar's model choice, kept in session state across pages; broken files listed with why."""
+    choices = loaded_models()
+    if not choices:
+        st.sidebar.warning(
+            "No trained models yet. Train one on the **Train** page, "
+            "or run `python -m ae.train --out checkpoints/mine.safetensors`."
+        )
+        return None
+    names = [c.name for c in choices]
+    if st.session_state.get(MODEL_KEY) not in names:
+        st.session_state[MODEL_KEY] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    by_name = {c.name: c for c in choices}
+    st.sidebar.selectbox("Model", names, key=MODEL_KEY, format_func=lambda name: by_name[name].label())
+    chosen = by_name[st.session_state[MODEL_KEY]]
+    st.sidebar.caption(chosen.describe())
+    broken = [c for c in all_models() if not c.ok]
+    if broken:
+        with st.sidebar.expander(f"{len(broken)} checkpoint(s) could not be loaded"):
+            for c in broken:
+                st.write(f"**{c.name}**: {c.error}")
+    return chosen
+
+
+def selected_model() -> Choice | None:
+    """The model picked in the sidebar (None when there is none)."""
+    by_name = {c.name: c for c in loaded_models()}
+    return by_name.get(st.session_state.get(MODEL_KEY))
+
+
+def selected_model_or_stop() -> Choice:
+    """The chosen model; without one, the page says how to get one and stops there."""
+    choice = selected_model()
+    if choice is None:
+        st.warning("There is no trained model to use yet: train one on the **Train** page.")
+        st.stop()
+    return choice
+
+
+def rebuild(choice: Choice, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code (latent_dim,), reconstruction (28, 28)) of one digit."""
+    z, x_hat = latent.reconstruct(choice.model, digit[None])
+    return z[0], x_hat[0]

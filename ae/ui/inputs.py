@@ -1,0 +1,111 @@
+"""Where a digit comes from: a test digit, the canvas, an upload."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ae import data, preprocess
+from ae.ui.pictures import digit_picture
+
+CANVAS_SIZE = 280
+
+
+@st.cache_resource(show_spinner=False)
+def _test_digits(root: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = data.load_mnist(False, root)
+    return data.to_float(images)[:, 0].numpy(), labels.numpy()
+
+
+def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
+    """The 10k test digits (N, 28, 28) in [0, 1] and labels, or None when MNIST is not on disk."""
+    root = data.resolve_data_dir().resolve()
+    if not data.mnist_available(root):
+        return None
+    return _test_digits(str(root))
+
+
+def mnist_missing_note() -> None:
+    st.info(data.missing_message(data.resolve_data_dir()), icon=":material/download:")
+
+
+def pick_digit(key: str, label: str = "Digit") -> np.ndarray | None:
+    """A test digit chosen by class or at random; the choice is kept across pages."""
+    digits = test_digits()
+    if digits is None:
+        mnist_missing_note()
+        return None
+    images, labels = digits
+    state = f"{key}_index"
+    class_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
+    wanted = class_col.selectbox(label, ["any", *range(10)], key=f"{key}_class")
+    if state not in st.session_state or button_col.button("Another", key=f"{key}_next", icon=":material/casino:"):
+        pool = np.arange(len(labels)) if wanted == "any" else np.flatnonzero(labels == wanted)
+        st.session_state[state] = int(np.random.default_rng().choice(pool))
+    index = st.session_state[state]
+    if wanted != "any" and labels[index] != wanted:  # the class changed: follow it
+        index = st.session_state[state] = int(np.flatnonzero(labels == wanted)[0])
+    return images[index]
+
+
+def digit_source(key: str, label: str, canvas_size: int = CANVAS_SIZE, show: bool = False) -> np.ndarray | None:
+    """A "MNIST or Draw" switch and the digit it gives: a picked test digit (shown at the canvas's
+    size if `show`), or the canvas (also when MNIST is missing, with a note saying so)."""
+    source = st.segmented_control(label, ["MNIST", "Draw"], default="MNIST", key=f"{key}_source")
+    if source == "Draw" or test_digits() is None:
+        if source != "Draw":
+            mnist_missing_note()
+        return canvas_digit(f"{key}_canvas", size=canvas_size)
+    digit = pick_digit(key)
+    if digit is not None and show:
+        st.image(digit_picture(digit, canvas_size), output_format="PNG", caption=f"{label}: a test digit")
+    return digit
+
+
+def _bump(key: str) -> None:
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+
+
+def canvas_digit(key: str, size: int = CANVAS_SIZE) -> np.ndarray | None:
+    """A canvas (white ink on black), Clear and brush size under it: the drawing as a 28x28 digit or None.
+
+    The controls sit below the canvas: its hover toolbar (undo, redo, reset) covers its top edge.
+    """
+    from streamlit_drawable_canvas import (
+        st_canvas,  # importable only inside a Streamlit run
+    )
+
+    counter, brush = f"{key}_version", f"{key}_brush"
+    result = st_canvas(
+        stroke_width=st.session_state.get(brush, 20),
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=size,
+        width=size,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{key}_{st.session_state.get(counter, 0)}",  # a new key is an empty canvas
+    )
+    clear_col, brush_col = st.columns([1, 2], vertical_alignment="bottom")
+    clear_col.button("Clear", key=f"{key}_clear", on_click=_bump, args=(counter,), icon=":material/delete:")
+    brush_col.slider("Brush size", 8, 40, 20, key=brush)
+    image = result.image_data
+    return None if image is None else preprocess.to_mnist(image)
+
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
+
+
+def upload_digit(key: str) -> np.ndarray | None:
+    """A picture of a handwritten digit, uploaded, as a 28x28 digit; bad files get a message."""
+    file = st.file_uploader("A photo or scan of one handwritten digit", type=UPLOAD_TYPES, key=key)
+    if file is None:
+        return None
+    try:
+        digit = preprocess.to_mnist(preprocess.read_image(file.getvalue()))
+    except preprocess.ImageError as e:
+        st.error(f"Could not use **{file.name}**: {e}.", icon=":material/broken_image:")
+        return None
+    if digit is None:
+        st.warning(f"**{file.name}** looks blank: no ink found.", icon=":material/visibility_off:")
+    return digit

@@ -1,0 +1,127 @@
+"""Digits as pictures: PNG and GIF bytes, and the inline-HTML strips every page shows.
+
+What changes on every stroke is one `st.html` block of inline 28x28 PNGs scaled up by CSS, not
+several st.image and st.metric elements: no request per picture, one element to re-render
+(docs/performance.md has the load test's figures).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+import streamlit as st
+import torch
+from PIL import Image
+
+from ae import data
+
+DIGIT_PX = 168  # a 28x28 digit shown at 6x, nearest-neighbour: crisp pixels
+CAPTION_CSS = "font-size:0.875rem;opacity:0.75;margin-top:0.3rem;white-space:pre-line;line-height:1.35;overflow-wrap:anywhere"
+
+
+def digit_picture(a: np.ndarray, size: int | None = DIGIT_PX) -> Image.Image:
+    """A (28, 28) array in [0, 1] as a greyscale picture, scaled up with crisp pixels (None: as it is)."""
+    picture = Image.fromarray((np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8))
+    return picture if size is None else picture.resize((size, size), Image.Resampling.NEAREST)
+
+
+def error_picture(x: np.ndarray, x_hat: np.ndarray) -> Image.Image:
+    """Per-pixel error (28x28 RGB): orange where the reconstruction adds ink, blue where it misses ink."""
+    d = np.clip(x_hat - x, -1.0, 1.0)
+    extra, missing = np.sqrt(np.clip(d, 0, 1)), np.sqrt(np.clip(-d, 0, 1))  # sqrt: small errors show
+    rgb = np.stack([extra * 255, extra * 150 + missing * 160, missing * 255], -1)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+def row_picture(images, size: int = 112, gap: int = 4) -> Image.Image:
+    """Digits in one row as one picture, on a dark grey gutter."""
+    n = len(images)
+    out = Image.new("L", (n * size + (n - 1) * gap, size), 60)
+    for i, a in enumerate(images):
+        out.paste(digit_picture(a, size), (i * (size + gap), 0))
+    return out
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(images, size: int = 196, ms: int = 80) -> bytes:
+    """An animation that plays the frames forward and back."""
+    frames = [digit_picture(a, size) for a in images]
+    frames = frames + frames[-2:0:-1]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=ms, loop=0)
+    return buf.getvalue()
+
+
+def data_uri(picture) -> str:
+    """A (28, 28) array in [0, 1], a PIL image or SVG markup as a data: URI."""
+    if isinstance(picture, str):
+        return "data:image/svg+xml;base64," + base64.b64encode(picture.encode()).decode()
+    if not isinstance(picture, Image.Image):
+        picture = digit_picture(picture, None)  # 28x28: the page scales it up
+    return "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+
+
+def picture_html(picture, caption: str | None, width: int, height: int | None = None, crisp: bool = True, alt: str | None = None) -> str:
+    """One picture with its caption under it, at most `width` wide; `crisp` scales pixels up as squares.
+    `alt` says what the picture shows for a screen reader (default: the caption)."""
+    text = html.escape(caption or "")
+    style = "display:block;border-radius:4px;width:100%;height:auto" + (";image-rendering:pixelated" if crisp else "")
+    return (
+        f'<figure style="margin:0;min-width:0;max-width:{width}px">'
+        f'<img src="{data_uri(picture)}" alt="{html.escape(alt or caption or "")}" width="{width}" height="{height or width}" style="{style}">'
+        f'<figcaption style="{CAPTION_CSS}">{text.replace("_", "_<wbr>")}</figcaption></figure>'  # model names break at _
+    )
+
+
+def gallery_html(images, captions=None, size: int = DIGIT_PX) -> str:
+    """Digits side by side (28x28 arrays or PIL images) with captions: a grid whose cells shrink to
+    60% of `size` before a row wraps, all the same width."""
+    images = list(images)
+    captions = list(captions) if captions is not None else [None] * len(images)
+    figures = "".join(picture_html(img, cap, size) for img, cap in zip(images, captions))
+    grid = f"display:grid;grid-template-columns:repeat(auto-fit,minmax({int(size * 0.6)}px,1fr));gap:0.75rem 1rem"
+    return f'<div style="{grid};margin-bottom:0.5rem">{figures}</div>'
+
+
+def gallery(images, captions=None, size: int = DIGIT_PX) -> None:
+    """`gallery_html` on the page."""
+    st.html(gallery_html(images, captions, size))
+
+
+def metrics_html(stats) -> str:
+    """A row of (label, value, explanation) figures in the style of st.metric; hover explains."""
+    cells = "".join(
+        f'<div title="{html.escape(tip)}" style="cursor:help"><div style="font-size:0.875rem;opacity:0.75">'
+        f'{html.escape(label)}</div><div data-stat="{html.escape(label)}" style="font-size:2.25rem;line-height:1.3">'
+        f"{html.escape(value)}</div></div>"
+        for label, value, tip in stats
+    )
+    return f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 3.5rem;margin:0.75rem 0 1rem">{cells}</div>'
+
+
+def noisy(digit: np.ndarray, kind: str, level: float, seed: int) -> np.ndarray:
+    """The library's noise on one (28, 28) digit, reproducible by seed."""
+    x = torch.as_tensor(digit, dtype=torch.float32)[None, None]
+    return data.add_noise(x, kind, level, torch.Generator().manual_seed(seed))[0, 0].numpy()
+
+
+def code_bars_svg(z: np.ndarray, width: int = 600, height: int = 140) -> str:
+    """The code as an SVG bar chart (blue up, orange down): a picture, so nothing heavy re-renders per stroke."""
+    n = len(z)
+    top = float(max(np.abs(z).max(), 1e-6))
+    mid, bar = height / 2, width / n
+    bars = "".join(
+        f'<rect x="{i * bar + bar * 0.12:.1f}" y="{mid - max(v, 0) / top * (mid - 4):.1f}" width="{bar * 0.76:.1f}" '
+        f'height="{max(abs(v) / top * (mid - 4), 0.5):.1f}" fill="{"#7c9cff" if v >= 0 else "#ffb86b"}"/>'
+        for i, v in enumerate(np.asarray(z, dtype=float))
+    )
+    axis = f'<line x1="0" y1="{mid}" x2="{width}" y2="{mid}" stroke="#777" stroke-width="1"/>'
+    return f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">{axis}{bars}</svg>'

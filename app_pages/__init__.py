@@ -1,0 +1,12 @@
+"""The app's pages in menu order, the one list of them: app.py builds the menu from it, and the
+tests and the screenshot script visit every page in it. A page is `app_pages/<file>.py`."""
+
+PAGES = [
+    # (file, title, icon)
+    ("home", "Home", ":material/home:"),
+    ("draw", "Draw", ":material/draw:"),
+    ("denoise", "Denoise", ":material/auto_fix_high:"),
+    ("interpolate", "Interpolate", ":material/linear_scale:"),
+    ("explore", "Explore", ":material/scatter_plot:"),
+    ("train", "Train", ":material/model_training:"),
+]

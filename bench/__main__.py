@@ -1,0 +1,82 @@
+"""The performance benchmark: our training loop against the tutorials' one, inference latency,
+preprocessing, the app's cold start and the Draw page's stroke-to-picture latency in a browser.
+
+    python -m bench                 # everything (about 20 minutes on 2 cores)
+    python -m bench --quick         # a reduced run, under a minute
+    python -m bench --only latency --strokes 20 --json bench.json
+
+The machine is noisy: training is measured in interleaved rounds (ours, theirs, ours, ...) and the
+table reports medians; ratios come from figures taken side by side in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from ae import checkpoints, models
+from bench.browser import app_timings
+from bench.inference import inference, preprocess_ms
+from bench.training import training
+
+PARTS = ("train", "inference", "preprocess", "cold_start", "latency")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer models, images and repeats (under a minute)")
+    p.add_argument("--only", nargs="*", choices=PARTS, default=list(PARTS))
+    p.add_argument("--models", nargs="*", default=None, help="registry models (default: all)")
+    p.add_argument("--rounds", type=int, default=None, help="interleaved training rounds (default 3, quick 1)")
+    p.add_argument("--strokes", type=int, default=20)
+    p.add_argument("--json", default=None, help="also write the figures here")
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    names = args.models or (["dense", "conv_bn_elu"] if args.quick else models.available())
+    result: dict = {"machine": checkpoints.machine(), "torch": torch.__version__}
+    if "train" in args.only:
+        result["train"] = training(names, 2_560 if args.quick else 12_800, args.rounds or (1 if args.quick else 3), args.data_dir, math=not args.quick)
+    if "inference" in args.only:
+        result["inference"] = inference(names, 100 if args.quick else 500)
+    if "preprocess" in args.only:
+        result["preprocess_ms"] = preprocess_ms(50 if args.quick else 300)
+    if "cold_start" in args.only or "latency" in args.only:
+        strokes = (5 if args.quick else args.strokes) if "latency" in args.only else 0
+        result.update(app_timings("cold_start" in args.only, strokes))
+    print(markdown(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return 0
+
+
+def markdown(result: dict) -> str:
+    out = [f"Measured on {result['machine']} (torch {result['torch']}).", ""]
+    if result.get("train"):
+        math = all("tutorial_math_img_s" in r for r in result["train"])
+        out += ["| model | ours (img/s) | tutorial loop (img/s) | ours / tutorial |" + (" tutorial's math alone (img/s) |" if math else "")]
+        out += ["|---|---|---|---|" + ("---|" if math else "")]
+        for r in result["train"]:
+            out.append(f"| {r['model']} | {r['ours_img_s']:,} | {r['tutorial_img_s']:,} | {r['ratio']:.1f}x |" + (f" {r['tutorial_math_img_s']:,} |" if math else ""))
+        out.append("")
+    if result.get("inference"):
+        out += ["| model | one image p50 (ms) | p95 (ms) | batch of 256 (img/s) |", "|---|---|---|---|"]
+        out += [f"| {r['model']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['batch256_img_s']:,} |" for r in result["inference"]]
+        out.append("")
+    extras = []
+    if "preprocess_ms" in result:
+        extras.append(f"preprocessing a 280x280 canvas: {result['preprocess_ms']:.2f} ms")
+    if "cold_start_s" in result:
+        extras.append(f"app cold start to first page: {result['cold_start_s']:.1f} s")
+    if "latency" in result:
+        lat = result["latency"]
+        extras.append(f"Draw page, mouse-up to new reconstruction over {lat['strokes']} strokes: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    out += [f"- {e}" for e in extras]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

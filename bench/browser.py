@@ -1,0 +1,104 @@
+"""The app in a headless browser: cold start to the first page, and the Draw page's stroke-to-picture latency."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from bench import appserver
+
+
+def app_timings(cold_start: bool, strokes: int) -> dict:
+    """One server for both: from `streamlit run app.py` to the first page's title showing in a
+    headless browser (the browser is up before the clock starts), then the Draw page's latency."""
+    out: dict = {}
+    with appserver.browser() as b:
+        start = time.perf_counter()
+        with appserver.serve() as url:
+            if cold_start:
+                page = b.new_page()
+                page.goto(url)
+                page.wait_for_selector("[data-testid='stMain'] h1", timeout=120_000)
+                out["cold_start_s"] = round(time.perf_counter() - start, 2)
+                page.close()
+                print(f"cold start: {out['cold_start_s']:.2f} s", file=sys.stderr)
+            if strokes:
+                out["latency"] = draw_latency(b, url, strokes)
+    return out
+
+
+LATENCY_JS = """() => {
+  // mouse-up -> the rerun it triggers has run -> every picture on the page is loaded. "Has run":
+  // the script state was seen changing (from the mutation records: a busy browser may apply
+  // running and notRunning in one task, and a stroke over old ink may leave every picture as it
+  // was), or the pictures changed. Each mouse-up makes a promise, window.__done, that resolves to
+  // that latency: awaiting it is one round trip, where polling from the test cost eight pages
+  // twenty calls a second each.
+  const app = document.querySelector("[data-testid='stApp']");
+  const pictures = () => Array.from(document.querySelectorAll(PICTURES));
+  const key = () => pictures().map(e => e.src).join('|');
+  let up = null, ran = false, before = '', resolve = null, sent = false, heard = false, quiet = null;
+  // A run that changes no picture may not show in the page at all: then the server's answer on the
+  // socket is the sign, taken 250 ms after its last message (late rather than early).
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (!this.__probed) {
+      this.__probed = true;
+      this.addEventListener('message', () => {
+        if (resolve === null || !sent) return;
+        clearTimeout(quiet);
+        quiet = setTimeout(() => { heard = true; check(); }, 250);
+      });
+    }
+    if (resolve !== null) sent = true;
+    return send.call(this, data);
+  };
+  document.addEventListener('mouseup', () => {
+    up = performance.now(); ran = false; sent = false; heard = false; before = key();
+    window.__done = new Promise(r => { resolve = r; });
+  }, true);
+  // Checked on every change of the page and every picture that finishes loading, not in a
+  // requestAnimationFrame loop: eight pages polling every frame took the CPU the server needs.
+  const check = (records = []) => {
+    if (resolve === null) return;
+    if (heard || records.some(r => r.attributeName === 'data-test-script-state' && r.target === app) || key() !== before) ran = true;
+    if (ran && app.getAttribute('data-test-script-state') === 'notRunning'
+        && pictures().length >= 2 && pictures().every(img => img.complete && img.naturalWidth > 0)) {
+      resolve(performance.now() - up); resolve = null;
+    }
+  };
+  new MutationObserver(check).observe(app, {attributes: true, childList: true, subtree: true});
+  document.addEventListener('load', () => check(), true);
+}""".replace("PICTURES", json.dumps(appserver.PICTURES))
+
+# The latency of the last stroke in ms; rejects when no reconstruction shows within `ms`.
+AWAIT_SHOWN_JS = """ms => Promise.race([window.__done, new Promise((_, no) =>
+  setTimeout(() => no(new Error(`no reconstruction within ${ms} ms`)), ms))])"""
+
+
+def scribble_strokes(n: int):
+    """n short strokes at different places, so every one changes the drawing."""
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        x, y = 0.2 + 0.6 * rng.random(), 0.2 + 0.6 * rng.random()
+        yield [(x, y), (min(0.9, x + 0.15), min(0.9, y + 0.1 * (1 if i % 2 else -1) + 0.05))]
+
+
+def draw_latency(b, url: str, strokes: int) -> dict:
+    """Mouse-up to the new reconstruction shown (all pictures loaded), on the Draw page, over n strokes."""
+    times = []
+    page = appserver.open_page(b, url, "draw")
+    page.wait_for_selector("canvas.upper-canvas")
+    page.evaluate(LATENCY_JS)
+    for stroke in scribble_strokes(strokes):
+        appserver.draw(page, [stroke])
+        times.append(page.evaluate(AWAIT_SHOWN_JS, 15_000))
+        appserver.wait_idle(page)
+        page.wait_for_timeout(150)
+    page.close()
+    p50, p95 = np.percentile(times, [50, 95])
+    print(f"draw latency over {strokes} strokes: p50 {p50:.0f} ms, p95 {p95:.0f} ms", file=sys.stderr)
+    return {"strokes": strokes, "p50_ms": round(float(p50)), "p95_ms": round(float(p95)), "all_ms": [round(t) for t in times]}
