@@ -153,12 +153,19 @@ def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path
         "saved": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    blob = save_tensors(tensors, metadata={META_KEY: json.dumps(doc)})
+    write_atomic(path, save_tensors(tensors, metadata={META_KEY: json.dumps(doc)}))
+    return path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it into place: a crash leaves the old
+    file or the new one, never half of one."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(blob)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a model is for everyone who runs the app
@@ -166,7 +173,6 @@ def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def read_meta(data: bytes) -> Meta:

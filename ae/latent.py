@@ -71,6 +71,28 @@ def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
     return centred @ vt[:2].T, f"the first two principal components of the codes ({share:.0%} of their variance)"
 
 
+EDIT_NUMBERS = 16  # up to this many numbers, a slider each; beyond, principal directions
+EDIT_DIRECTIONS = 8
+
+
+def code_directions(codes: np.ndarray) -> dict:
+    """How the code editor moves a code, from the codes of many digits (N, d).
+
+    Up to 16 numbers, a slider per number from its 1st to its 99th percentile: {"kind": "numbers",
+    "lo", "hi"}. Beyond, the 8 principal directions of the codes (unit vectors, widest spread
+    first), their mean and the spread (standard deviation) along each: {"kind": "directions",
+    "mean", "basis", "spread"}.
+    """
+    codes = np.asarray(codes, np.float64)
+    if codes.shape[1] <= EDIT_NUMBERS:
+        lo, hi = np.percentile(codes, [1, 99], axis=0)
+        return {"kind": "numbers", "lo": lo.tolist(), "hi": hi.tolist()}
+    mean = codes.mean(0)
+    _, s, vt = np.linalg.svd(codes - mean, full_matrices=False)
+    k = min(EDIT_DIRECTIONS, len(s))
+    return {"kind": "directions", "mean": mean.tolist(), "basis": vt[:k].tolist(), "spread": (s[:k] / np.sqrt(len(codes))).tolist()}
+
+
 def manifold(model: models.Autoencoder, lo, hi, n: int) -> np.ndarray:
     """A 2-d decoder's view of the plane: (28n, 28n) tiles, decode(x, y) for x, y on an n x n grid."""
     xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(hi[1], lo[1], n)  # y grows upwards, as on the map

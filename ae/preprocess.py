@@ -131,13 +131,22 @@ def to_mnist(image) -> np.ndarray | None:
 def _centre_of_mass_paste(small: np.ndarray) -> np.ndarray:
     out = np.zeros((SIZE, SIZE), np.float32)
     h, w = small.shape
-    total = small.sum()
+    weights = small.astype(np.float64)
+    total = weights.sum()
     ys, xs = np.indices(small.shape)
-    cy = (ys * small).sum() / total if total > 0 else h / 2
-    cx = (xs * small).sum() / total if total > 0 else w / 2
-    top = int(round(SIZE / 2 - cy))  # MNIST: centre of mass at pixel (14, 14)
-    left = int(round(SIZE / 2 - cx))
+    cy = (ys * weights).sum() / total if total > 0 else h / 2
+    cx = (xs * weights).sum() / total if total > 0 else w / 2
+    top = _round_shift(SIZE / 2 - cy)  # MNIST: centre of mass at pixel (14, 14)
+    left = _round_shift(SIZE / 2 - cx)
     top = min(max(top, 0), SIZE - h)  # never push ink off the field
     left = min(max(left, 0), SIZE - w)
     out[top : top + h, left : left + w] = small
     return out
+
+
+def _round_shift(x: float) -> int:
+    """The nearest whole shift, halves to even, after snapping to 1/1024 of a pixel: a symmetric
+    drawing puts its centre exactly on a half, and the page's copy of this code (which sums in
+    another order) must round it the same way."""
+    snapped = np.floor(x * 1024 + 0.5) / 1024
+    return int(round(snapped))

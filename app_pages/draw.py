@@ -1,53 +1,67 @@
-"""Draw a digit and watch the chosen model rebuild it after every stroke."""
+"""Draw a digit and watch the chosen model rebuild it as the pen moves."""
 
 import streamlit as st
 
-from ae import evaluate, ui
+from ae import evaluate, live, ui
 
 st.title("Draw a digit")
 st.caption(
-    "Draw with the mouse (or a finger). Your drawing is scaled to 28×28 pixels the way MNIST was "
-    "made, squeezed through the model's code, and rebuilt."
+    "Draw with the mouse, a pen or a finger. Your drawing is scaled to 28×28 pixels the way MNIST "
+    "was made, squeezed through the model's code, and rebuilt, as you draw."
 )
 
 choice = ui.selected_model_or_stop()
 
 
+def results(digit):
+    """The reconstruction computed on the server: for uploads, and where the page cannot run the model."""
+    z, x_hat = ui.rebuild(choice, digit)
+    st.html(  # one element for everything a stroke changes: see ae/ui/pictures.py
+        ui.gallery_html(
+            [digit, x_hat, ui.error_picture(digit, x_hat)],
+            ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
+        )
+        + ui.metrics_html([
+            ("MSE", f"{evaluate.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
+            ("PSNR", f"{evaluate.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
+            ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
+        ])
+        + ui.picture_html(
+            ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
+            width=600, height=140, crisp=False,
+        )
+    )  # fmt: skip
+
+
+def hint(text: str) -> None:
+    st.info(text, icon=":material/gesture:")
+
+
 @st.fragment
 def workspace():
-    """Canvas and inference together: a stroke reruns only this."""
-    left, right = st.columns([1, 2], gap="large")
-    with left:
-        source = st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="draw_source")
-        if source == "Upload":
+    """The inputs and what the server shows of them: a finished stroke reruns only this."""
+    source = st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="draw_source")
+    if source == "Upload":
+        left, right = st.columns([1, 2], gap="large")
+        with left:
             digit = ui.upload_digit("draw_upload")
-        else:
-            digit = ui.canvas_digit("draw_canvas")
-    with right:
-        if digit is None:
-            st.info(
-                "Draw a digit on the black square (or upload a photo): its reconstruction "
-                "appears here after every stroke.",
-                icon=":material/gesture:",
-            )
-            return
-        z, x_hat = ui.rebuild(choice, digit)
-        st.html(  # one element for everything a stroke changes: see ae/ui.py
-            ui.gallery_html(
-                [digit, x_hat, ui.error_picture(digit, x_hat)],
-                ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
-            )
-            + ui.metrics_html([
-                ("MSE", f"{evaluate.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
-                ("PSNR", f"{evaluate.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
-                ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
-            ])
-            + ui.picture_html(
-                ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
-                width=600, height=140, crisp=False,
-            )
-        )  # fmt: skip
-    if st.toggle("Compare all models", key="draw_compare"):
+        with right:
+            if digit is None:
+                hint("Upload a photo of one handwritten digit: its reconstruction appears here.")
+            else:
+                results(digit)
+    else:
+        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice))
+        digit = drawn.digit
+        if drawn.failed:
+            if not st.session_state.get("draw_live_said"):
+                st.session_state["draw_live_said"] = True
+                st.toast(f"Live mode is off in this browser ({drawn.reason}): the server draws the reconstructions.", icon=":material/cloud:")
+            if digit is None:
+                hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")
+            else:
+                results(digit)
+    if st.toggle("Compare all models", key="draw_compare") and digit is not None:
         choices = ui.loaded_models()
         outputs = [ui.rebuild(c, digit)[1] for c in choices]
         ui.gallery(

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae import evaluate, latent, ui
+from ae import evaluate, latent, live, ui
 
 st.title("Explore the code space")
 st.caption(
@@ -13,16 +13,6 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
-
-
-@st.cache_data(max_entries=16, show_spinner="Encoding test digits…")
-def codes_of(path: str, mtime_ns: int, count: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """(2-D points, labels, how they were projected) for the first `count` test digits."""
-    model = next(c.model for c in ui.loaded_models() if str(c.path) == path)
-    images, labels = ui.test_digits()
-    z = latent.encode(model, images[:count])
-    points, how = latent.project_2d(z)
-    return points.astype(np.float32), labels[:count], how
 
 
 def digit_map(points, labels, how):
@@ -48,8 +38,8 @@ if digits is None:
     ui.mnist_missing_note()
 else:
     count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000, 10_000], value=2000, key="explore_count")
-    stat = choice.path.stat()
-    points, labels, how = codes_of(str(choice.path), stat.st_mtime_ns, count)
+    codes, labels = ui.test_codes(choice, count)
+    points, how = latent.project_2d(codes)
     left, right = st.columns([3, 1], gap="large")
     with left:
         event = st.plotly_chart(digit_map(points, labels, how), on_select="rerun", selection_mode="points", key="explore_map", config={"displayModeBar": False})
@@ -65,11 +55,16 @@ else:
             st.info("Click a dot to see its digit and reconstruction.", icon=":material/touch_app:")
 
 if choice.model.latent_dim == 2:
-    st.subheader("The decoder's whole world: a grid across the code plane")
     if digits is not None:
         lo, hi = np.percentile(points, [2, 98], axis=0)
     else:
         lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
+    st.subheader("Hover the code plane")
+    st.caption("Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, in your browser.")
+    shown = min(len(points), 2000) if digits is not None else 0
+    if live.hover(choice, points[:shown] if shown else np.zeros((0, 2)), labels[:shown] if shown else np.zeros(0), lo, hi, key="explore_live"):
+        st.caption("Live mode is off in this browser: the grid below shows the same plane, drawn by the server.")
+    st.subheader("The decoder's whole world: a grid across the code plane")
     n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
     sheet = latent.manifold(choice.model, lo, hi, n)
     st.image(ui.digit_picture(sheet, size=min(56 * n, 840)), caption="decode(x, y) over the middle 96% of the codes", output_format="PNG")

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae import latent, ui
+from ae import latent, live, ui
 
 st.title("Interpolate")
 st.caption(
@@ -25,13 +25,16 @@ def workspace():
     with col_mid:
         method = st.radio("Path", list(latent.METHODS), horizontal=True, key="interp_method",
                           help="Spherical keeps the code's length, which often stays among real digits")
-        t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05, key="interp_t")
         if a is None or b is None:
             st.info("Choose or draw both digits.", icon=":material/gesture:")
             return
         za, zb = latent.encode(choice.model, np.stack([a, b]))
-        frame = latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
-        st.image(ui.digit_picture(frame, 280), caption=f"decode at t = {t:.2f}", output_format="PNG")
+        t, failed = live.morph(choice, za, zb, method, st.session_state.get("interp_live_t", 0.5), key="interp_live")
+        st.session_state["interp_live_t"] = t
+        if failed:  # the page cannot decode: the server draws the frame when the slider is let go
+            t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05, key="interp_t")
+            frame = latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
+            st.image(ui.digit_picture(frame, 280), caption=f"decode at t = {t:.2f}", output_format="PNG")
     steps = st.slider("Frames", 3, 15, 9, key="interp_steps")
     codes = latent.path(za, zb, steps, method)
     frames = latent.decode(choice.model, codes)

@@ -18,11 +18,13 @@ import sys
 import torch
 
 from ae import checkpoints, models
+from ae.ui import DEFAULT_MODEL
+from bench import appserver
 from bench.browser import app_timings
 from bench.inference import inference, preprocess_ms
 from bench.training import training
 
-PARTS = ("train", "inference", "preprocess", "cold_start", "latency")
+PARTS = ("train", "inference", "preprocess", "cold_start", "latency", "live")
 
 
 def main(argv=None) -> int:
@@ -43,9 +45,11 @@ def main(argv=None) -> int:
         result["inference"] = inference(names, 100 if args.quick else 500)
     if "preprocess" in args.only:
         result["preprocess_ms"] = preprocess_ms(50 if args.quick else 300)
-    if "cold_start" in args.only or "latency" in args.only:
+    if {"cold_start", "latency", "live"} & set(args.only):
         strokes = (5 if args.quick else args.strokes) if "latency" in args.only else 0
-        result.update(app_timings("cold_start" in args.only, strokes))
+        shipped = [p.stem for p in checkpoints.checkpoint_files(appserver.ROOT / "checkpoints")]
+        live_models = ([DEFAULT_MODEL] if args.quick else shipped) if "live" in args.only else []
+        result.update(app_timings("cold_start" in args.only, strokes, live_models, args.data_dir))
     print(markdown(result))
     if args.json:
         with open(args.json, "w") as f:
@@ -73,8 +77,13 @@ def markdown(result: dict) -> str:
         extras.append(f"app cold start to first page: {result['cold_start_s']:.1f} s")
     if "latency" in result:
         lat = result["latency"]
-        extras.append(f"Draw page, mouse-up to new reconstruction over {lat['strokes']} strokes: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+        extras.append(f"Draw page without the live runtime, pointer-up to the server's reconstruction over {lat['strokes']} strokes: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    if "live_page_mb" in result:
+        extras.append(f"the live path downloads {result['live_page_mb']:.2f} MB on a first visit (runtime and default model), {result['live_reload_mb']:.2f} MB on a reload")
     out += [f"- {e}" for e in extras]
+    if result.get("live"):
+        out += ["", "| model | pointer to painted reconstruction, p50 (ms) | p95 (ms) | frames | page vs torch, max abs diff |", "|---|---|---|---|---|"]
+        out += [f"| {r['model']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['frames']} | {r['max_abs_diff']:.1e} |" for r in result["live"]]
     return "\n".join(out)
 
 

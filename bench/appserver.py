@@ -118,9 +118,21 @@ def open_page(b, url: str, path: str = "", width: int = 1440, height: int = 1000
     return page
 
 
-def draw(page, strokes, canvas_index: int = 0) -> None:
-    """Draw polylines given in canvas-relative fractions [(x, y), ...] with the mouse."""
-    canvas = page.locator("canvas.upper-canvas").nth(canvas_index)
+LIVE = "iframe[title*='live']"  # the widgets of ae.live, one iframe each
+
+
+def live_frame(page, index: int = 0, timeout: float = 60_000):
+    """The index-th live widget's frame, once its runtime has started or failed (window.aeLive.runtime)."""
+    frame = page.locator(LIVE).nth(index).element_handle(timeout=timeout).content_frame()
+    frame.wait_for_function("() => window.aeLive && window.aeLive.runtime !== 'loading'", timeout=timeout)
+    return frame
+
+
+def draw(page, strokes, canvas=None, steps: int = 6, during=None) -> None:
+    """Draw polylines given in canvas-relative fractions [(x, y), ...] with the mouse, on `canvas`
+    (a locator; default the first drawable canvas of Streamlit's canvas widget). `during(page)` is
+    called before each stroke's mouse-up."""
+    canvas = canvas if canvas is not None else page.locator("canvas.upper-canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     for stroke in strokes:
@@ -129,7 +141,9 @@ def draw(page, strokes, canvas_index: int = 0) -> None:
         page.wait_for_timeout(300)  # a fast drag right after the move may not register
         page.mouse.down()
         for x, y in stroke[1:]:
-            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=6)
+            page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=steps)
+        if during is not None:
+            during(page)
         page.mouse.up()
 
 

@@ -8,12 +8,14 @@ import time
 
 import numpy as np
 
-from bench import appserver
+from bench import appserver, live
 
 
-def app_timings(cold_start: bool, strokes: int) -> dict:
-    """One server for both: from `streamlit run app.py` to the first page's title showing in a
-    headless browser (the browser is up before the clock starts), then the Draw page's latency."""
+def app_timings(cold_start: bool, strokes: int, live_models: list[str], data_dir=None) -> dict:
+    """One server for all: from `streamlit run app.py` to the first page's title showing in a
+    headless browser (the browser is up before the clock starts); the Draw page's server path
+    (mouse-up to the server's reconstruction, the runtime blocked); the live path per model and
+    the page's weight."""
     out: dict = {}
     with appserver.browser() as b:
         start = time.perf_counter()
@@ -27,11 +29,14 @@ def app_timings(cold_start: bool, strokes: int) -> dict:
                 print(f"cold start: {out['cold_start_s']:.2f} s", file=sys.stderr)
             if strokes:
                 out["latency"] = draw_latency(b, url, strokes)
+            if live_models:
+                out["live"] = live.live_rows(b, url, live_models, data_dir)
+                out.update(live.page_weight(b, url))
     return out
 
 
 LATENCY_JS = """() => {
-  // mouse-up -> the rerun it triggers has run -> every picture on the page is loaded. "Has run":
+  // pointer-up -> the rerun it triggers has run -> every picture on the page is loaded. "Has run":
   // the script state was seen changing (from the mutation records: a busy browser may apply
   // running and notRunning in one task, and a stroke over old ink may leave every picture as it
   // was), or the pictures changed. Each mouse-up makes a promise, window.__done, that resolves to
@@ -56,10 +61,11 @@ LATENCY_JS = """() => {
     if (resolve !== null) sent = true;
     return send.call(this, data);
   };
-  document.addEventListener('mouseup', () => {
+  // The stroke ends in the live widget's frame, which calls this (same origin, this page's clock).
+  window.__strokeEnded = () => {
     up = performance.now(); ran = false; sent = false; heard = false; before = key();
     window.__done = new Promise(r => { resolve = r; });
-  }, true);
+  };
   // Checked on every change of the page and every picture that finishes loading, not in a
   // requestAnimationFrame loop: eight pages polling every frame took the CPU the server needs.
   const check = (records = []) => {
@@ -88,17 +94,21 @@ def scribble_strokes(n: int):
 
 
 def draw_latency(b, url: str, strokes: int) -> dict:
-    """Mouse-up to the new reconstruction shown (all pictures loaded), on the Draw page, over n strokes."""
+    """Where the page cannot run the model (its runtime blocked here): pointer-up to the server's
+    reconstruction shown (all pictures loaded), on the Draw page, over n strokes."""
     times = []
-    page = appserver.open_page(b, url, "draw")
-    page.wait_for_selector("canvas.upper-canvas")
+    page = b.new_page(viewport={"width": 1440, "height": 1000})
+    page.route("**/ort/**", lambda route: route.abort())
+    page.goto(f"{url}/draw")
+    frame = appserver.live_frame(page)
     page.evaluate(LATENCY_JS)
+    frame.evaluate("() => document.addEventListener('pointerup', () => window.parent.__strokeEnded(), true)")
     for stroke in scribble_strokes(strokes):
-        appserver.draw(page, [stroke])
+        appserver.draw(page, [stroke], canvas=frame.locator("canvas.ink"))
         times.append(page.evaluate(AWAIT_SHOWN_JS, 15_000))
         appserver.wait_idle(page)
         page.wait_for_timeout(150)
     page.close()
     p50, p95 = np.percentile(times, [50, 95])
-    print(f"draw latency over {strokes} strokes: p50 {p50:.0f} ms, p95 {p95:.0f} ms", file=sys.stderr)
+    print(f"server path latency over {strokes} strokes: p50 {p50:.0f} ms, p95 {p95:.0f} ms", file=sys.stderr)
     return {"strokes": strokes, "p50_ms": round(float(p50)), "p95_ms": round(float(p95)), "all_ms": [round(t) for t in times]}

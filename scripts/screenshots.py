@@ -45,10 +45,10 @@ def main() -> None:
             page = appserver.open_page(b, url, "" if name == "home" else name, width=args.width)
             if name == "train":
                 train_briefly(page, args.out)
-            if name in ("draw", "denoise_draw"):
-                page.wait_for_selector("canvas.upper-canvas")
-                appserver.draw(page, appserver.SEVEN)
-                page.wait_for_selector(appserver.PICTURES, timeout=20_000)
+            if name == "draw":
+                frame = appserver.live_frame(page)
+                appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
+                frame.wait_for_function("() => window.aeLive.output !== null", timeout=20_000)
                 appserver.wait_idle(page)
             page.wait_for_timeout(800)
             page.screenshot(path=args.out / f"{name}.png", full_page=True)

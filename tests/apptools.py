@@ -24,6 +24,13 @@ def drawing(points, size=280, width=22) -> dict:
     return {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": url}}
 
 
+def live_value(points=None, runtime: str = "ok") -> dict:
+    """What the live Draw widget tells the server after a stroke (ae.live.draw): the canvas as a PNG
+    data URL, and whether the page runs the model ("failed": the server must)."""
+    png = drawing(points)["drawing"]["data"] if points else None
+    return {"png": png, "strokes": 1, "runtime": runtime, "reason": "no WebAssembly" if runtime == "failed" else ""}
+
+
 def app(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()

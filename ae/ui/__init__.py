@@ -9,11 +9,13 @@ from ae.ui.catalog import (
     MODEL_KEY,
     Choice,
     all_models,
+    code_editor,
     loaded_models,
     rebuild,
     selected_model,
     selected_model_or_stop,
     sidebar_model_picker,
+    test_codes,
 )
 from ae.ui.inputs import (
     canvas_digit,
@@ -38,7 +40,7 @@ from ae.ui.pictures import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL", "MODEL_KEY", "Choice", "all_models", "canvas_digit", "code_bars_svg", "digit_picture",
+    "DEFAULT_MODEL", "MODEL_KEY", "Choice", "all_models", "canvas_digit", "code_editor", "test_codes", "code_bars_svg", "digit_picture",
     "digit_source", "error_picture", "gallery", "gallery_html", "gif_bytes", "loaded_models", "metrics_html",
     "mnist_missing_note", "noisy", "pick_digit", "picture_html", "png_bytes", "rebuild", "row_picture",
     "selected_model", "selected_model_or_stop", "sidebar_model_picker", "test_digits", "upload_digit",

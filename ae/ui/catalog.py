@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from ae import checkpoints, latent, models
+from ae.ui.inputs import test_digits
 
 MODEL_KEY = "model_name"  # the chosen model, shared by every page
 DEFAULT_MODEL = "conv32"
@@ -114,6 +115,31 @@ def selected_model_or_stop() -> Choice:
         st.warning("There is no trained model to use yet: train one on the **Train** page.")
         st.stop()
     return choice
+
+
+@st.cache_data(max_entries=32, show_spinner="Encoding test digits…")
+def _test_codes(path: str, mtime_ns: int, count: int) -> np.ndarray:
+    model = next(c.model for c in loaded_models() if str(c.path) == path)
+    return latent.encode(model, test_digits()[0][:count])
+
+
+def test_codes(choice: Choice, count: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, labels) of the first `count` test digits, once per model version; None without MNIST."""
+    digits = test_digits()
+    if digits is None:
+        return None
+    return _test_codes(*choice.version, count), digits[1][:count]
+
+
+def code_editor(choice: Choice) -> dict | None:
+    """How the Draw page's code editor moves this model's codes (latent.code_directions), from
+    1,000 test digits; for a small code without MNIST, a slider per number over a generous range."""
+    found = test_codes(choice, 1000)
+    if found is not None:
+        return latent.code_directions(found[0])
+    if choice.model.latent_dim <= latent.EDIT_NUMBERS:
+        return {"kind": "numbers", "lo": [-5.0] * choice.model.latent_dim, "hi": [5.0] * choice.model.latent_dim}
+    return None
 
 
 def rebuild(choice: Choice, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,111 @@
+"""The live path: our Streamlit component runs the chosen model in the page with onnxruntime-web.
+
+Python stays the source of truth and the browser gets copies: a checkpoint's encoder and decoder
+exported to ONNX (`ae.export`, cached by the file's content, served from `frontend/onnx/`), the
+vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in JavaScript
+(`frontend/preprocess.js`). Each widget reports where it runs; where the runtime cannot start,
+`failed` is true and the page computes on the server as before.
+
+    drawn = live.draw(choice, key="draw_live")      # the Draw page's canvas
+    t = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")
+    live.hover(choice, points, labels, lo, hi, key="explore_live")
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import streamlit.components.v1 as components
+
+from ae import checkpoints, export, preprocess
+
+FRONTEND = Path(__file__).parent / "frontend"
+ONNX_DIR = FRONTEND / "onnx"  # inside the component's folder: the component route serves it
+PNG_PREFIX = "data:image/png;base64,"
+MAX_DRAWING_BYTES = 2 * 1024 * 1024  # a 280x280 canvas as PNG is a few kB
+
+_component = components.declare_component("live", path=str(FRONTEND))
+
+
+@functools.cache
+def runtime_version() -> str:
+    return json.loads((FRONTEND / "ort" / "VENDOR.json").read_text())["version"]
+
+
+@st.cache_resource(max_entries=64, show_spinner="Preparing the model for your browser…")
+def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | None]:
+    """(what the page needs to load the model, or None; why not). Once per file version."""
+    try:
+        files = export.onnx_files(path, ONNX_DIR)
+    except (export.ExportError, checkpoints.CheckpointError) as e:
+        return None, str(e)
+    served = {name: getattr(files, f"{name}_packed").relative_to(FRONTEND).as_posix() for name in ("encoder", "decoder")}
+    return {"digest": files.digest, "latent_dim": files.latent_dim, **served}, None
+
+
+def model_args(choice) -> dict:
+    """The arguments every widget gets about the chosen model (an `ae.ui.Choice`)."""
+    stat = choice.path.stat()
+    spec, error = _exported(str(choice.path), stat.st_mtime_ns, stat.st_size)
+    return {"model": spec, "export_error": error, "model_name": choice.name, "latent_dim": choice.model.latent_dim, "version": runtime_version()}
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What the Draw widget last told the server: the drawing as a 28x28 digit (None when empty),
+    and whether the page could run the model itself."""
+
+    digit: np.ndarray | None
+    failed: bool
+    reason: str
+
+
+def failed(value) -> tuple[bool, str]:
+    value = value if isinstance(value, dict) else {}
+    return value.get("runtime") == "failed", str(value.get("reason") or "")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def digit_of(png_data_url: str) -> np.ndarray | None:
+    """The canvas the page sent (a PNG data URL) through ae.preprocess.to_mnist; ValueError if it is not one."""
+    if not png_data_url.startswith(PNG_PREFIX) or len(png_data_url) > MAX_DRAWING_BYTES:
+        raise ValueError("the drawing did not arrive as a PNG")
+    data = base64.b64decode(png_data_url[len(PNG_PREFIX) :], validate=True)
+    return preprocess.to_mnist(preprocess.read_image(data))
+
+
+def draw(choice, key: str, editor: dict | None = None) -> Drawn:
+    """The canvas, with the model's reconstruction of the drawing computed in the page on every
+    frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions."""
+    value = _component(widget="draw", editor=editor, key=key, default=None, **model_args(choice))
+    is_failed, reason = failed(value)
+    png = value.get("png") if isinstance(value, dict) else None
+    try:
+        digit = digit_of(png) if png else None
+    except (ValueError, preprocess.ImageError):
+        digit = None
+    return Drawn(digit, is_failed, reason)
+
+
+def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> tuple[float, bool]:
+    """A slider whose frame follows it in the page; (t where it was let go, whether the page failed)."""
+    value = _component(widget="morph", za=_floats(za), zb=_floats(zb), method=method, t=t, key=key, default=None, **model_args(choice))
+    is_failed, _ = failed(value)
+    return (float(value["t"]) if isinstance(value, dict) and "t" in value else t), is_failed
+
+
+def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> bool:
+    """The code plane of a 2-d model with the digit under the pointer decoded in the page; whether it failed."""
+    args = {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(), "lo": _floats(lo), "hi": _floats(hi)}
+    value = _component(widget="hover", key=key, default=None, **args, **model_args(choice))
+    return failed(value)[0]
+
+
+def _floats(a) -> list[float]:
+    return [float(v) for v in np.ravel(a)]

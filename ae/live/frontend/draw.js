@@ -1,0 +1,159 @@
+// Draw: a canvas for the mouse, a pen or a finger, and beside it (above it on a phone) the 28x28
+// input, the reconstruction, the error map, the figures and the code, redrawn on every animation
+// frame that has new ink. The server hears of the drawing only when a stroke ends.
+
+import { CodeEditor } from "./edit.js";
+import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, psnr } from "./paint.js";
+import { toMnist } from "./preprocess.js";
+import { FrameLoop, LiveWidget, element } from "./widget.js";
+
+const SIZE = 280; // the canvas's own pixels, whatever its size on screen
+
+export class DrawWidget extends LiveWidget {
+  constructor(root) {
+    super();
+    this.ink = element("canvas", { class: "ink", width: SIZE, height: SIZE, role: "img", "aria-label": "Drawing area: draw one digit here" });
+    this.ctx = this.ink.getContext("2d", { willReadFrequently: true });
+    this.brush = element("input", { type: "range", min: 8, max: 40, value: 20, "aria-label": "Brush size" });
+    const clear = element("button", { type: "button", text: "Clear" });
+    const figure = (canvas, caption) => element("figure", {}, canvas, caption);
+    this.pictures = {
+      input: digitCanvas("The model's input: your drawing at 28 by 28 pixels"),
+      output: digitCanvas("The model's reconstruction of your drawing"),
+      error: digitCanvas("Error map: orange where the reconstruction adds ink, blue where it misses ink"),
+    };
+    this.outputCaption = element("figcaption", { text: "Rebuilt" });
+    this.stats = {};
+    const stat = (label, tip) => {
+      this.stats[label] = element("div", { "data-stat": label, text: "–" });
+      return element("div", { title: tip }, element("div", { text: label }), this.stats[label]);
+    };
+    this.bars = element("canvas", { class: "bars", width: 600, height: 140, role: "img", "aria-label": "The code as a bar chart" });
+    this.barsCaption = element("figcaption", { text: "The code" });
+    this.editor = new CodeEditor(this);
+    root.append(element("section", { class: "draw" },
+      element("div", { class: "figures" },
+        figure(this.pictures.input, element("figcaption", { text: "Model input, 28×28" })),
+        figure(this.pictures.output, this.outputCaption),
+        figure(this.pictures.error, element("figcaption", { text: "Error: orange extra ink, blue missing" }))),
+      element("div", { class: "pad" }, this.ink, element("div", { class: "tools" }, clear, element("label", {}, "Brush size", this.brush))),
+      element("div", { class: "rest" },
+        element("div", { class: "stats" },
+          stat("MSE", "Mean squared difference per pixel (0 is perfect)"),
+          stat("PSNR", "Higher is better; 20 dB looks close"),
+          stat("Code size", "Everything the decoder knows about your digit")),
+        element("figure", {}, this.bars, this.barsCaption),
+        this.status,
+        this.editor.element)));
+    this.strokes = 0;
+    this.input = null;
+    this.code = null;
+    this.output = null;
+    this.frames = new FrameLoop(() => this.frame());
+    this.blank();
+    this.listen(clear);
+  }
+
+  update(args) {
+    this.args = args;
+    this.outputCaption.textContent = `Rebuilt by ${args.model_name}`;
+    this.stats["Code size"].textContent = `${args.latent_dim} numbers`;
+    this.editor.update(args.editor, args.latent_dim);
+    this.useModel(args);
+  }
+
+  modelReady() {
+    this.frames.request();
+  }
+
+  get latencies() {
+    return this.frames.latencies;
+  }
+
+  blank() {
+    this.ctx.fillStyle = "#000";
+    this.ctx.fillRect(0, 0, SIZE, SIZE);
+  }
+
+  listen(clear) {
+    const at = (e) => {
+      const box = this.ink.getBoundingClientRect();
+      return [((e.clientX - box.left) / box.width) * SIZE, ((e.clientY - box.top) / box.height) * SIZE];
+    };
+    let last = null;
+    const line = (from, to) => {
+      const ctx = this.ctx;
+      ctx.strokeStyle = "#fff";
+      ctx.lineWidth = Number(this.brush.value);
+      ctx.lineCap = ctx.lineJoin = "round";
+      ctx.beginPath();
+      ctx.moveTo(...from);
+      ctx.lineTo(...to);
+      ctx.stroke();
+    };
+    this.ink.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      this.ink.setPointerCapture(e.pointerId);
+      last = at(e);
+      line(last, last); // a dot
+      this.frames.request(e.timeStamp);
+    });
+    // pointerrawupdate, where the browser has it, comes as soon as the pen moves; pointermove waits
+    // for the next frame. Either may bring several positions at once: each is drawn, and the
+    // oldest one's time starts the latency clock.
+    const move = "onpointerrawupdate" in window ? "pointerrawupdate" : "pointermove";
+    this.ink.addEventListener(move, (e) => {
+      if (last === null) return;
+      const points = (e.getCoalescedEvents && e.getCoalescedEvents().length) ? e.getCoalescedEvents() : [e];
+      for (const point of points) {
+        const next = at(point);
+        line(last, next);
+        last = next;
+      }
+      this.frames.request(points[0].timeStamp);
+    });
+    const end = (e) => {
+      if (last === null) return;
+      last = null;
+      this.frames.request(e.timeStamp);
+      this.strokes += 1;
+      this.send({ png: this.ink.toDataURL("image/png"), strokes: this.strokes });
+    };
+    this.ink.addEventListener("pointerup", end);
+    this.ink.addEventListener("pointercancel", end);
+    clear.addEventListener("click", () => {
+      this.blank();
+      this.strokes += 1;
+      this.frames.request();
+      this.send({ png: null, strokes: this.strokes });
+    });
+  }
+
+  // The latest ink through preprocessing, the encoder and the decoder, painted.
+  async frame() {
+    const x = toMnist(this.ctx.getImageData(0, 0, SIZE, SIZE).data, SIZE, SIZE);
+    this.input = x;
+    paintDigit(this.pictures.input, x);
+    if (!x) this.show(null, null);
+    if (!x || !this.model) return false;
+    const code = await this.model.encode(x);
+    this.show(code, await this.model.decode(code));
+    this.editor.start(code);
+    return true;
+  }
+
+  show(code, output) {
+    this.code = code;
+    this.output = output;
+    const x = this.input;
+    paintDigit(this.pictures.output, output);
+    paintError(this.pictures.error, x, output);
+    paintBars(this.bars, code);
+    this.stats.MSE.textContent = output ? mse(x, output).toFixed(5) : "–";
+    this.stats.PSNR.textContent = output ? `${psnr(x, output).toFixed(1)} dB` : "–";
+    let top = 0;
+    for (const v of code || []) top = Math.max(top, Math.abs(v));
+    this.barsCaption.textContent = code ? `The code: ${code.length} numbers, scaled to the largest (±${top.toFixed(2)})` : "The code";
+    countPaint(this.pictures.output);
+  }
+}

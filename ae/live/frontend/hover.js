@@ -1,0 +1,69 @@
+// Explore, 2-d models: the test digits on the code plane, and the digit the decoder makes of the
+// point under the cursor (or finger), decoded in the page as it moves.
+
+import { countPaint, digitCanvas, paintDigit } from "./paint.js";
+import { FrameLoop, LiveWidget, element } from "./widget.js";
+
+const PALETTE = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"];
+const SIDE = 560;
+
+export class HoverWidget extends LiveWidget {
+  constructor(root) {
+    super();
+    this.map = element("canvas", { class: "map", width: SIDE, height: SIDE, role: "img", "aria-label": "Map of the code plane: each dot is a test digit, coloured by its class" });
+    this.picture = digitCanvas("The digit decoded at the point under the pointer");
+    this.where = element("figcaption", { text: "Move over the map" });
+    root.append(element("section", { class: "hover" },
+      this.map, element("div", {}, element("figure", {}, this.picture, this.where), this.status)));
+    this.point = null;
+    this.frames = new FrameLoop(() => this.frame());
+    const move = (e) => {
+      const box = this.map.getBoundingClientRect();
+      this.point = [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height];
+      this.frames.request(e.timeStamp);
+    };
+    this.map.addEventListener("pointermove", move);
+    this.map.addEventListener("pointerdown", move);
+  }
+
+  update(args) {
+    this.args = args;
+    this.plot();
+    this.useModel(args);
+  }
+
+  modelReady() {
+    if (this.point) this.frames.request();
+  }
+
+  // Map fractions of the square to code coordinates: x right, y up, as on the plotted map.
+  code([fx, fy]) {
+    const { lo, hi } = this.args;
+    return [lo[0] + fx * (hi[0] - lo[0]), hi[1] - fy * (hi[1] - lo[1])];
+  }
+
+  plot() {
+    const ctx = this.map.getContext("2d");
+    const { lo, hi, points, labels } = this.args;
+    ctx.clearRect(0, 0, SIDE, SIDE);
+    points.forEach(([x, y], i) => {
+      ctx.fillStyle = PALETTE[labels[i]];
+      ctx.globalAlpha = 0.7;
+      ctx.fillRect(((x - lo[0]) / (hi[0] - lo[0])) * SIDE - 1.5, ((hi[1] - y) / (hi[1] - lo[1])) * SIDE - 1.5, 3, 3);
+    });
+    ctx.globalAlpha = 1;
+  }
+
+  get latencies() {
+    return this.frames.latencies;
+  }
+
+  async frame() {
+    if (!this.model || !this.point) return false;
+    const z = this.code(this.point);
+    paintDigit(this.picture, await this.model.decode(z));
+    this.where.textContent = `decode(${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
+    countPaint(this.picture);
+    return true;
+  }
+}

@@ -1,0 +1,29 @@
+// One component, four widgets: Draw (canvas, live reconstruction, code editor), Morph
+// (Interpolate's slider), Hover (Explore's 2-d map). Python picks one with `widget`.
+
+import { DrawWidget } from "./draw.js";
+import { HoverWidget } from "./hover.js";
+import { MorphWidget } from "./morph.js";
+import { fitHeight, onRender, ready } from "./streamlit.js";
+
+const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget };
+const root = document.getElementById("root");
+let widget = null;
+
+function applyTheme(theme) {
+  if (!theme) return;
+  const style = document.documentElement.style;
+  if (theme.textColor) style.setProperty("--text", theme.textColor);
+  if (theme.backgroundColor) style.setProperty("--background", theme.backgroundColor);
+  if (theme.primaryColor) style.setProperty("--primary", theme.primaryColor);
+  if (theme.font) style.setProperty("--font", theme.font);
+}
+
+onRender((args, theme) => {
+  applyTheme(theme);
+  widget ??= new WIDGETS[args.widget](root);
+  widget.update(args);
+  window.aeLive = widget; // what the browser tests and the bench read
+  fitHeight();
+});
+ready();

@@ -1,0 +1,323 @@
+"""The live path: ONNX copies of the models, the vendored runtime, and the widgets in a real browser
+doing in the page what Python does on the server (preprocessing, encode, decode, paths)."""
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from ae import checkpoints, data, export, latent, live, preprocess
+from bench import appserver
+from tests.conftest import ROOT
+
+SHIPPED = sorted((ROOT / "checkpoints").glob("*.safetensors"))
+
+
+# ---- export and vendoring, no browser ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_dir):
+    return data.to_float(data.load_split("test", mnist_dir)[0][:256])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_shipped_model_runs_the_same_in_onnxruntime_as_in_torch(path, test_digits, tmp_path):
+    import onnxruntime
+
+    files = export.onnx_files(path, tmp_path)
+    model, _ = checkpoints.load(path)
+    encoder = onnxruntime.InferenceSession(str(files.encoder))
+    decoder = onnxruntime.InferenceSession(str(files.decoder))
+    code = encoder.run(None, {"image": test_digits.numpy()})[0]
+    image = decoder.run(None, {"code": code})[0]
+    with torch.inference_mode():
+        want_code = model.encode(test_digits)
+        want_image = model.decode(want_code)
+    assert np.abs(code - want_code.numpy()).max() <= 1e-4
+    assert np.abs(image - want_image.numpy()).max() <= 1e-4
+    assert export.unpack(files.decoder_packed.read_bytes()) == files.decoder.read_bytes()
+
+
+def test_exports_are_cached_by_content_and_a_retrained_model_gets_new_ones(tmp_path):
+    original = ROOT / "checkpoints" / "dense.safetensors"
+    mine = tmp_path / "mine.safetensors"
+    shutil.copy(original, mine)
+    first = export.onnx_files(mine, tmp_path / "cache")
+    made = first.encoder.stat().st_mtime_ns
+    again = export.onnx_files(mine, tmp_path / "cache")
+    assert again == first and again.encoder.stat().st_mtime_ns == made  # not exported twice
+    model, meta = checkpoints.load(mine)
+    with torch.no_grad():
+        model.decoder.bias += 0.1  # "retrained"
+    checkpoints.save(mine, model, dict(meta))
+    retrained = export.onnx_files(mine, tmp_path / "cache")
+    assert retrained.digest != first.digest and retrained.encoder.exists()
+
+
+def test_a_model_whose_export_fails_says_why_and_the_page_is_told(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Exporting the operator 'aten::weird' to ONNX is not supported\nmore")
+
+    monkeypatch.setattr(torch.onnx, "export", refuse)
+    with pytest.raises(export.ExportError, match="ONNX export of the encoder failed: RuntimeError: Exporting the operator 'aten::weird'"):
+        export.onnx_files(ROOT / "checkpoints" / "dense.safetensors", tmp_path)
+    assert not list(tmp_path.glob("*/latent_dim"))  # nothing half-made is taken for an export later
+
+
+def test_the_vendored_runtime_is_the_recorded_npm_release():
+    folder = live.FRONTEND / "ort"
+    record = json.loads((folder / "VENDOR.json").read_text())
+    assert record["package"] == "onnxruntime-web" and record["version"] == live.runtime_version()
+    assert sorted(record["files"]) == sorted(p.name for p in folder.iterdir() if p.name != "VENDOR.json")
+    for name, facts in record["files"].items():
+        data_bytes = (folder / name).read_bytes()
+        assert len(data_bytes) == facts["bytes"] and hashlib.sha256(data_bytes).hexdigest() == facts["sha256"], name
+    import gzip
+
+    wasm = gzip.decompress((folder / "ort-wasm-simd-threaded.wasm.gz").read_bytes())
+    assert hashlib.sha256(wasm).hexdigest() == record["files"]["ort-wasm-simd-threaded.wasm.gz"]["unpacked_sha256"]
+    assert wasm[:4] == b"\0asm"
+
+
+def test_a_drawing_that_is_not_a_png_is_refused():
+    with pytest.raises(ValueError):
+        live.digit_of("data:text/html;base64,PGgxPg==")
+    with pytest.raises(preprocess.ImageError):
+        live.digit_of(live.PNG_PREFIX + base64.b64encode(b"not a png").decode())
+
+
+# ---- in a browser --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tiny_checkpoints, mnist_dir):
+    if not Path(appserver.CHROMIUM).exists():
+        message = f"{appserver.CHROMIUM} is missing (apt-get install -y chromium)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}
+    with appserver.serve(env) as url, appserver.browser() as b:
+        yield url, b, tiny_checkpoints
+
+
+def _open(server, path: str, model: str | None = None):
+    url, b, _ = server
+    page = appserver.open_page(b, url, path)
+    if model:
+        picker = page.get_by_role("combobox", name="Model")
+        picker.click()
+        page.get_by_role("option", name=model).click()
+        appserver.wait_idle(page)
+    return page
+
+
+def _painted(frame, selector: str, index: int = 0) -> int:
+    return int(frame.locator(selector).nth(index).get_attribute("data-painted") or 0)
+
+
+def _random_drawings(n: int):
+    """Opaque 280x280 RGBA canvases with white strokes of every width, as the page makes them."""
+    rng = np.random.default_rng(1)
+    for i in range(n):
+        img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+        pen = ImageDraw.Draw(img)
+        for _ in range(rng.integers(1, 4)):
+            points = [tuple(rng.uniform(5, 275, 2)) for _ in range(rng.integers(2, 6))]
+            pen.line(points, fill=(255, 255, 255, 255), width=int(rng.integers(3, 40)), joint="curve")
+        yield np.asarray(img)
+
+
+@pytest.mark.browser
+def test_the_page_preprocesses_exactly_as_python(server):
+    """The same canvases through preprocess.js in the page and ae.preprocess.to_mnist."""
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    worst = 0.0
+    for rgba in _random_drawings(40):
+        ours = frame.evaluate(
+            """async (pixels) => {
+                const { toMnist } = await import('./preprocess.js');
+                const out = toMnist(Uint8ClampedArray.from(pixels), 280, 280);
+                return out && Array.from(out);
+            }""",
+            rgba.ravel().tolist(),
+        )
+        want = preprocess.to_mnist(rgba)
+        assert (ours is None) == (want is None)
+        if want is not None:
+            worst = max(worst, float(np.abs(np.array(ours).reshape(28, 28) - want).max()))
+    assert worst <= 1 / 255, worst
+    page.close()
+
+
+COUNT_RUNS = """() => {  // counts the server's script runs this page sees start
+  window.__runs = 0;
+  const app = document.querySelector("[data-testid='stApp']");
+  new MutationObserver(() => { if (app.dataset.testScriptState === 'running') window.__runs += 1; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+@pytest.mark.browser
+def test_the_reconstruction_follows_the_pen_and_the_server_hears_only_the_stroke_end(server):
+    url, b, folder = server
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    assert frame.evaluate("window.aeLive.runtime") == "ok"
+    page.evaluate(COUNT_RUNS)
+    seen = {}
+
+    def mid_stroke(page):  # before mouse-up
+        seen["painted"] = _painted(frame, "canvas.digit", 1)
+        seen["runs"] = page.evaluate("window.__runs")
+
+    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"), steps=12, during=mid_stroke)
+    assert seen["painted"] >= 3  # redrawn again and again while the pen moved
+    assert seen["runs"] == 0  # and the server was not asked
+    page.wait_for_timeout(1500)
+    appserver.wait_idle(page)
+    assert page.evaluate("window.__runs") == 1  # one rerun when the stroke ended
+    digit = np.array(frame.evaluate("Array.from(window.aeLive.input)"), np.float32).reshape(28, 28)
+    png = frame.evaluate("document.querySelector('canvas.ink').toDataURL('image/png')")
+    assert np.abs(live.digit_of(png) - digit).max() <= 1 / 255  # the server's copy of the same drawing
+    name = page.get_by_role("combobox", name="Model").input_value().split(" · ")[0]
+    in_page = frame.evaluate("async (x) => window.aeLive.run(x)", digit.ravel().tolist())
+    page.close()
+    model, _ = checkpoints.load(folder / f"{name}.safetensors")
+    with torch.inference_mode():
+        code = model.encode(torch.as_tensor(digit)[None, None])
+        output = model.decode(code)
+    assert np.abs(np.array(in_page["code"]) - code.numpy().ravel()).max() <= 1e-4
+    assert np.abs(np.array(in_page["output"]) - output.numpy().ravel()).max() <= 1e-4
+
+
+@pytest.mark.browser
+def test_blocking_the_runtime_falls_back_to_the_server_and_says_so(server):
+    url, b, _ = server
+    page = b.new_page(viewport={"width": 1440, "height": 1000})
+    page.route("**/ort/**", lambda route: route.abort())
+    page.goto(f"{url}/draw")
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+    frame = appserver.live_frame(page)
+    assert frame.evaluate("window.aeLive.runtime") == "failed"
+    assert "Live mode is off" in frame.locator(".status").inner_text()
+    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
+    page.wait_for_selector(appserver.PICTURES, timeout=30_000)  # the server's reconstruction, as before
+    appserver.wait_idle(page)
+    assert page.locator(appserver.PICTURES).count() >= 3
+    page.get_by_text("Live mode is off in this browser").first.wait_for(timeout=10_000)
+    page.close()
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_reconstruction_stays_in_view_while_a_finger_draws(server):
+    url, b, _ = server
+    context = b.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{url}/draw")
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+    appserver.wait_idle(page)
+    frame = appserver.live_frame(page)
+    box = frame.locator("canvas.ink").bounding_box()
+    touch = context.new_cdp_session(page)
+
+    def finger(kind, points):
+        touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.2
+    finger("touchStart", [(x0, y0)])
+    for i in range(1, 15):
+        finger("touchMove", [(x0 + 4 * i, y0 + 10 * i)])
+        page.wait_for_timeout(20)
+    painted = _painted(frame, "canvas.digit", 1)
+    shown = frame.locator("canvas.digit").nth(1).bounding_box()
+    finger("touchEnd", [])
+    context.close()
+    assert painted >= 2
+    assert 0 <= shown["y"] and shown["y"] + shown["height"] <= 844 and box["y"] + 0.5 * box["height"] <= 844
+
+
+@pytest.mark.browser
+def test_dragging_a_code_slider_redraws_the_digit_while_dragging(server):
+    page = _open(server, "draw", model="tiny_conv")
+    frame = appserver.live_frame(page)
+    appserver.draw(page, appserver.ZERO, canvas=frame.locator("canvas.ink"))
+    frame.locator("details.edit summary").click()
+    slider = frame.locator(".sliders input").first
+    slider.scroll_into_view_if_needed()
+    frame.wait_for_function("() => document.querySelector('details.edit canvas.digit').dataset.painted >= 1")
+    before = _painted(frame, "details.edit canvas.digit")
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for f in (0.6, 0.7, 0.8, 0.9):
+        page.mouse.move(box["x"] + box["width"] * f, box["y"] + box["height"] / 2, steps=3)
+        page.wait_for_timeout(50)
+    during = _painted(frame, "details.edit canvas.digit")
+    page.mouse.up()
+    assert during >= before + 2
+    assert frame.locator(".sliders input").count() == 8  # tiny_conv's 8 numbers, a slider each
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_interpolation_frame_follows_the_slider_while_it_is_dragged(server):
+    page = _open(server, "interpolate")
+    frame = appserver.live_frame(page)
+    slider = frame.locator("input[type=range]")
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    frame.wait_for_function("() => document.querySelector('canvas.digit').dataset.painted >= 1")
+    before = _painted(frame, "canvas.digit")
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for f in (0.4, 0.3, 0.2, 0.1):
+        page.mouse.move(box["x"] + box["width"] * f, box["y"] + box["height"] / 2, steps=3)
+        page.wait_for_timeout(50)
+    during = _painted(frame, "canvas.digit")
+    page.mouse.up()
+    assert during >= before + 2
+    appserver.wait_idle(page)
+    assert float(frame.evaluate("document.querySelector('input[type=range]').value")) < 0.3
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_page_walks_the_same_linear_and_spherical_paths_as_python(server):
+    page = _open(server, "interpolate")
+    frame = appserver.live_frame(page)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a, b = rng.normal(size=(2, 16)) * rng.uniform(0.1, 5, 2)[:, None]
+        for method in latent.METHODS:
+            for t in (0.0, 0.3, 0.5, 1.0):
+                ours = frame.evaluate(
+                    "async ([m, a, b, t]) => (await import('./latent.js')).METHODS[m](a, b, t)", [method, a.tolist(), b.tolist(), t]
+                )
+                assert np.abs(np.array(ours) - latent.METHODS[method](a, b, t)).max() < 1e-9
+    page.close()
+
+
+@pytest.mark.browser
+def test_hovering_the_code_plane_of_a_2d_model_decodes_the_point_under_the_pointer(server):
+    page = _open(server, "explore", model="tiny_vae2")
+    frame = appserver.live_frame(page)
+    frame.locator("canvas.map").scroll_into_view_if_needed()
+    box = frame.locator("canvas.map").bounding_box()
+    pictures = []
+    for fx, fy in [(0.2, 0.2), (0.8, 0.8)]:
+        before = _painted(frame, "canvas.digit")
+        page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy, steps=4)
+        frame.wait_for_function(f"() => document.querySelector('canvas.digit').dataset.painted > {before}")
+        pictures.append(frame.evaluate("document.querySelector('canvas.digit').toDataURL()"))
+    assert pictures[0] != pictures[1]
+    assert "decode(" in frame.locator("figcaption").inner_text()
+    page.close()
+
