@@ -1,12 +1,17 @@
-# Two commands: `make run` starts the app, `make test` runs every test. Both set up .venv first.
+# Two commands: `make run` starts the app, `make test` runs every test. Both set up .venv first
+# and fetch MNIST if it is missing (the app starts without it: its pages then offer the download).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test bench checkpoints figure clean
+.PHONY: run test test-unit bench checkpoints figure clean python-version
 
-$(BIN)/python:
+python-version:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
+	  { echo "The lab needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1). Run make with PYTHON=python3.11 (for example)."; exit 1; }
+
+$(BIN)/python: | python-version
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -18,11 +23,18 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+run: python-version $(VENV)/.installed
+	@$(BIN)/python -m ae.download || echo "The app starts without MNIST; its pages say so and offer the download."
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+test: python-version $(VENV)/.installed-dev
+	@$(BIN)/python -m ae.download || true
+	@$(BIN)/python -m bench.appserver --ensure-browser || true
+	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+
+# The tests that need neither MNIST nor a browser, by name: everything else is skipped, and says so.
+test-unit: python-version $(VENV)/.installed-dev
+	AE_TESTS=unit $(BIN)/python -m pytest -q -rs -m "not browser and not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
@@ -34,6 +46,6 @@ checkpoints: $(VENV)/.installed
 	$(BIN)/python scripts/checkpoints.py
 
 figure: $(VENV)/.installed-dev
-	$(BIN)/python -m ae.evaluate checkpoints/*.safetensors --markdown --noise gaussian --level 0.4 > docs/results.md
+	$(BIN)/python -m ae.evaluate > docs/results.md
 	$(BIN)/python scripts/figure.py --out docs/reconstructions.png
 	$(BIN)/python scripts/screenshots.py --out docs

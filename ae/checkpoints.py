@@ -216,6 +216,13 @@ def load_bytes(data: bytes) -> tuple[models.Autoencoder, Meta]:
         model = models.build(name, **_tuples(config))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"its config does not build a {name}: {e}") from None
+    expected = set(model.state_dict())
+    if missing := sorted(expected - set(tensors)):
+        raise CheckpointError(f"tensors missing for a {name}: {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}")
+    if extra := sorted(set(tensors) - expected):
+        raise CheckpointError(f"tensors a {name} does not have: {', '.join(extra[:3])}{' …' if len(extra) > 3 else ''}")
+    if bad := [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]:
+        raise CheckpointError(f"its weights hold NaN or infinite values ({bad[0]})")
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:

@@ -6,7 +6,6 @@ noise and augmentation draw their random numbers for the whole batch at once.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 import os
@@ -41,7 +40,7 @@ def missing_message(root: str | os.PathLike) -> str:
     return (
         f"MNIST was not found in '{root}' (expected {Path(root) / 'MNIST' / 'raw'} with the four "
         "idx files). Either point MNIST_DIR (or --data-dir) at a folder that has them, or fetch "
-        "them once (about 11 MB) with:  python -m ae.data --download"
+        "them once (about 11 MB) with:  python -m ae.download"
     )
 
 
@@ -50,23 +49,17 @@ def mnist_available(data_dir: str | os.PathLike | None = None) -> bool:
     return all((raw / name).is_file() for name in RAW_FILES)
 
 
-def load_mnist(train: bool, data_dir=None, download: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(train: bool, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
     """(images uint8 (N, 1, 28, 28), labels int64 (N,)), read once per process.
 
     The tensors are shared by every caller: treat them as read-only.
     """
     root = resolve_data_dir(data_dir).resolve()
-    return _load(bool(train), str(root), bool(download))
+    return _load(bool(train), str(root))
 
 
 @functools.lru_cache(maxsize=4)
-def _load(train: bool, root: str, download: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    if download and not mnist_available(root):
-        from torchvision.datasets import (
-            MNIST,  # slow to import: only to fetch the files
-        )
-
-        MNIST(root, train=train, download=True)
+def _load(train: bool, root: str) -> tuple[torch.Tensor, torch.Tensor]:
     if not mnist_available(root):
         raise MnistMissingError(missing_message(root))
     prefix = "train" if train else "t10k"
@@ -280,18 +273,3 @@ def warp(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     grid = torch.stack([src[..., 0] / w * 2 - 1, src[..., 1] / h * 2 - 1], -1)  # align_corners=False
     grid = grid.view(b, h, w, 2).to(x.dtype)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description="Fetch MNIST (needs internet) or check that it is there.")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default $MNIST_DIR or ./data)")
-    p.add_argument("--download", action="store_true", help="download the four files if missing")
-    args = p.parse_args(argv)
-    root = resolve_data_dir(args.data_dir)
-    for train in (True, False):
-        images, labels = load_mnist(train, root, download=args.download)
-        print(f"{'train' if train else 'test'}: {tuple(images.shape)} images in {root.resolve()}")
-
-
-if __name__ == "__main__":
-    main()

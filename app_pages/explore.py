@@ -67,7 +67,8 @@ if choice.model.latent_dim == 2:
     st.subheader("The decoder's whole world: a grid across the code plane")
     n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
     sheet = latent.manifold(choice.model, lo, hi, n)
-    st.image(ui.digit_picture(sheet, size=min(56 * n, 840)), caption="decode(x, y) over the middle 96% of the codes", output_format="PNG")
+    ui.picture(ui.digit_picture(sheet, size=min(56 * n, 840)), "decode(x, y) over the middle 96% of the codes",
+               alt=f"A {n} by {n} grid of the digits the decoder draws across the code plane")
 
 if choice.model.generative:
     st.subheader("New digits from the VAE")
@@ -75,4 +76,4 @@ if choice.model.generative:
     seed = st.session_state.setdefault("explore_sample_seed", 0)
     if st.button("Sample new digits", icon=":material/casino:", key="explore_sample"):
         seed = st.session_state["explore_sample_seed"] = seed + 1
-    st.image(ui.row_picture(latent.sample(choice.model, 16, seed), 72), output_format="PNG")
+    ui.picture(ui.row_picture(latent.sample(choice.model, 16, seed), 72), alt="Sixteen new digits decoded from random codes")

@@ -30,12 +30,14 @@ else:
     originals = images[[np.flatnonzero(labels == k)[0] for k in range(10)]]  # the first 0, 1, ..., 9
     head, row = st.columns([1, 5], vertical_alignment="center")
     head.markdown("**original**")
-    row.image(ui.row_picture(originals, 64), output_format="PNG")
+    with row:
+        ui.picture(ui.row_picture(originals, 64), alt="Ten test digits, one of each class, 0 to 9")
     for c in choices:
         out = latent.reconstruct(c.model, originals)[1]
         head, row = st.columns([1, 5], vertical_alignment="center")
         head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {evaluate.mse(originals, out):.4f}")
-        row.image(ui.row_picture(out, 64), output_format="PNG")
+        with row:
+            ui.picture(ui.row_picture(out, 64), alt=f"The same ten digits rebuilt by {c.name}")
 
 st.subheader("Measured on all 10,000 test digits")
 rows = [

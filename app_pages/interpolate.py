@@ -34,15 +34,15 @@ def workspace():
         if failed:  # the page cannot decode: the server draws the frame when the slider is let go
             t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05, key="interp_t")
             frame = latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
-            st.image(ui.digit_picture(frame, 280), caption=f"decode at t = {t:.2f}", output_format="PNG")
+            ui.picture(ui.digit_picture(frame, 280), f"decode at t = {t:.2f}")
     steps = st.slider("Frames", 3, 15, 9, key="interp_steps")
     codes = latent.path(za, zb, steps, method)
     frames = latent.decode(choice.model, codes)
     fades = [(1 - s) * a + s * b for s in np.linspace(0, 1, steps)]
     st.markdown(f"**Through the code space** ({method}, {choice.name})")
-    st.image(ui.row_picture(frames, 96), output_format="PNG")
+    ui.picture(ui.row_picture(frames, 96), alt=f"{steps} digits decoded along the {method} path from A to B")
     st.markdown("**Pixel cross-fade** (no model): the two pictures simply overlaid")
-    st.image(ui.row_picture(fades, 96), output_format="PNG")
+    ui.picture(ui.row_picture(fades, 96), alt=f"{steps} pixel mixes of A and B, from A to B")
     d1, d2 = st.columns(2)
     d1.download_button("Download the strip (PNG)", ui.png_bytes(ui.row_picture(frames, 112)), "interpolation.png", "image/png", icon=":material/download:")
     d2.download_button("Download the animation (GIF)", ui.gif_bytes(frames), "interpolation.gif", "image/gif", icon=":material/animation:")

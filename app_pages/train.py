@@ -64,7 +64,7 @@ def config_form() -> tuple[TrainConfig, str] | None:
         a, b = st.columns(2)
         seed = a.number_input("Seed", 0, 1_000_000, 0)
         name = b.text_input("Save as", free_name(), max_chars=64, help="Letters, digits, '_', '-' or '.'")
-        if not st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:"):
+        if not st.form_submit_button("Start training", icon=":material/play_arrow:"):
             return None
     cfg = TrainConfig(
         model=arch,
@@ -86,24 +86,25 @@ def config_form() -> tuple[TrainConfig, str] | None:
     return cfg, name
 
 
-def loss_chart(job: jobs.Job):
+def loss_chart(steps: list, history: list[dict], first_epoch: int = 1):
+    """Batch losses (raw and smoothed) and the per-epoch train and validation losses, on a log scale."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    if job.steps:
-        x, y = zip(*job.steps)
+    if steps:
+        x, y = zip(*steps)
         smooth, s = [], 0.0
         for i, v in enumerate(y, 1):  # exponential moving average (bias-corrected): the raw loss is noisy
             s = 0.95 * s + 0.05 * v
             smooth.append(s / (1 - 0.95**i))
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="batch loss", line=dict(color="rgba(124,156,255,0.25)", width=1)))
         fig.add_trace(go.Scatter(x=x, y=smooth, mode="lines", name="batch loss, smoothed", line=dict(color="#7c9cff", width=2)))
-    if job.history:
-        e = [h["epoch"] - job.first_epoch + 1 for h in job.history]
-        train = [h["train_loss"] for h in job.history]
+    if history:
+        epochs = [h["epoch"] - first_epoch + 1 for h in history]
+        train = [h["train_loss"] for h in history]
         if any(t is not None for t in train):
-            fig.add_trace(go.Scatter(x=e, y=train, mode="lines+markers", name="train (epoch)", line=dict(color="#ffb86b")))
-        fig.add_trace(go.Scatter(x=e, y=[h["val_loss"] for h in job.history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")))
+            fig.add_trace(go.Scatter(x=epochs, y=train, mode="lines+markers", name="train (epoch)", line=dict(color="#ffb86b")))
+        fig.add_trace(go.Scatter(x=epochs, y=[h["val_loss"] for h in history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")))
     fig.update_layout(
         height=320, margin=dict(l=10, r=10, t=10, b=10), template="plotly_dark", xaxis_title="epoch",
         yaxis_title="loss", yaxis_type="log", legend=dict(orientation="h", y=1.12),
@@ -120,15 +121,15 @@ def show_job(job: jobs.Job) -> None:
     eta_text = f" · about {int(eta) // 60}:{int(eta) % 60:02d} left" if job.running and eta is not None else ""
     st.progress(job.epoch_fraction(), text=f"Epoch {max(job.epoch, 1)}: batch {job.batch} of {job.batches}{eta_text}")
     chart, samples = st.columns([3, 2])
-    chart.plotly_chart(loss_chart(job), key=f"curve_{job.name}", config={"displayModeBar": False})
+    chart.plotly_chart(loss_chart(job.steps, job.history, job.first_epoch), key=f"curve_{job.name}", config={"displayModeBar": False})
     with samples:
         if job.samples is not None:
             inputs, outputs, targets = job.samples
             st.markdown(f"**After epoch {job.history[-1]['epoch']}**: validation digits")
-            st.image(ui.row_picture(targets, 48), caption="originals", output_format="PNG")
+            ui.picture(ui.row_picture(targets, 48), "originals", alt="Eight validation digits")
             if job.config.noise != "none":
-                st.image(ui.row_picture(inputs, 48), caption="noisy inputs", output_format="PNG")
-            st.image(ui.row_picture(outputs, 48), caption="reconstructions", output_format="PNG")
+                ui.picture(ui.row_picture(inputs, 48), "noisy inputs", alt="The same digits with noise, as the model saw them")
+            ui.picture(ui.row_picture(outputs, 48), "reconstructions", alt="The model's reconstructions of them after this epoch")
         else:
             st.info("Reconstructions of validation digits appear after the first epoch.")
 
@@ -147,6 +148,40 @@ def live():
         jobs.manager.stop()
 
 
+def secret_setting():
+    try:
+        return st.secrets.get("training")
+    except Exception:  # no secrets file: Streamlit raises its own error type
+        return None
+
+
+def shipped_runs() -> None:
+    """Training turned off: what trained the models this server has, read-only."""
+    st.info(
+        "Training is turned off on this server (AE_TRAINING=off), so that a shared link cannot start "
+        "jobs on it; below are the runs that made its models.",
+        icon=":material/lock:",
+    )
+    choices = ui.loaded_models()
+    st.dataframe(
+        [
+            {"model": c.name, "architecture": c.meta.architecture, "epochs": c.meta.epochs_done,
+             "training time (s)": round(c.meta.train_seconds), "test MSE": c.meta.test_mse, "trained on": c.meta.get("machine")}
+            for c in choices
+        ],
+        hide_index=True, column_config={"test MSE": st.column_config.NumberColumn(format="%.5f")},
+    )  # fmt: skip
+    trained = [c for c in choices if c.meta.history]
+    if trained:
+        shown = st.selectbox("Curves of", [c.name for c in trained], key="train_shipped")
+        run = next(c for c in trained if c.name == shown)
+        st.plotly_chart(loss_chart([], run.meta.history), key="curve_shipped", config={"displayModeBar": False})
+
+
+if not jobs.training_allowed(secret_setting()):
+    shipped_runs()
+    st.stop()
+
 current = jobs.manager.current
 if current is not None and current.running:
     live()
@@ -157,7 +192,7 @@ else:
         with st.expander(f"Last run: {current.name}", expanded=bool(st.session_state.pop("train_watching", None))):
             show_job(current)
     if not data.mnist_available():
-        ui.mnist_missing_note()
+        ui.mnist_missing_note("train_download")
     elif (submitted := config_form()) is not None:
         try:
             jobs.manager.start(*submitted, directory=checkpoints.default_dir())

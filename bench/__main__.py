@@ -22,9 +22,11 @@ from ae.ui import DEFAULT_MODEL
 from bench import appserver
 from bench.browser import app_timings
 from bench.inference import inference, preprocess_ms
+from bench.quality import SEED_004, race
 from bench.training import training
 
-PARTS = ("train", "inference", "preprocess", "cold_start", "latency", "live")
+PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live")
+QUICK_QUALITY = {"limit": 6_000, "target": 0.012}  # a subset and a looser target: under a minute
 
 
 def main(argv=None) -> int:
@@ -41,6 +43,9 @@ def main(argv=None) -> int:
     result: dict = {"machine": checkpoints.machine(), "torch": torch.__version__}
     if "train" in args.only:
         result["train"] = training(names, 2_560 if args.quick else 12_800, args.rounds or (1 if args.quick else 3), args.data_dir, math=not args.quick)
+    if "quality" in args.only:
+        looser = QUICK_QUALITY if args.quick else {}
+        result["time_to_quality"] = [{**race(SEED_004, args.data_dir, **looser), "quick": bool(looser)}]
     if "inference" in args.only:
         result["inference"] = inference(names, 100 if args.quick else 500)
     if "preprocess" in args.only:
@@ -69,6 +74,13 @@ def markdown(result: dict) -> str:
     if result.get("inference"):
         out += ["| model | one image p50 (ms) | p95 (ms) | batch of 256 (img/s) |", "|---|---|---|---|"]
         out += [f"| {r['model']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['batch256_img_s']:,} |" for r in result["inference"]]
+        out.append("")
+    if result.get("time_to_quality"):
+        out += ["| model | target test MSE | ours (s) | ours (epochs) | seed recipe (s) | seed recipe / ours |", "|---|---|---|---|---|---|"]
+        for r in result["time_to_quality"]:
+            reached = f"{r['ours_s']:,.0f} | {r['ours_epochs']}" if r["ours_s"] else "not reached | –"
+            ratio = f"{r['ratio']:.1f}x" if r["ratio"] else "–"
+            out.append(f"| {r['model']}{' (quick: a subset, a looser target)' if r['quick'] else ''} | {r['target_mse']} | {reached} | {r['seed_recipe_s']:,.0f} | {ratio} |")
         out.append("")
     extras = []
     if "preprocess_ms" in result:

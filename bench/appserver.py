@@ -13,7 +13,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+NO_BROWSER = (
+    "No Chromium for the browser tests: run `.venv/bin/playwright install chromium`, or install "
+    "your system's (Debian: apt-get install -y chromium), or point CHROMIUM at one."
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -89,15 +93,38 @@ def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float 
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def chromium() -> str | None:
+    """The Chromium to drive: $CHROMIUM if set, else Playwright's own where it is installed, else
+    the system's; None when there is none."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).exists() else None
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            own = p.chromium.executable_path
+        if own and Path(own).exists():
+            return own
+    except Exception:  # Playwright without its browser raises its own error type
+        pass
+    return SYSTEM_CHROMIUM if Path(SYSTEM_CHROMIUM).exists() else None
+
+
+def launch_options() -> dict:
+    path = chromium()
+    if path is None:
+        raise FileNotFoundError(NO_BROWSER)
+    return {"executable_path": path, "args": CHROMIUM_ARGS, "headless": True}
+
+
 @contextlib.contextmanager
 def browser():
-    """A headless Debian Chromium driven by Playwright."""
+    """A headless Chromium driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    options = launch_options()
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        b = p.chromium.launch(**options)
         try:
             yield b
         finally:
@@ -150,3 +177,17 @@ def draw(page, strokes, canvas=None, steps: int = 6, during=None) -> None:
 SEVEN = [[(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]]
 ZERO = [[(0.5, 0.15), (0.3, 0.3), (0.28, 0.6), (0.45, 0.85), (0.65, 0.75), (0.72, 0.45), (0.62, 0.2), (0.5, 0.15)]]
 ONE = [[(0.5, 0.15), (0.5, 0.85)]]
+
+
+def ensure_browser() -> int:
+    """`make test`'s check: a Chromium to drive, or Playwright's installed now, or the sentence saying what to install."""
+    if chromium() is None:
+        subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=False)
+    if chromium() is None:
+        print(NO_BROWSER, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--ensure-browser"]:
+    sys.exit(ensure_browser())

@@ -1,4 +1,8 @@
-"""Shared fixtures: where MNIST is, and tiny trained checkpoints for tests that need one."""
+"""Shared fixtures: where MNIST is, a browser to drive, and tiny trained checkpoints.
+
+A missing prerequisite fails the tests that need it, with the command that fixes it; only the
+unit subset (`make test-unit`, AE_TESTS=unit) skips them instead, and says so in the summary.
+"""
 
 import os
 from pathlib import Path
@@ -12,16 +16,31 @@ if "MNIST_DIR" not in os.environ and DEFAULT_MNIST.is_dir():
     os.environ["MNIST_DIR"] = str(DEFAULT_MNIST)
 
 
+def missing(reason: str) -> None:
+    """Fail (skip in the unit subset) for a missing prerequisite."""
+    if os.environ.get("AE_TESTS") == "unit":
+        pytest.skip(f"unit subset: {reason}")
+    pytest.fail(reason, pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     from ae import data
 
     root = data.resolve_data_dir()
     if not data.mnist_available(root):
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs MNIST: {data.missing_message(root)}")
-        pytest.skip(data.missing_message(root))
+        missing(f"this test needs MNIST: {data.missing_message(root)}")
     return root
+
+
+@pytest.fixture(scope="session")
+def chromium() -> dict:
+    """Playwright's launch options for the browser tests."""
+    from bench import appserver
+
+    if appserver.chromium() is None:
+        missing(appserver.NO_BROWSER)
+    return appserver.launch_options()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from tests.apptools import (
     no_exception,
     stats,
 )
+from tests.conftest import ROOT
 
 TINY = {"tiny_conv", "tiny_dense", "tiny_vae2"}
 
@@ -160,7 +161,7 @@ def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypat
     monkeypatch.setenv("MNIST_DIR", str(tmp_path / "no-mnist"))
     at = app()
     no_exception(at)
-    assert any("python -m ae.data --download" in i.value for i in at.info)
+    assert any("python -m ae.download" in i.value for i in at.info)
     at = app("draw")
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")
     at.run()
@@ -168,7 +169,81 @@ def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypat
     for page in ("denoise", "interpolate", "explore", "train"):
         at = app(page)
         no_exception(at)
-        assert any("MNIST was not found" in i.value for i in at.info), page
+        assert any("MNIST digits are not on this server" in i.value for i in at.info), page
+        assert any(b.label == "Download MNIST (11 MB)" for b in at.button), page
+
+
+def test_the_download_button_fetches_mnist_and_the_page_fills_in(monkeypatch, tmp_path, mnist_dir):
+    import gzip
+    import http.server
+    import threading
+
+    from ae import download
+
+    class Mirror(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = gzip.compress((mnist_dir / "MNIST" / "raw" / self.path.strip("/").removesuffix(".gz")).read_bytes(), 1)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Mirror)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MNIST_MIRRORS", f"http://127.0.0.1:{server.server_port}/")
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "fresh"))
+    at = app("denoise")
+    assert not images(at)
+    next(b for b in at.button if b.label.startswith("Download MNIST")).click().run()
+    server.shutdown()
+    no_exception(at)
+    assert (tmp_path / "fresh" / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
+    assert len(images(at)) == 4 and not any("not on this server" in i.value for i in at.info)
+    assert set(download.MD5) == {p.name for p in (tmp_path / "fresh" / "MNIST" / "raw").iterdir()}
+
+
+def test_a_failed_download_says_so_and_changes_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_MIRRORS", "http://127.0.0.1:9/")  # nothing listens there: offline
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "offline"))
+    at = app("explore")
+    next(b for b in at.button if b.label.startswith("Download MNIST")).click().run()
+    no_exception(at)
+    assert any("The download failed" in e.value for e in at.error)
+    assert not (tmp_path / "offline" / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
+
+
+def test_with_training_off_the_train_page_only_shows_the_runs(monkeypatch):
+    from ae import jobs
+    from ae.train_config import TrainConfig
+
+    monkeypatch.setenv("AE_TRAINING", "off")
+    at = app("train")
+    no_exception(at)
+    assert any("Training is turned off on this server" in i.value for i in at.info)
+    assert not at.get("form_submit_button")
+    assert set(at.dataframe[0].value["model"]) == TINY
+    with pytest.raises(jobs.JobError, match="turned off"):
+        jobs.manager.start(TrainConfig(model="dense", epochs=1), "sneaky", "/tmp")
+
+
+@pytest.mark.parametrize("page", [file for file, _, _ in PAGES])
+def test_no_page_shows_a_server_path(page, tiny_checkpoints, mnist_dir):
+    at = app(page)
+    texts = [str(getattr(e, "value", "")) for e in [*at.main, *at.sidebar]] + [str(getattr(e, "label", "")) for e in at.main]
+    for secret in (str(tiny_checkpoints), str(mnist_dir.resolve()), str(ROOT)):
+        assert not any(secret in t for t in texts), (page, secret)
+
+
+def test_streamlit_refuses_uploads_over_the_size_the_lab_refuses():
+    import tomllib
+
+    from ae import preprocess
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == preprocess.MAX_BYTES  # Streamlit counts MiB
 
 
 def test_no_models_gives_a_clear_message(monkeypatch, tmp_path):

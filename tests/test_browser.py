@@ -1,8 +1,6 @@
 """The app in a real browser: Debian's Chromium driven by Playwright, against a live server."""
 
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -12,12 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tiny_checkpoints, mnist_dir, tmp_path_factory):
-    if not Path(appserver.CHROMIUM).exists():
-        message = f"{appserver.CHROMIUM} is missing (apt-get install -y chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+def server(tiny_checkpoints, mnist_dir, tmp_path_factory, chromium):
     folder = tmp_path_factory.mktemp("browser-checkpoints")  # training here adds a model: keep it apart
     for f in tiny_checkpoints.iterdir():
         shutil.copy(f, folder / f.name)

@@ -118,3 +118,33 @@ def test_good_names_pass():
 def test_header_size_is_checked_before_reading(tmp_path):
     blob = struct.pack("<Q", 10**12) + b"{}"
     assert "truncated" in _reason(_broken(tmp_path, blob, "huge"))
+
+
+def test_metadata_that_is_json_but_not_an_object_is_refused(tmp_path):
+    assert "names no architecture" in _reason(_with_meta(tmp_path, "[1, 2, 3]", name="list"))
+    assert "names no architecture" in _reason(_with_meta(tmp_path, '"dense"', name="string"))
+
+
+def test_missing_extra_and_non_finite_tensors_are_refused(tmp_path):
+    model = models.build("dense", latent_dim=8)
+    doc = {"architecture": "dense", "config": {"latent_dim": 8}}
+    tensors = {k: v.clone() for k, v in model.state_dict().items()}
+    missing = {k: v for k, v in tensors.items() if k != "decoder.bias"}
+    assert "tensors missing for a dense: decoder.bias" in _reason(_with_meta(tmp_path, doc, missing, "missing"))
+    assert "does not have: surprise" in _reason(_with_meta(tmp_path, doc, {**tensors, "surprise": torch.zeros(2)}, "extra"))
+    nan = {**tensors, "encoder.weight": tensors["encoder.weight"].clone().fill_(float("nan"))}
+    assert "NaN or infinite" in _reason(_with_meta(tmp_path, doc, nan, "nan"))
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "big.safetensors"
+    with open(path, "wb") as f:
+        f.truncate(checkpoints.MAX_BYTES + 1)  # sparse: no disk used
+    monkeypatch.setattr(type(path), "read_bytes", lambda self: pytest.fail("read a file over the limit"))
+    assert "too large" in _reason(path)
+
+
+def test_a_config_that_would_build_a_huge_model_is_refused_before_allocating(tmp_path):
+    doc = {"architecture": "conv", "config": {"latent_dim": 32, "width": 100_000}}
+    reason = _reason(_with_meta(tmp_path, doc, name="huge"))  # allocating it would take terabytes
+    assert "does not build a conv" in reason and "parameters" in reason

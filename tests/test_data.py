@@ -27,7 +27,7 @@ def test_missing_data_dir_says_how_to_get_mnist(tmp_path):
     with pytest.raises(data.MnistMissingError) as err:
         data.load_mnist(train=False, data_dir=tmp_path / "nowhere")
     message = str(err.value)
-    assert "nowhere" in message and "MNIST_DIR" in message and "python -m ae.data --download" in message
+    assert "nowhere" in message and "MNIST_DIR" in message and "python -m ae.download" in message
 
 
 def test_our_idx_reader_gives_what_torchvision_reads(mnist_dir):
@@ -47,7 +47,7 @@ def test_a_truncated_file_says_which_and_how_to_get_mnist(mnist_dir, tmp_path):
     cut.write_bytes(cut.read_bytes()[:5000])
     with pytest.raises(data.MnistMissingError) as err:
         data.load_mnist(train=False, data_dir=tmp_path)
-    assert "t10k-images-idx3-ubyte" in str(err.value) and "python -m ae.data --download" in str(err.value)
+    assert "t10k-images-idx3-ubyte" in str(err.value) and "python -m ae.download" in str(err.value)
 
 
 def test_split_is_deterministic_and_disjoint(mnist_dir):

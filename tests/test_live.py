@@ -4,9 +4,7 @@ doing in the page what Python does on the server (preprocessing, encode, decode,
 import base64
 import hashlib
 import json
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,10 +96,7 @@ def test_a_drawing_that_is_not_a_png_is_refused():
 # ---- in a browser --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def server(tiny_checkpoints, mnist_dir):
-    if not Path(appserver.CHROMIUM).exists():
-        message = f"{appserver.CHROMIUM} is missing (apt-get install -y chromium)"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+def server(tiny_checkpoints, mnist_dir, chromium):
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}
     with appserver.serve(env) as url, appserver.browser() as b:
         yield url, b, tiny_checkpoints

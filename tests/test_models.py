@@ -1,7 +1,10 @@
+import re
+
 import pytest
 import torch
 
 from ae import models
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize("name", models.available())
@@ -32,14 +35,33 @@ def test_fixed_code_sizes_are_what_the_seeds_had():
         models.build("conv_transpose", latent_dim=32)
 
 
-def test_conv_bn_elu_has_exactly_the_seed_parameter_count():
-    model = models.build("conv_bn_elu")
-    assert models.count_parameters(model) == 194_499
-    assert model.latent_dim == 128
-    layers = [m for m in model.modules() if not list(m.children())]
-    assert len(layers) == 28 and isinstance(layers[-1], torch.nn.ELU)
-    first = layers[0]
-    assert isinstance(first, torch.nn.Conv2d) and (first.in_channels, first.out_channels) == (1, 16)
+def _seed_004_table() -> list[tuple[str, tuple[int, ...], int]]:
+    """(layer type, output shape, parameters) per row of seed 004's torchsummary table."""
+    text = (ROOT.parent / "shared" / "seeds" / "004_5f333ca775a0d87c.txt").read_text()
+    rows = re.findall(r"^\|(\w+)-\d+\|\[-1, ([\d, ]+)\]\|([\d,]+)\|$", text, re.M)
+    return [(kind, tuple(int(n) for n in shape.split(",")), int(params.replace(",", ""))) for kind, shape, params in rows]
+
+
+def _layers(model, x) -> list[tuple[str, tuple[int, ...], int]]:
+    """What torchsummary prints: every leaf module in the order it runs, its output shape, its parameters."""
+    rows, hooks = [], []
+    for module in model.modules():
+        if not list(module.children()):
+            hooks.append(module.register_forward_hook(
+                lambda m, _, out: rows.append((type(m).__name__, tuple(out.shape[1:]), sum(p.numel() for p in m.parameters())))
+            ))  # fmt: skip
+    model(x)
+    for hook in hooks:
+        hook.remove()
+    return rows
+
+
+def test_conv_bn_elu_is_seed_004_layer_for_layer():
+    table = _seed_004_table()
+    assert len(table) == 28 and sum(p for _, _, p in table) == 194_499  # the whole table was read
+    model = models.build("conv_bn_elu").eval()
+    assert _layers(model, torch.rand(2, 1, 28, 28)) == table
+    assert model.latent_dim == 128 and models.count_parameters(model) == 194_499
 
 
 def test_dense_init_follows_the_seed():

@@ -137,3 +137,39 @@ def test_animated_gif_uses_the_first_frame(digits):
     blob = _png(frames[0], "GIF", save_all=True, append_images=frames[1:])
     out = preprocess.to_mnist(preprocess.read_image(blob))
     assert np.mean((out - digits[4]) ** 2) < np.mean((out - digits[5]) ** 2)
+
+
+def test_cmyk_one_bit_and_grey_with_alpha_pictures_are_read(digits):
+    d = digits[6]
+    grey = Image.fromarray(_canvas_like(d)[..., 0])
+    paper = Image.fromarray(255 - np.asarray(grey))  # dark ink on white paper, as a scan
+    pictures = {
+        "CMYK": (paper.convert("CMYK"), "JPEG"),
+        "1": (paper.point(lambda v: 255 if v > 128 else 0).convert("1"), "PNG"),
+        "LA": (Image.merge("LA", [paper, Image.new("L", paper.size, 255)]), "PNG"),
+    }
+    for mode, (picture, fmt) in pictures.items():
+        assert picture.mode == mode
+        out = preprocess.to_mnist(preprocess.read_image(_png(picture, fmt)))
+        assert out is not None and np.mean((out - d) ** 2) < 0.03, mode
+
+
+def test_tiny_and_very_thin_pictures_do_not_break_it():
+    dot = preprocess.to_mnist(preprocess.read_image(_png(Image.new("L", (1, 1), 255))))
+    assert dot is None or (dot.shape == (28, 28) and dot.max() <= 1)
+    line = np.zeros((1, 10_000), np.uint8)
+    line[0, 100:9_900] = 255
+    out = preprocess.to_mnist(preprocess.read_image(_png(Image.fromarray(line))))
+    assert out is not None and out.shape == (28, 28) and 0 < out.sum() and out.max() <= 1
+    assert preprocess.to_mnist(preprocess.read_image(_png(Image.fromarray(line.T)))).shape == (28, 28)
+
+
+def test_a_truncated_jpeg_gets_a_message(digits):
+    blob = _png(Image.fromarray(_canvas_like(digits[7])[..., 0]).convert("RGB"), "JPEG", quality=90)
+    with pytest.raises(preprocess.ImageError, match="not a picture"):
+        preprocess.read_image(blob[: len(blob) // 2])
+
+
+def test_a_file_over_20_mb_is_refused_before_decoding():
+    with pytest.raises(preprocess.ImageError, match="limit is 20 MB"):
+        preprocess.read_image(b"\xff\xd8" + b"\0" * preprocess.MAX_BYTES)

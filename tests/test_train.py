@@ -2,6 +2,7 @@ import math
 import time
 
 import pytest
+import torch
 
 from ae import checkpoints, data, evaluate, models, train_cli
 from ae.models import base
@@ -137,7 +138,7 @@ def test_cli_trains_and_evaluate_scores_the_result(mnist_dir, tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
     assert train_cli.main(["--model", "dense", "--epochs", "1", "--limit", "1000", "--out", str(out)]) == 0
     assert out.exists()
-    assert evaluate.main([str(out), "--markdown"]) == 0
+    assert evaluate.main([str(out)]) == 0
     table = capsys.readouterr().out
     assert "| cli | dense | 32 |" in table
     assert train_cli.main(["--model", "dense", "--lr", "-1"]) == 2
@@ -150,3 +151,33 @@ def test_rescore_measures_a_checkpoint_again_and_stores_it(mnist_dir, tmp_path):
     evaluate.rescore(out)
     metrics = checkpoints.load(out)[1]["metrics"]
     assert 0.03 < metrics["test"]["mse"] < 0.1 and "test_spot_check" in metrics and "pca" in metrics
+
+
+def test_a_later_worse_epoch_does_not_replace_the_best_weights(mnist_dir, tmp_path, monkeypatch):
+    from ae import train as train_module
+
+    real = train_module._validate
+    worse_after = 2
+
+    def validate(model, val_x, cfg, autocast):  # epoch 3 scores worse than epoch 2 on validation
+        loss, mse, samples = real(model, val_x, cfg, autocast)
+        return (loss + 1.0 if validate.calls >= worse_after else loss), mse, samples
+
+    validate.calls = 0
+    monkeypatch.setattr(train_module, "_validate", validate)
+    out = tmp_path / "best.safetensors"
+    kept = None
+    for ev in train(TrainConfig(model="dense", epochs=3, out=str(out), lr=3e-3, **SMALL)):
+        if isinstance(ev, Started):
+            network = ev.network
+        if isinstance(ev, EpochEnd):
+            validate.calls += 1
+            if ev.epoch == 2:
+                kept = {k: v.clone() for k, v in network.state_dict().items()}
+            if ev.epoch == 3:
+                last = network.state_dict()["decoder.weight"].clone()
+            assert ev.improved == (ev.epoch <= 2)
+    model, meta = checkpoints.load(out)
+    assert meta["best_epoch"] == 2 and meta["epochs_done"] == 3
+    assert all(torch.equal(model.state_dict()[k], v.cpu()) for k, v in kept.items())
+    assert not torch.equal(last, kept["decoder.weight"])  # epoch 3 had moved on

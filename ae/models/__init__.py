@@ -17,13 +17,14 @@ import itertools
 import torch
 from torch import nn
 
-from ae.models.base import RECONSTRUCTION_LOSSES, Autoencoder, reconstruction_loss
+from ae.models.base import RECONSTRUCTION_LOSSES, Autoencoder, Clamped, reconstruction_loss
 from ae.models.registry import Recipe, architectures, register, ship, shipped
 
 MAX_LATENT = 784  # a free code as large as the image; beyond it nothing is compressed
+MAX_PARAMETERS = 64_000_000  # 256 MB of float32, the most a checkpoint may hold (checkpoints.MAX_BYTES)
 
 __all__ = [
-    "RECONSTRUCTION_LOSSES", "Autoencoder", "Recipe", "available", "build", "count_parameters", "device_of",
+    "RECONSTRUCTION_LOSSES", "Autoencoder", "Clamped", "Recipe", "available", "build", "count_parameters", "device_of",
     "for_inference", "model_class", "origin", "reconstruction_loss", "register", "settings", "ship", "shipped",
 ]  # fmt: skip
 
@@ -56,6 +57,10 @@ def build(name: str, **config) -> Autoencoder:
     size = config.get("latent_dim", 1)
     if not isinstance(size, int) or not 1 <= size <= MAX_LATENT:
         raise ValueError(f"the code size must be a whole number from 1 to {MAX_LATENT}, not {size!r}")
+    with torch.device("meta"):  # sized without allocating: a huge config is refused, not attempted
+        size = count_parameters(cls(cls.Config(**config)))
+    if size > MAX_PARAMETERS:
+        raise ValueError(f"this {name} would have {size:,} parameters; the most allowed is {MAX_PARAMETERS:,}")
     return cls(cls.Config(**config))
 
 

@@ -34,6 +34,7 @@ from ae.ui.pictures import (
     gif_bytes,
     metrics_html,
     noisy,
+    picture,
     picture_html,
     png_bytes,
     row_picture,
@@ -42,6 +43,6 @@ from ae.ui.pictures import (
 __all__ = [
     "DEFAULT_MODEL", "MODEL_KEY", "Choice", "all_models", "canvas_digit", "code_editor", "test_codes", "code_bars_svg", "digit_picture",
     "digit_source", "error_picture", "gallery", "gallery_html", "gif_bytes", "loaded_models", "metrics_html",
-    "mnist_missing_note", "noisy", "pick_digit", "picture_html", "png_bytes", "rebuild", "row_picture",
+    "mnist_missing_note", "noisy", "pick_digit", "picture", "picture_html", "png_bytes", "rebuild", "row_picture",
     "selected_model", "selected_model_or_stop", "sidebar_model_picker", "test_digits", "upload_digit",
 ]  # fmt: skip

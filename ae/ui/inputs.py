@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ae import data, preprocess
-from ae.ui.pictures import digit_picture
+from ae import data, download, preprocess
+from ae.ui.pictures import digit_picture, picture
 
 CANVAS_SIZE = 280
 
@@ -25,15 +25,34 @@ def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
     return _test_digits(str(root))
 
 
-def mnist_missing_note() -> None:
-    st.info(data.missing_message(data.resolve_data_dir()), icon=":material/download:")
+def mnist_missing_note(key: str = "download_mnist") -> None:
+    """What a page says where it wants MNIST and the server has none, and a button that fetches it."""
+    st.info(
+        "The MNIST digits are not on this server, so this part of the page is empty: download them "
+        f"here ({download.SIZE_MB} MB), or run `python -m ae.download`.",
+        icon=":material/download:",
+    )
+    if not st.button(f"Download MNIST ({download.SIZE_MB} MB)", key=key, icon=":material/download:"):
+        return
+    bar = st.progress(0.0, text="Downloading MNIST…")
+
+    def show(name: str, done: int, total: int | None) -> None:
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=f"Downloading {name}…")
+
+    try:
+        download.fetch(progress=show)
+    except download.DownloadError as e:
+        bar.empty()
+        st.error(f"The download failed, so the page stays as it is: {e}.", icon=":material/cloud_off:")
+        return
+    st.rerun()
 
 
 def pick_digit(key: str, label: str = "Digit") -> np.ndarray | None:
     """A test digit chosen by class or at random; the choice is kept across pages."""
     digits = test_digits()
     if digits is None:
-        mnist_missing_note()
+        mnist_missing_note(f"{key}_download")
         return None
     images, labels = digits
     state = f"{key}_index"
@@ -54,11 +73,11 @@ def digit_source(key: str, label: str, canvas_size: int = CANVAS_SIZE, show: boo
     source = st.segmented_control(label, ["MNIST", "Draw"], default="MNIST", key=f"{key}_source")
     if source == "Draw" or test_digits() is None:
         if source != "Draw":
-            mnist_missing_note()
+            mnist_missing_note(f"{key}_download")
         return canvas_digit(f"{key}_canvas", size=canvas_size)
     digit = pick_digit(key)
     if digit is not None and show:
-        st.image(digit_picture(digit, canvas_size), output_format="PNG", caption=f"{label}: a test digit")
+        picture(digit_picture(digit, canvas_size), f"{label}: a test digit")
     return digit
 
 

@@ -91,6 +91,12 @@ def gallery_html(images, captions=None, size: int = DIGIT_PX) -> str:
     return f'<div style="{grid};margin-bottom:0.5rem">{figures}</div>'
 
 
+def picture(image: Image.Image, caption: str | None = None, alt: str | None = None) -> None:
+    """One picture (made at the size it is shown) with its caption, and `alt` for a screen reader
+    (default: the caption); st.image writes no alternative text."""
+    st.html(picture_html(image, caption, image.width, image.height, alt=alt))
+
+
 def gallery(images, captions=None, size: int = DIGIT_PX) -> None:
     """`gallery_html` on the page."""
     st.html(gallery_html(images, captions, size))
