@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-unit bench checkpoints figure clean python-version
+.PHONY: run test test-unit bench checkpoints figure readme clean python-version
 
 python-version:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
@@ -46,6 +46,9 @@ checkpoints: $(VENV)/.installed
 	$(BIN)/python scripts/checkpoints.py
 
 figure: $(VENV)/.installed-dev
-	$(BIN)/python -m ae.evaluate > docs/results.md
 	$(BIN)/python scripts/figure.py --out docs/reconstructions.png
 	$(BIN)/python scripts/screenshots.py --out docs
+
+# The README's measured blocks (and docs/results.md, docs/bench.md) from the commands that measure them.
+readme: $(VENV)/.installed-dev
+	$(BIN)/python scripts/readme.py

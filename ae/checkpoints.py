@@ -77,6 +77,11 @@ class Meta(dict):
         return (self.metrics.get("pca") or {}).get("mse")
 
     @property
+    def error_quantiles(self) -> list[float]:
+        """Its reconstruction error on the test digits at every 0.1% of them ([] when not measured)."""
+        return list(self.metrics.get("test_error_quantiles") or [])
+
+    @property
     def noise(self) -> str:
         """The noise it was trained to remove, or 'none'."""
         return self.train.get("noise", "none") if self.train.get("noise_level") else "none"

@@ -31,7 +31,7 @@ MD5 = {  # of the unpacked files, as ../shared/mnist/README.md and torchvision l
 }
 SIZE_MB = 11  # the four gzipped files together
 PART = ".part"
-TIMEOUT_S = 30
+TIMEOUT_S = 15
 
 Progress = Callable[[str, int, int | None], None]  # (file, bytes so far, total bytes or None)
 

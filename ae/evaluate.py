@@ -79,19 +79,24 @@ def metrics(
 
 
 @functools.lru_cache(maxsize=1)
-def _pca_basis(data_dir: str | None):
-    train, _ = data.load_split("train", data_dir)
+def pca_basis(data_dir: str | None = None) -> models.Pca:
+    """PCA with every component, fit on the 48k training split once per process."""
+    train, _ = data.load_split("train", str(data_dir) if data_dir else None)
     return models.build("pca", latent_dim=784).fit(data.to_float(train))
+
+
+def pca_model(basis: models.Pca, k: int) -> models.Pca:
+    """The first k components of a full basis."""
+    k = min(k, basis.components.shape[0])
+    model = models.build("pca", latent_dim=k)
+    model.mean.copy_(basis.mean)
+    model.components.copy_(basis.components[:k])
+    return model.eval()
 
 
 def pca(latent_dim: int, data_dir: str | None = None) -> models.Pca:
     """PCA with k components fit on the 48k training split (one eigendecomposition for every k)."""
-    full = _pca_basis(str(data_dir) if data_dir else None)
-    k = min(latent_dim, full.components.shape[0])
-    model = models.build("pca", latent_dim=k)
-    model.mean.copy_(full.mean)
-    model.components.copy_(full.components[:k])
-    return model.eval()
+    return pca_model(pca_basis(str(data_dir) if data_dir else None), latent_dim)
 
 
 NOISY = ("gaussian", 0.4)  # every checkpoint is also scored cleaning this noise: the table's last figure
@@ -99,13 +104,17 @@ NOISY = ("gaussian", 0.4)  # every checkpoint is also scored cleaning this noise
 
 def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None) -> dict:
     """What a checkpoint stores under "metrics": test scores (all 10k and the first SPOT_CHECK),
-    PCA at the same code size, and its scores on the test digits with gaussian noise 0.4."""
+    PCA at the same code size, its scores on the test digits with gaussian noise 0.4, and the
+    spread of its errors over them (ae.novelty)."""
+    from ae.novelty import error_quantiles
+
     test, _ = data.load_split("test", data_dir)
     return {
         "test": metrics(model, test),
         "test_spot_check": {"images": SPOT_CHECK, **metrics(model, test[:SPOT_CHECK])},
         "pca": metrics(pca(model.latent_dim, data_dir), test),
         "test_noisy": metrics(model, test, *NOISY),
+        "test_error_quantiles": error_quantiles(model, data.to_float(test)[:, 0].numpy()),  # for "is this a digit?"
     }
 
 

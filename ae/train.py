@@ -116,7 +116,9 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
         model.to(memory_format=torch.channels_last)
     train_x = data.load_split("train", cfg.data_dir)[0][: cfg.limit].to(device)
     val_x = data.load_split("val", cfg.data_dir)[0][: cfg.val_limit].to(device)
-    best = BestSoFar(cfg, model, resumed, device, precision)
+    averaged = _average(model, cfg.ema)  # with `ema`, the running average is what is scored and kept
+    scored = averaged.module if averaged else model
+    best = BestSoFar(cfg, scored, resumed, device, precision)
     batches = len(data.batch_indices(len(train_x), cfg.batch_size, shuffle=False))
     first_epoch = best.epochs_done + 1
     last_epoch = best.epochs_done + cfg.epochs
@@ -125,7 +127,7 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
     yield Started(
         model=cfg.model, parameters=models.count_parameters(model), device=str(device), precision=precision,
         epochs=cfg.epochs, batches=batches, train_size=len(train_x), val_size=len(val_x),
-        first_epoch=first_epoch, network=model,
+        first_epoch=first_epoch, network=scored,
     )  # fmt: skip
     start = time.perf_counter()
     try:
@@ -133,7 +135,7 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
             yield _fit(model, train_x, val_x, cfg, best, first_epoch, autocast)
         else:
             if cfg.resume:  # the resumed weights are the best so far until something beats them
-                best.baseline(_validate(model, val_x, cfg, autocast)[0])
+                best.baseline(_validate(scored, val_x, cfg, autocast)[0])
             optimizer, scheduler = _optimizer(cfg, model, cfg.epochs * batches, device)
             order = torch.Generator().manual_seed(cfg.seed)  # shuffling, on the CPU
             noise = torch.Generator(device).manual_seed(cfg.seed + 1)
@@ -147,12 +149,14 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
+                    if averaged is not None:
+                        averaged.update_parameters(model)
                     if scheduler is not None:
                         scheduler.step()
                     value = _finite(loss.item(), f"at epoch {epoch}, batch {i}")
                     total, seen = total + value * len(idx), seen + len(idx)
                     yield BatchEnd(epoch, i, batches, value, time.perf_counter() - epoch_start)
-                val_loss, val_mse, samples = _validate(model, val_x, cfg, autocast)
+                val_loss, val_mse, samples = _validate(scored, val_x, cfg, autocast)
                 _finite(val_loss, f"on the validation digits at epoch {epoch}")
                 end = EpochEnd(
                     epoch=epoch, last_epoch=last_epoch, train_loss=total / seen, val_loss=val_loss,
@@ -210,6 +214,14 @@ def _validate(model, val_x, cfg, autocast) -> tuple[float, float, tuple[np.ndarr
         if samples is None:
             samples = tuple(t[:SAMPLES, 0].float().cpu().numpy() for t in (inputs, outputs, targets))
     return total_loss / len(val_x), total_mse / len(val_x), samples
+
+
+def _average(model: nn.Module, decay: float):
+    """An exponential moving average of the weights (and batch-norm statistics), or None."""
+    if not decay:
+        return None
+    ema = torch.optim.swa_utils.get_ema_multi_avg_fn(decay)
+    return torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=ema, use_buffers=True)
 
 
 def _optimizer(cfg: TrainConfig, model: nn.Module, steps: int, device: torch.device):

@@ -29,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--schedule", choices=SCHEDULES, default="constant", help="onecycle: warm up, then anneal")
+    p.add_argument("--ema", type=float, default=0.0, help="score and keep a moving average of the weights with this decay (e.g. 0.999)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--limit", type=int, default=None, help="train on the first N training images")

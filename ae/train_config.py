@@ -29,6 +29,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     schedule: str = "constant"
+    ema: float = 0.0  # keep a moving average of the weights with this decay (e.g. 0.999), and score it
     epochs: int = 10
     batch_size: int = 128
     limit: int | None = None  # train on the first N images of the 48k training split
@@ -60,6 +61,7 @@ class TrainConfig:
             (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
             (math.isfinite(self.lr) and 0 < self.lr <= 10, f"learning rate must be a positive number up to 10, not {self.lr}"),
             (math.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight decay must be zero or positive"),
+            (0 <= self.ema < 1, "the moving average's decay must be at least 0 and below 1"),
             (1 <= self.epochs <= 10_000, "epochs must be between 1 and 10,000"),
             (2 <= self.batch_size <= 65_536, "batch size must be between 2 and 65,536"),
             (self.limit is None or self.limit >= 2, "limit must be at least 2 images"),

@@ -8,5 +8,6 @@ PAGES = [
     ("denoise", "Denoise", ":material/auto_fix_high:"),
     ("interpolate", "Interpolate", ":material/linear_scale:"),
     ("explore", "Explore", ":material/scatter_plot:"),
+    ("compress", "Compress", ":material/compress:"),
     ("train", "Train", ":material/model_training:"),
 ]

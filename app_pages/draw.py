@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ae import evaluate, live, ui
+from ae import evaluate, features, live, novelty, ui
 
 st.title("Draw a digit")
 st.caption(
@@ -30,7 +30,34 @@ def results(digit):
             ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
             width=600, height=140, crisp=False,
         )
+        + is_it_a_digit_html(evaluate.mse(digit, x_hat))
     )  # fmt: skip
+
+
+def is_it_a_digit_html(error: float) -> str:
+    """Where this error falls among the test digits' (the page's live widget draws the same)."""
+    quantiles = choice.meta.error_quantiles
+    if not quantiles:
+        return ""
+    share = novelty.worse_than(quantiles, error)
+    return f"<p><b>Is this a digit?</b> {novelty.verdict(share)}</p>" + ui.picture_html(
+        novelty.meter_svg(quantiles, error), "The errors of the 10,000 test digits (smaller to the left); the orange line is yours.",
+        width=600, height=90, crisp=False, alt=f"A histogram of the test digits' errors; this drawing's error is worse than {share:.0%} of them",
+    )
+
+
+def encoder_view(digit) -> None:
+    """The feature maps of the encoder's layers for this digit, layer by layer."""
+    maps = features.feature_maps(choice.model, digit)
+    if not maps:
+        st.caption(f"{choice.name} has no convolutional layers: its encoder sees the 784 pixels at once.")
+        return
+    st.caption("Each tile is one channel of a layer's output for your digit, light where it responds most: early layers find strokes and edges, later ones coarser parts.")
+    for fmap in maps:
+        c, h, w = fmap.shape
+        shown = f"the first {len(fmap.tiles)}" if len(fmap.tiles) < c else f"all {c}"
+        ui.picture(ui.digit_picture(features.mosaic(fmap), None), f"{fmap.layer}: {c} maps of {h}×{w} ({shown} shown)")
+    st.caption(f"Then the code: {choice.model.latent_dim} numbers.")
 
 
 def hint(text: str) -> None:
@@ -61,6 +88,8 @@ def workspace():
                 hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")
             else:
                 results(digit)
+    if digit is not None and st.toggle("What the encoder sees", key="draw_features"):
+        encoder_view(digit)
     if st.toggle("Compare all models", key="draw_compare") and digit is not None:
         choices = ui.loaded_models()
         outputs = [ui.rebuild(c, digit)[1] for c in choices]

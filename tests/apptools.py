@@ -40,18 +40,20 @@ def app(page: str | None = None) -> AppTest:
     return at
 
 
-INLINE_PICTURE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"')  # ae.ui.picture_html
+# ae.ui.picture_html: the picture, its alternative text, and its caption
+INLINE_PICTURE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"[^>]*><figcaption[^>]*>(.*?)</figcaption>', re.S)
 STAT = re.compile(r'data-stat="([^"]*)"[^>]*>([^<]*)<')  # ae.ui.metrics_html
 
 
 def images(at) -> list[tuple[str, str]]:
-    """(caption, URL) of every picture on the page, st.image's and inline ones: the URL changes with the pixels."""
+    """(caption, or else alternative text; URL) of every picture on the page, st.image's and inline
+    ones: the URL changes with the pixels."""
     found = []
     for e in at.main:
         if type(e).__name__ == "Image":
             found += [(i.caption, i.url) for i in e.proto.imgs]
         elif type(e).__name__ == "Html":
-            found += [(html.unescape(alt), src) for src, alt in INLINE_PICTURE.findall(e.value)]
+            found += [(html.unescape(caption.replace("<wbr>", "") or alt), src) for src, alt, caption in INLINE_PICTURE.findall(e.value)]
     return found
 
 

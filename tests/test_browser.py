@@ -1,6 +1,7 @@
 """The app in a real browser: Debian's Chromium driven by Playwright, against a live server."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,10 +11,16 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def server(tiny_checkpoints, mnist_dir, tmp_path_factory, chromium):
-    folder = tmp_path_factory.mktemp("browser-checkpoints")  # training here adds a model: keep it apart
+def folder(tiny_checkpoints, tmp_path_factory):
+    """The server's checkpoint folder: training here adds models, so it is a copy."""
+    folder = tmp_path_factory.mktemp("browser-checkpoints")
     for f in tiny_checkpoints.iterdir():
         shutil.copy(f, folder / f.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(folder, mnist_dir, chromium):
     env = {"AE_CHECKPOINT_DIR": str(folder), "MNIST_DIR": str(mnist_dir)}
     with appserver.serve(env) as url, appserver.browser() as b:
         yield url, b
@@ -188,5 +195,69 @@ def test_clicking_a_dot_on_the_map_shows_that_digit(server):
     page.mouse.click(spot["x"], spot["y"])
     page.get_by_text("a 1", exact=False).first.wait_for(timeout=20_000)
     assert page.get_by_text("Test digit #", exact=False).count() == 1
+    _no_exception(page)
+    page.close()
+
+
+def test_stop_clicked_during_a_run_keeps_the_best_epoch_and_it_loads(server, folder):
+    from ae import checkpoints
+
+    url, b = server
+    page = appserver.open_page(b, url, "train")
+    page.get_by_role("combobox", name="Architecture").click()
+    page.get_by_role("option", name="conv", exact=True).click()
+    appserver.wait_idle(page)
+    for label, value in [("Code size", "8"), ("Width (channels)", "8"), ("Epochs", "50"), ("Training images", "3000")]:
+        box = page.get_by_role("spinbutton", name=label)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("textbox", name="Save as").fill("stopped-run")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Epochs: 2 of 50").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text("stopped-run: Stopped. Kept the best epoch").wait_for(timeout=60_000)
+    _no_exception(page)
+    page.close()
+    model, meta = checkpoints.load(folder / "stopped-run.safetensors")
+    assert not meta["complete"] and 2 <= meta["epochs_done"] < 50 and meta.test_mse is not None
+
+
+def test_the_png_and_gif_downloads_are_pictures_of_the_frames(server):
+    import io
+
+    from PIL import Image
+
+    url, b = server
+    page = appserver.open_page(b, url, "interpolate")
+    files = {}
+    for label in ("Download the strip (PNG)", "Download the animation (GIF)"):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=label).click()
+        files[label] = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+    strip, gif = files.values()
+    frames = 9  # the page's default
+    assert strip.format == "PNG" and strip.size == (frames * 112 + (frames - 1) * 4, 112)
+    assert gif.format == "GIF" and gif.n_frames == 2 * frames - 2 and gif.size == (196, 196)  # forward and back
+    page.close()
+
+
+def test_a_blank_picture_gets_the_looks_blank_warning_and_a_wrong_extension_is_read_for_what_it_is(server, tmp_path):
+    from PIL import Image
+
+    from ae import data
+
+    url, b = server
+    page = appserver.open_page(b, url, "draw")
+    page.get_by_text("Upload", exact=True).click()
+    appserver.wait_idle(page)
+    chooser = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    chooser.set_input_files(str(blank))
+    page.get_by_text("blank.png looks blank: no ink found").wait_for(timeout=20_000)
+    disguised = tmp_path / "digit.png"  # a JPEG under a .png name
+    Image.fromarray(255 - data.load_mnist(False)[0][0, 0].numpy()).resize((200, 200)).save(disguised, "JPEG")
+    chooser.set_input_files(str(disguised))
+    _wait_for_change(page, [], index=2)
     _no_exception(page)
     page.close()

@@ -117,6 +117,23 @@ def _painted(frame, selector: str, index: int = 0) -> int:
     return int(frame.locator(selector).nth(index).get_attribute("data-painted") or 0)
 
 
+def _drag(page, frame, slider, picture: str, stops) -> tuple[int, int]:
+    """Drag a slider from its middle through `stops` (fractions of its width) with the mouse; the
+    picture's paint count before, and while the button is still down."""
+    slider.scroll_into_view_if_needed()
+    frame.wait_for_function(f"() => document.querySelector({picture!r}).dataset.painted >= 1")
+    before = _painted(frame, picture)
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    for f in stops:
+        page.mouse.move(box["x"] + box["width"] * f, box["y"] + box["height"] / 2, steps=3)
+        page.wait_for_timeout(50)
+    during = _painted(frame, picture)
+    page.mouse.up()
+    return before, during
+
+
 def _random_drawings(n: int):
     """Opaque 280x280 RGBA canvases with white strokes of every width, as the page makes them."""
     rng = np.random.default_rng(1)
@@ -245,18 +262,7 @@ def test_dragging_a_code_slider_redraws_the_digit_while_dragging(server):
     frame = appserver.live_frame(page)
     appserver.draw(page, appserver.ZERO, canvas=frame.locator("canvas.ink"))
     frame.locator("details.edit summary").click()
-    slider = frame.locator(".sliders input").first
-    slider.scroll_into_view_if_needed()
-    frame.wait_for_function("() => document.querySelector('details.edit canvas.digit').dataset.painted >= 1")
-    before = _painted(frame, "details.edit canvas.digit")
-    box = slider.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    for f in (0.6, 0.7, 0.8, 0.9):
-        page.mouse.move(box["x"] + box["width"] * f, box["y"] + box["height"] / 2, steps=3)
-        page.wait_for_timeout(50)
-    during = _painted(frame, "details.edit canvas.digit")
-    page.mouse.up()
+    before, during = _drag(page, frame, frame.locator(".sliders input").first, "details.edit canvas.digit", (0.6, 0.7, 0.8, 0.9))
     assert during >= before + 2
     assert frame.locator(".sliders input").count() == 8  # tiny_conv's 8 numbers, a slider each
     page.close()
@@ -266,18 +272,7 @@ def test_dragging_a_code_slider_redraws_the_digit_while_dragging(server):
 def test_the_interpolation_frame_follows_the_slider_while_it_is_dragged(server):
     page = _open(server, "interpolate")
     frame = appserver.live_frame(page)
-    slider = frame.locator("input[type=range]")
-    slider.scroll_into_view_if_needed()
-    box = slider.bounding_box()
-    frame.wait_for_function("() => document.querySelector('canvas.digit').dataset.painted >= 1")
-    before = _painted(frame, "canvas.digit")
-    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    for f in (0.4, 0.3, 0.2, 0.1):
-        page.mouse.move(box["x"] + box["width"] * f, box["y"] + box["height"] / 2, steps=3)
-        page.wait_for_timeout(50)
-    during = _painted(frame, "canvas.digit")
-    page.mouse.up()
+    before, during = _drag(page, frame, frame.locator("input[type=range]"), "canvas.digit", (0.4, 0.3, 0.2, 0.1))
     assert during >= before + 2
     appserver.wait_idle(page)
     assert float(frame.evaluate("document.querySelector('input[type=range]').value")) < 0.3

@@ -39,8 +39,12 @@ def _same(stored, measured, path=""):
         assert set(stored) == set(measured), path
         for key in stored:
             _same(stored[key], measured[key], f"{path}.{key}")
+    elif isinstance(stored, list):
+        assert len(stored) == len(measured), path
+        for i, (a, b) in enumerate(zip(stored, measured)):
+            _same(a, b, f"{path}[{i}]")
     elif isinstance(stored, float):
-        assert measured == pytest.approx(stored, rel=1e-6, abs=1e-9), (path, stored, measured)
+        assert measured == pytest.approx(stored, rel=2e-6, abs=1e-9), (path, stored, measured)
     else:
         assert stored == measured, path
 

@@ -83,7 +83,8 @@ def digit_of(png_data_url: str) -> np.ndarray | None:
 def draw(choice, key: str, editor: dict | None = None) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
     frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions."""
-    value = _component(widget="draw", editor=editor, key=key, default=None, **model_args(choice))
+    quantiles = choice.meta.error_quantiles or None
+    value = _component(widget="draw", editor=editor, quantiles=quantiles, key=key, default=None, **model_args(choice))
     is_failed, reason = failed(value)
     png = value.get("png") if isinstance(value, dict) else None
     try:

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from ae import checkpoints, latent, models
-from ae.ui.inputs import test_digits
+from ae.ui.inputs import test_digits, train_digits
 
 MODEL_KEY = "model_name"  # the chosen model, shared by every page
 DEFAULT_MODEL = "conv32"
@@ -129,6 +129,17 @@ def test_codes(choice: Choice, count: int) -> tuple[np.ndarray, np.ndarray] | No
     if digits is None:
         return None
     return _test_codes(*choice.version, count), digits[1][:count]
+
+
+@st.cache_data(max_entries=32, show_spinner="Encoding training digits…")
+def _train_codes(path: str, mtime_ns: int) -> np.ndarray:
+    model = next(c.model for c in loaded_models() if str(c.path) == path)
+    return latent.encode(model, train_digits())
+
+
+def train_codes(choice: Choice) -> np.ndarray:
+    """The codes of 5,000 training digits, once per model version (MNIST must be there)."""
+    return _train_codes(*choice.version)
 
 
 def code_editor(choice: Choice) -> dict | None:

@@ -25,6 +25,17 @@ def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
     return _test_digits(str(root))
 
 
+@st.cache_resource(show_spinner=False)
+def _train_digits(root: str, count: int) -> np.ndarray:
+    return data.to_float(data.load_split("train", root)[0][:count])[:, 0].numpy()
+
+
+def train_digits(count: int = 5000) -> np.ndarray | None:
+    """The first `count` digits of the training split (N, 28, 28), or None without MNIST."""
+    root = data.resolve_data_dir().resolve()
+    return _train_digits(str(root), count) if data.mnist_available(root) else None
+
+
 def mnist_missing_note(key: str = "download_mnist") -> None:
     """What a page says where it wants MNIST and the server has none, and a button that fetches it."""
     st.info(

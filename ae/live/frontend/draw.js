@@ -3,7 +3,7 @@
 // frame that has new ink. The server hears of the drawing only when a stroke ends.
 
 import { CodeEditor } from "./edit.js";
-import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, psnr } from "./paint.js";
+import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan } from "./paint.js";
 import { toMnist } from "./preprocess.js";
 import { FrameLoop, LiveWidget, element } from "./widget.js";
 
@@ -30,6 +30,11 @@ export class DrawWidget extends LiveWidget {
     };
     this.bars = element("canvas", { class: "bars", width: 600, height: 140, role: "img", "aria-label": "The code as a bar chart" });
     this.barsCaption = element("figcaption", { text: "The code" });
+    this.meter = element("canvas", { class: "meter", width: 600, height: 70, role: "img", "aria-label": "The reconstruction errors of the test digits, and where your drawing's falls" });
+    this.verdict = element("p", { class: "verdict", "aria-live": "polite" });
+    this.novelty = element("figure", { class: "novelty" },
+      element("figcaption", { class: "title", text: "Is this a digit?" }), this.verdict, this.meter,
+      element("figcaption", { text: "The errors of the 10,000 test digits (smaller to the left); the orange line is yours." }));
     this.editor = new CodeEditor(this);
     root.append(element("section", { class: "draw" },
       element("div", { class: "figures" },
@@ -43,6 +48,7 @@ export class DrawWidget extends LiveWidget {
           stat("PSNR", "Higher is better; 20 dB looks close"),
           stat("Code size", "Everything the decoder knows about your digit")),
         element("figure", {}, this.bars, this.barsCaption),
+        this.novelty,
         this.status,
         this.editor.element)));
     this.strokes = 0;
@@ -58,6 +64,7 @@ export class DrawWidget extends LiveWidget {
     this.args = args;
     this.outputCaption.textContent = `Rebuilt by ${args.model_name}`;
     this.stats["Code size"].textContent = `${args.latent_dim} numbers`;
+    this.novelty.hidden = !args.quantiles;
     this.editor.update(args.editor, args.latent_dim);
     this.useModel(args);
   }
@@ -154,6 +161,12 @@ export class DrawWidget extends LiveWidget {
     let top = 0;
     for (const v of code || []) top = Math.max(top, Math.abs(v));
     this.barsCaption.textContent = code ? `The code: ${code.length} numbers, scaled to the largest (±${top.toFixed(2)})` : "The code";
+    const quantiles = this.args && this.args.quantiles;
+    if (quantiles) {
+      this.share = output ? worseThan(quantiles, mse(x, output)) : null;
+      this.verdict.textContent = output ? verdict(this.share) : "Draw something: its reconstruction error is placed among the real digits' here.";
+      paintMeter(this.meter, quantiles, output ? mse(x, output) : null);
+    }
     countPaint(this.pictures.output);
   }
 }

@@ -69,3 +69,40 @@ export function mse(a, b) {
 export function psnr(a, b) {
   return 10 * Math.log10(1 / Math.max(mse(a, b), 1e-10));
 }
+
+// Is this a digit? The share of real digits rebuilt better than this error, from the error's
+// quantiles over the test digits (ae/novelty.py's worse_than), and what it means (its verdict).
+export function worseThan(quantiles, error) {
+  const n = quantiles.length;
+  if (error <= quantiles[0]) return 0;
+  if (error >= quantiles[n - 1]) return 1;
+  let hi = 1;
+  while (quantiles[hi] < error) hi++;
+  const lo = hi - 1, span = quantiles[hi] - quantiles[lo];
+  return (lo + (span > 0 ? (error - quantiles[lo]) / span : 0)) / (n - 1);
+}
+
+export function verdict(share) {
+  if (share >= 0.9995) return "Worse than every real digit: this does not look like anything the model has seen.";
+  if (share >= 0.99) return `Worse than ${(100 * share).toFixed(1)}% of real digits: this does not look like anything the model has seen.`;
+  if (share >= 0.9) return `Worse than ${Math.round(100 * share)}% of real digits: an unusual digit, or not a digit at all.`;
+  return `Rebuilt as well as ${Math.round(100 * (1 - share))}% of real digits: it looks like a digit to this model.`;
+}
+
+// The errors of real digits as a histogram on a log scale, and a marker where this one falls.
+export function paintMeter(canvas, quantiles, error) {
+  const ctx = canvas.getContext("2d");
+  const { width, height } = canvas;
+  ctx.clearRect(0, 0, width, height);
+  const logs = quantiles.map((q) => Math.log10(Math.max(q, 1e-7)));
+  const mark = Math.log10(Math.max(error ?? 1e-7, 1e-7));
+  const lo = logs[5], hi = Math.max(logs[logs.length - 1], mark) + 0.05, bins = 40;
+  const counts = new Array(bins).fill(0);
+  for (const v of logs) counts[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
+  const top = Math.max(...counts), bar = width / bins;
+  ctx.fillStyle = "#7c9cff";
+  counts.forEach((c, i) => ctx.fillRect(i * bar, height - 4 - (c / top) * (height - 8), bar * 0.9, (c / top) * (height - 8)));
+  if (error == null) return;
+  ctx.fillStyle = "#ffb86b";
+  ctx.fillRect(((Math.min(Math.max(mark, lo), hi) - lo) / (hi - lo)) * width - 1.5, 0, 3, height);
+}

@@ -1,0 +1,142 @@
+"""An autoencoder is a learned compressor: a digit's code, quantised to a few bits a number, is a
+file of a few bytes. Here against JPEG (Pillow, greyscale) and PCA at the same size.
+
+    q = Quantiser.fit(train_codes)              # each number's range over the training digits
+    x_hat = model.decode(q.round_trip(z, 4))    # 4 bits a number: ceil(d * 4 / 8) bytes
+    jpeg_within(digit, budget)                  # the best JPEG of at most `budget` bytes
+
+    python -m ae.compress [checkpoint]          # the README's table: PSNR against bytes, and where the lines cross
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ae import checkpoints, data, evaluate, latent
+
+BITS = (8, 4, 2)  # what the page shows; the curve uses more
+CURVE_BITS = (2, 3, 4, 5, 6, 8)
+PCA_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
+JPEG_QUALITIES = (1, 5, 10, 20, 30, 50, 70, 85, 95)
+CURVE_DIGITS = 500
+
+
+@dataclass(frozen=True)
+class Quantiser:
+    """Each code number mapped to 2**bits levels between its min and max over the training codes."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @classmethod
+    def fit(cls, codes: np.ndarray) -> Quantiser:
+        codes = np.asarray(codes, np.float64)
+        return cls(codes.min(0), codes.max(0))
+
+    def step(self, bits: int) -> np.ndarray:
+        return np.maximum(self.hi - self.lo, 1e-12) / (2**bits - 1)
+
+    def quantise(self, z: np.ndarray, bits: int) -> np.ndarray:
+        """Codes (..., d) -> whole numbers in [0, 2**bits - 1] (values outside the range are clipped)."""
+        return np.clip(np.round((np.asarray(z, np.float64) - self.lo) / self.step(bits)), 0, 2**bits - 1).astype(np.int64)
+
+    def dequantise(self, q: np.ndarray, bits: int) -> np.ndarray:
+        return (self.lo + q * self.step(bits)).astype(np.float32)
+
+    def round_trip(self, z: np.ndarray, bits: int) -> np.ndarray:
+        return self.dequantise(self.quantise(z, bits), bits)
+
+
+def code_bytes(numbers: int, bits: int) -> int:
+    """The size of a code of `numbers` numbers at `bits` bits each, packed."""
+    return math.ceil(numbers * bits / 8)
+
+
+def jpeg(digit: np.ndarray, quality: int) -> tuple[int, np.ndarray]:
+    """(bytes, the decoded digit) of a greyscale JPEG at this quality (Huffman tables optimised)."""
+    buf = io.BytesIO()
+    Image.fromarray((np.clip(digit, 0, 1) * 255).round().astype(np.uint8)).save(buf, "JPEG", quality=quality, optimize=True)
+    size = buf.tell()
+    buf.seek(0)
+    return size, np.asarray(Image.open(buf), np.float32) / 255
+
+
+def jpeg_within(digit: np.ndarray, budget: int) -> tuple[int, np.ndarray, int]:
+    """(bytes, decoded, quality) of the best JPEG of at most `budget` bytes, found by bisection on
+    the quality; JPEG's smallest (quality 1) where even that is larger than the budget."""
+    lo, hi = 1, 95
+    best = (*jpeg(digit, 1), 1)
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        size, decoded = jpeg(digit, mid)
+        if size <= budget:
+            best, lo = (size, decoded, mid), mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def curves(model, pca_basis, train: np.ndarray, digits: np.ndarray) -> dict:
+    """Mean PSNR against bytes over the digits: the model at each bit depth, PCA with k numbers at
+    8 bits (k bytes), JPEG at each quality; each quantiser fit on the training digits' codes.
+    {name: [(bytes, psnr), ...]}"""
+
+    def squeezed(coder, depths) -> list[tuple[int, float]]:
+        z = latent.encode(coder, digits)
+        quantiser = Quantiser.fit(latent.encode(coder, train))
+        return [(code_bytes(z.shape[1], b), _psnr(latent.decode(coder, quantiser.round_trip(z, b)), digits)) for b in depths]
+
+    ours = squeezed(model, CURVE_BITS)
+    pca = [squeezed(evaluate.pca_model(pca_basis, k), (8,))[0] for k in PCA_SIZES]
+    jpegs = []
+    for q in JPEG_QUALITIES:
+        sizes, decoded = zip(*(jpeg(d, q) for d in digits))
+        jpegs.append((float(np.mean(sizes)), _psnr(np.stack(decoded), digits)))
+    return {"model": ours, "PCA": pca, "JPEG": jpegs}
+
+
+def _psnr(x_hat: np.ndarray, x: np.ndarray) -> float:
+    per_image = ((np.asarray(x_hat) - np.asarray(x)) ** 2).reshape(len(x), -1).mean(1)
+    return float(np.mean([evaluate.psnr_of_mse(m) for m in per_image]))
+
+
+def bytes_for(curve: list[tuple[float, float]], psnr: float) -> float | None:
+    """The bytes a curve needs to reach this PSNR (linear between its points), None if it never does."""
+    for (b0, p0), (b1, p1) in zip(curve, curve[1:]):
+        if p0 < psnr <= p1:
+            return b0 + (psnr - p0) / (p1 - p0) * (b1 - b0)
+    return float(curve[0][0]) if curve and curve[0][1] >= psnr else None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ae.compress", description="PSNR against bytes: a model's quantised code, PCA and JPEG.")
+    p.add_argument("checkpoint", nargs="?", default=str(checkpoints.default_dir() / "conv32.safetensors"))
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args(argv)
+    model, _ = checkpoints.load(args.checkpoint)
+    train = data.to_float(data.load_split("train", args.data_dir)[0][:5000])[:, 0].numpy()
+    test = data.to_float(data.load_split("test", args.data_dir)[0][:CURVE_DIGITS])[:, 0].numpy()
+    found = curves(model, evaluate.pca_basis(args.data_dir), train, test)
+    name = Path(args.checkpoint).stem
+    print(f"| {CURVE_DIGITS} test digits | bytes | mean PSNR (dB) |\n|---|---|---|")
+    for label, curve in found.items():
+        for size, psnr in curve:
+            print(f"| {name if label == 'model' else label} | {size:,.0f} | {psnr:.1f} |")
+    print()
+    for bits, (size, psnr) in zip(CURVE_BITS, found["model"]):
+        needs = {label: bytes_for(found[label], psnr) for label in ("PCA", "JPEG")}
+        said = ", ".join(f"{label} needs {b:,.0f}" if b else f"{label} never gets there" for label, b in needs.items())
+        print(f"- {name} at {bits} bits a number: {size} bytes for {psnr:.1f} dB; {said}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

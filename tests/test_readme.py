@@ -1,0 +1,30 @@
+"""The README's figures are what the repo's commands print: a number there cannot drift from the
+command that measures it."""
+
+import json
+
+import pytest
+
+from ae import checkpoints, compress, novelty
+from bench.__main__ import markdown
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_speed_section_is_the_bench_json_as_the_bench_prints_it():
+    result = json.loads((ROOT / "docs" / "bench.json").read_text())
+    assert markdown(result) in README
+    assert (ROOT / "docs" / "bench.md").read_text().strip() == markdown(result).strip()
+
+
+@pytest.mark.slow
+def test_the_is_it_a_digit_table_is_what_ae_novelty_prints(mnist_dir, capsys):
+    novelty.main([str(p) for p in checkpoints.checkpoint_files(ROOT / "checkpoints")])
+    assert capsys.readouterr().out.strip() in README
+
+
+@pytest.mark.slow
+def test_the_compression_table_is_what_ae_compress_prints(mnist_dir, capsys):
+    compress.main([str(ROOT / "checkpoints" / "conv32.safetensors")])
+    assert capsys.readouterr().out.strip() in README

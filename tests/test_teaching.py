@@ -1,0 +1,111 @@
+"""What autoencoders are for: "is this a digit?", a learned compressor against JPEG and PCA, and
+what the encoder sees."""
+
+import numpy as np
+import pytest
+import torch
+
+from ae import compress, features, models, novelty
+from tests.apptools import SEVEN, app, images, live_value, no_exception
+
+FILLED_SQUARE = [(60, 60), (220, 60), (220, 220), (60, 220), (60, 60), (220, 220), (60, 220), (220, 60)]
+
+
+def test_the_quantiser_moves_a_code_by_at_most_half_a_step_and_fewer_bits_cost_fewer_bytes():
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(1000, 32)) * np.linspace(0.5, 5, 32)
+    q = compress.Quantiser.fit(codes)
+    for bits in (8, 4, 2):
+        moved = np.abs(q.round_trip(codes, bits) - codes)
+        assert np.all(moved <= q.step(bits) / 2 + 1e-6)
+        assert q.quantise(codes, bits).max() <= 2**bits - 1
+    assert [compress.code_bytes(32, b) for b in (8, 4, 2)] == [32, 16, 8]
+    assert compress.code_bytes(11, 3) == 5  # 33 bits
+
+
+def test_the_jpeg_matcher_never_goes_over_the_budget_and_uses_it(mnist_dir):
+    from ae import data
+
+    digit = data.to_float(data.load_split("test", mnist_dir)[0][:1])[0, 0].numpy()
+    smallest, _ = compress.jpeg(digit, 1)
+    for budget in (smallest, smallest + 40, smallest + 150, 2000):
+        size, decoded, quality = compress.jpeg_within(digit, budget)
+        assert size <= budget and decoded.shape == (28, 28)
+        if quality < 95:
+            assert compress.jpeg(digit, quality + 1)[0] > budget  # the best quality that fits
+    size, _, quality = compress.jpeg_within(digit, 8)
+    assert quality == 1 and size == smallest > 8  # too small for JPEG: its smallest, and the page says so
+
+
+@pytest.mark.parametrize("name", models.available())
+def test_the_feature_map_view_works_for_every_architecture(name):
+    torch.manual_seed(0)
+    model = models.for_inference(models.build(name))
+    maps = features.feature_maps(model, np.random.default_rng(0).random((28, 28), dtype=np.float32))
+    has_convolutions = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    assert bool(maps) == has_convolutions
+    for fmap in maps:
+        c, h, w = fmap.shape
+        assert fmap.tiles.shape == (min(c, features.MAX_CHANNELS), h, w)
+        assert 0 <= fmap.tiles.min() and fmap.tiles.max() <= 1
+        assert features.mosaic(fmap).ndim == 2
+
+
+def test_the_share_of_digits_rebuilt_better_and_what_it_means():
+    quantiles = np.linspace(0.001, 0.1, novelty.QUANTILES)
+    assert novelty.worse_than(quantiles, 0.0) == 0 and novelty.worse_than(quantiles, 1.0) == 1
+    assert novelty.worse_than(quantiles, 0.0505) == pytest.approx(0.5, abs=1e-3)
+    assert "looks like a digit" in novelty.verdict(0.38) and "62%" in novelty.verdict(0.38)
+    assert "99.7%" in novelty.verdict(0.997) and "does not look like anything" in novelty.verdict(0.997)
+    assert "every real digit" in novelty.verdict(1.0)
+    assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1.0
+    assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.5
+
+
+def test_non_digits_are_made_the_same_way_every_time():
+    a, b = novelty.non_digits(9), novelty.non_digits(9)
+    assert a.shape == (9, 28, 28) and np.array_equal(a, b) and (a.reshape(9, -1).max(1) > 0.5).all()
+
+
+@pytest.fixture
+def lab(monkeypatch, tiny_checkpoints, mnist_dir):
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tiny_checkpoints))
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+
+
+def _verdict(at) -> str:
+    return next(e.value for e in at.main if type(e).__name__ == "Html" and "Is this a digit?" in e.value)
+
+
+def test_a_digit_looks_like_one_and_a_filled_square_does_not(lab):
+    at = app("draw")
+    at.sidebar.selectbox(key="model_name").set_value("tiny_conv").run()
+    at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")  # the server's own meter
+    at.run()
+    no_exception(at)
+    assert "looks like a digit" in _verdict(at)
+    at.session_state["draw_live"] = live_value(FILLED_SQUARE, runtime="failed")
+    at.run()
+    assert "does not look like anything the model has seen" in _verdict(at)
+
+
+def test_the_encoder_view_shows_each_layer_of_a_convolutional_model(lab):
+    at = app("draw")
+    at.sidebar.selectbox(key="model_name").set_value("tiny_conv").run()
+    at.session_state["draw_live"] = live_value(SEVEN)
+    at.run()
+    at.toggle(key="draw_features").set_value(True).run()
+    no_exception(at)
+    layers = [c for c, _ in images(at) if "maps of" in c]
+    assert len(layers) >= 3 and layers[0].startswith("encoder.0.2: SiLU: 8 maps of 28×28")
+    at.sidebar.selectbox(key="model_name").set_value("tiny_dense").run()
+    assert any("no convolutional layers" in c.value for c in at.caption)
+
+
+def test_the_compress_page_squeezes_a_digit_three_ways_and_plots_the_curves(lab):
+    at = app("compress")
+    no_exception(at)
+    captions = [c for c, _ in images(at)]
+    assert sum(c.startswith("Original") for c in captions) == 3
+    assert any(c.startswith("JPEG") for c in captions) and any(c.startswith("PCA, ") for c in captions)
+    assert at.get("plotly_chart")
