@@ -28,6 +28,7 @@ def model_row(page, name: str, digits: np.ndarray) -> dict:
     """p50/p95 of pointer event to painted reconstruction over the scripted drawing, and the
     largest difference between the page's code and reconstruction and torch's."""
     choose_model(page, name)
+    appserver.wait_idle(page)
     frame = appserver.live_frame(page)
     frame.wait_for_function("() => window.aeLive.model && window.aeLive.model.spec.digest === window.aeLive.digest", timeout=60_000)
     frame.get_by_role("button", name="Clear").click()

@@ -41,11 +41,11 @@ def main() -> int:
     (ROOT / "docs" / "bench.md").write_text(blocks["bench"] + "\n")
     readme = (ROOT / "README.md").read_text()
     for name, text in blocks.items():
-        pattern = re.compile(rf"(<!-- {name} -->\n).*?(\n<!-- /{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- {name} -->\n)(?:.*?\n)?(<!-- /{name} -->)", re.S)
         if not pattern.search(readme):
             print(f"README.md has no <!-- {name} --> block", file=sys.stderr)
             return 1
-        readme = pattern.sub(lambda m: m.group(1) + text + m.group(2), readme)
+        readme = pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), readme)
     (ROOT / "README.md").write_text(readme)
     return 0
 

@@ -198,6 +198,10 @@ def test_the_reconstruction_follows_the_pen_and_the_server_hears_only_the_stroke
     assert page.evaluate("window.__runs") == 1  # one rerun when the stroke ended
     digit = np.array(frame.evaluate("Array.from(window.aeLive.input)"), np.float32).reshape(28, 28)
     png = frame.evaluate("document.querySelector('canvas.ink').toDataURL('image/png')")
+    ink = np.argwhere(preprocess.ink(preprocess.read_image(base64.b64decode(png.split(",", 1)[1]))) > 0.5) / 280
+    (top, left), (bottom, right) = ink.min(0), ink.max(0)  # the ink lies where the pen went
+    xs, ys = [x for x, _ in appserver.SEVEN[0]], [y for _, y in appserver.SEVEN[0]]
+    assert np.allclose([left, right, top, bottom], [min(xs), max(xs), min(ys), max(ys)], atol=0.06)
     assert np.abs(live.digit_of(png) - digit).max() <= 1 / 255  # the server's copy of the same drawing
     name = page.get_by_role("combobox", name="Model").input_value().split(" · ")[0]
     in_page = frame.evaluate("async (x) => window.aeLive.run(x)", digit.ravel().tolist())

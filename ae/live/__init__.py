@@ -38,7 +38,7 @@ def runtime_version() -> str:
     return json.loads((FRONTEND / "ort" / "VENDOR.json").read_text())["version"]
 
 
-@st.cache_resource(max_entries=64, show_spinner="Preparing the model for your browser…")
+@st.cache_resource(max_entries=64, show_spinner=False)  # a spinner in its place would remount the widget
 def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | None]:
     """(what the page needs to load the model, or None; why not). Once per file version."""
     try:

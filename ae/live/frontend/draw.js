@@ -83,9 +83,13 @@ export class DrawWidget extends LiveWidget {
   }
 
   listen(clear) {
+    // Where a pointer is on the canvas, in its own pixels. From screen coordinates: inside this
+    // frame, Chromium gives pointerrawupdate the top page's client coordinates, while screenX is
+    // the same for every event; the frame's screen origin comes from the stroke's pointerdown.
+    let origin = [0, 0];
     const at = (e) => {
       const box = this.ink.getBoundingClientRect();
-      return [((e.clientX - box.left) / box.width) * SIZE, ((e.clientY - box.top) / box.height) * SIZE];
+      return [((e.screenX - origin[0] - box.left) / box.width) * SIZE, ((e.screenY - origin[1] - box.top) / box.height) * SIZE];
     };
     let last = null;
     const line = (from, to) => {
@@ -101,6 +105,7 @@ export class DrawWidget extends LiveWidget {
     this.ink.addEventListener("pointerdown", (e) => {
       e.preventDefault();
       this.ink.setPointerCapture(e.pointerId);
+      origin = [e.screenX - e.clientX, e.screenY - e.clientY];
       last = at(e);
       line(last, last); // a dot
       this.frames.request(e.timeStamp);
