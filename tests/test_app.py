@@ -165,7 +165,7 @@ def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypat
     at = app("draw")
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")
     at.run()
-    assert len(images(at)) == 4  # input, reconstruction, error, the code
+    assert len(images(at)) == 5  # input, reconstruction, error, the code, where its error falls
     for page in ("denoise", "interpolate", "explore", "train"):
         at = app(page)
         no_exception(at)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from playwright.async_api import async_playwright
 
 from bench import appserver
 
@@ -84,14 +86,16 @@ async def _draw(page, frame, seed: int, until: float, report: dict) -> None:
             report["missed"] += 1
         if await page.locator("[data-testid='stException']").count():
             report["exceptions"] += 1
+        try:  # this stroke's rerun, before the next stroke starts: a late one is not "while drawing"
+            await page.wait_for_function(f"() => window.__runs > {runs}", timeout=5_000, polling=50)
+        except PlaywrightTimeout:
+            pass  # no rerun at all: counted below as runs_after, which the test bounds
         await page.wait_for_timeout(rng.randint(300, 800))  # a person pauses between strokes
         report["runs_after"] += await page.evaluate("window.__runs") - runs
     report["latency"] += await frame.evaluate("Array.from(window.aeLive.frames.latencies)")
 
 
 async def _load(url: str, server_pid: int) -> dict:
-    from playwright.async_api import async_playwright
-
     report = {"latency": [], "missed": 0, "exceptions": 0, "strokes": 0, "runs_during": 0, "runs_after": 0, "rss_mb": []}
     async with async_playwright() as p:
         browser = await p.chromium.launch(**appserver.launch_options())
