@@ -35,7 +35,7 @@ else:
     for c in choices:
         out = latent.reconstruct(c.model, originals)[1]
         head, row = st.columns([1, 5], vertical_alignment="center")
-        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {evaluate.mse(originals, out):.4f}")
+        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE on these ten {evaluate.mse(originals, out):.4f}")
         with row:
             ui.picture(ui.row_picture(out, 64), alt=f"The same ten digits rebuilt by {c.name}")
 
@@ -45,7 +45,7 @@ rows = [
         "model": c.name,
         "architecture": c.meta.architecture,
         "code size": c.model.latent_dim,
-        "parameters": models.count_parameters(c.model),
+        "parameters": c.meta.parameters,  # as trained (the served copy has batch norm folded away)
         "test MSE": c.meta.test_mse,
         "PSNR (dB)": c.meta.test.get("psnr"),
         "PCA MSE, same size": c.meta.pca_mse,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ae import checkpoints
 from app_pages import PAGES
 from tests.apptools import (
     SEVEN,
@@ -31,12 +32,14 @@ def test_every_page_renders_without_exception(page):
     assert at.sidebar.selectbox(key="model_name").value in TINY
 
 
-def test_home_shows_the_gallery_and_the_table():
+def test_home_shows_the_gallery_and_the_table(tiny_checkpoints):
     at = app()
     assert len(images(at)) == 4  # originals and one row per model
     table = at.dataframe[0].value
     assert set(table["model"]) == TINY
     assert (table["test MSE"] > 0).all() and (table["PCA MSE, same size"] > 0).all()
+    for name, count in zip(table["model"], table["parameters"]):  # as trained, as the sidebar and README say
+        assert count == checkpoints.load(tiny_checkpoints / f"{name}.safetensors")[1].parameters
 
 
 def test_draw_leaves_the_pictures_to_the_page_while_it_runs_the_model():
