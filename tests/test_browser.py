@@ -152,16 +152,20 @@ def test_training_from_the_page_survives_navigation_and_lands_in_the_picker(serv
     page.close()
 
 
+def _upload_tab(url, b):
+    """The Draw page on its Upload tab, and the file input behind its drop zone."""
+    page = appserver.open_page(b, url, "draw")
+    page.get_by_text("Upload", exact=True).click()
+    appserver.wait_idle(page)
+    return page, page.locator("[data-testid='stFileUploaderDropzoneInput']")
+
+
 def test_uploads_bad_files_get_a_message_and_a_good_photo_is_reconstructed(server, tmp_path):
     from PIL import Image
 
     from ae import data
 
-    url, b = server
-    page = appserver.open_page(b, url, "draw")
-    page.get_by_text("Upload", exact=True).click()
-    appserver.wait_idle(page)
-    chooser = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    page, chooser = _upload_tab(*server)
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not a picture at all")
     chooser.set_input_files(str(bad))
@@ -246,11 +250,7 @@ def test_a_blank_picture_gets_the_looks_blank_warning_and_a_wrong_extension_is_r
 
     from ae import data
 
-    url, b = server
-    page = appserver.open_page(b, url, "draw")
-    page.get_by_text("Upload", exact=True).click()
-    appserver.wait_idle(page)
-    chooser = page.locator("[data-testid='stFileUploaderDropzoneInput']")
+    page, chooser = _upload_tab(*server)
     blank = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(blank)
     chooser.set_input_files(str(blank))
