@@ -81,7 +81,7 @@ def metrics(
 @functools.lru_cache(maxsize=1)
 def pca_basis(data_dir: str | None = None) -> models.Pca:
     """PCA with every component, fit on the 48k training split once per process."""
-    train, _ = data.load_split("train", str(data_dir) if data_dir else None)
+    train, _ = data.load_split("train", data_dir)
     return models.build("pca", latent_dim=784).fit(data.to_float(train))
 
 
@@ -143,7 +143,7 @@ def table_row(path: Path) -> str:
         path.stem,
         meta.architecture,
         str(model.latent_dim),
-        f"{models.count_parameters(model):,}",
+        f"{meta.parameters:,}",
         f"{test['mse']:.5f}",
         f"{test['psnr']:.2f}",
         f"{test['bce']:.4f}",

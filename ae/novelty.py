@@ -50,7 +50,7 @@ def worse_than(quantiles, mse: float) -> float:
 
 
 def verdict(share: float) -> str:
-    """What the share means, in one line (live.js says the same in the page)."""
+    """What the share means, in one line (paint.js says the same in the page)."""
     if share >= 0.9995:
         return "Worse than every real digit: this does not look like anything the model has seen."
     if share >= 0.99:

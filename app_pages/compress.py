@@ -26,6 +26,12 @@ def curves(path: str, mtime_ns: int) -> dict:
     return compress.curves(choice.model, evaluate.pca_basis(), ui.train_digits(), digits)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def pca_quantiser(k: int) -> compress.Quantiser:
+    """PCA's k numbers quantised over the same training digits as the model's code."""
+    return compress.Quantiser.fit(latent.encode(evaluate.pca_model(evaluate.pca_basis(), k), ui.train_digits()))
+
+
 def comparison(digit: np.ndarray, q: compress.Quantiser) -> None:
     """The digit squeezed to 8, 4 and 2 bits a number of the code, each next to PCA and JPEG at that size."""
     z = latent.encode(choice.model, digit[None])
@@ -34,8 +40,7 @@ def comparison(digit: np.ndarray, q: compress.Quantiser) -> None:
         size = compress.code_bytes(choice.model.latent_dim, bits)
         ours = latent.decode(choice.model, q.round_trip(z, bits))[0]
         pca = evaluate.pca_model(basis, size)  # as many numbers as bytes, at 8 bits each
-        pca_q = compress.Quantiser.fit(latent.encode(pca, ui.train_digits()))
-        pca_out = latent.decode(pca, pca_q.round_trip(latent.encode(pca, digit[None]), 8))[0]
+        pca_out = latent.decode(pca, pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
         jpeg_size, jpeg_out, quality = compress.jpeg_within(digit, size)
         jpeg_note = f"{jpeg_size} bytes, quality {quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
         st.markdown(f"**{size} bytes**: {bits} bits for each of the {choice.model.latent_dim} numbers of the code")

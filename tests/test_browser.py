@@ -115,18 +115,24 @@ def test_navigating_between_pages_keeps_the_chosen_model(server):
     page.close()
 
 
-def test_training_from_the_page_survives_navigation_and_lands_in_the_picker(server):
-    url, b = server
+def _start_training(url, b, name: str, epochs: int, images: int):
+    """The Train page's form filled in for a small conv model and started."""
     page = appserver.open_page(b, url, "train")
     page.get_by_role("combobox", name="Architecture").click()
     page.get_by_role("option", name="conv", exact=True).click()
     appserver.wait_idle(page)
-    for label, value in [("Code size", "8"), ("Width (channels)", "8"), ("Epochs", "3"), ("Training images", "6000")]:
+    for label, value in [("Code size", "8"), ("Width (channels)", "8"), ("Epochs", str(epochs)), ("Training images", str(images))]:
         box = page.get_by_role("spinbutton", name=label)
         box.fill(value)
         box.press("Tab")
-    page.get_by_role("textbox", name="Save as").fill("browser-run")
+    page.get_by_role("textbox", name="Save as").fill(name)
     page.get_by_role("button", name="Start training").click()
+    return page
+
+
+def test_training_from_the_page_survives_navigation_and_lands_in_the_picker(server):
+    url, b = server
+    page = _start_training(url, b, name="browser-run", epochs=3, images=6000)
     page.get_by_text("browser-run: conv, running").wait_for(timeout=30_000)
     # away and back while it runs: the job goes on and the page shows it again
     page.locator("[data-testid='stSidebarNav'] a", has_text="Draw").click()
@@ -206,17 +212,7 @@ def test_clicking_a_dot_on_the_map_shows_that_digit(server):
 def test_stop_clicked_during_a_run_keeps_the_best_epoch_and_it_loads(server, folder):
     from ae import checkpoints
 
-    url, b = server
-    page = appserver.open_page(b, url, "train")
-    page.get_by_role("combobox", name="Architecture").click()
-    page.get_by_role("option", name="conv", exact=True).click()
-    appserver.wait_idle(page)
-    for label, value in [("Code size", "8"), ("Width (channels)", "8"), ("Epochs", "50"), ("Training images", "3000")]:
-        box = page.get_by_role("spinbutton", name=label)
-        box.fill(value)
-        box.press("Tab")
-    page.get_by_role("textbox", name="Save as").fill("stopped-run")
-    page.get_by_role("button", name="Start training").click()
+    page = _start_training(*server, name="stopped-run", epochs=50, images=3000)
     page.get_by_text("Epochs: 2 of 50").wait_for(timeout=120_000)
     page.get_by_role("button", name="Stop").click()
     page.get_by_text("stopped-run: Stopped. Kept the best epoch").wait_for(timeout=60_000)
