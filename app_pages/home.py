@@ -26,6 +26,7 @@ digits = ui.test_digits()
 if digits is None:
     ui.mnist_missing_note()
 else:
+    st.caption("Beside each model: its code size, and its MSE on these ten digits (the table below has all 10,000).")
     images, labels = digits
     originals = images[[np.flatnonzero(labels == k)[0] for k in range(10)]]  # the first 0, 1, ..., 9
     head, row = st.columns([1, 5], vertical_alignment="center")
@@ -35,7 +36,7 @@ else:
     for c in choices:
         out = latent.reconstruct(c.model, originals)[1]
         head, row = st.columns([1, 5], vertical_alignment="center")
-        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE on these ten {evaluate.mse(originals, out):.4f}")
+        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {evaluate.mse(originals, out):.4f}")
         with row:
             ui.picture(ui.row_picture(out, 64), alt=f"The same ten digits rebuilt by {c.name}")
 
