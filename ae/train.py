@@ -207,8 +207,8 @@ def _validate(model, val_x, cfg, autocast) -> tuple[float, float, tuple[np.ndarr
     for idx in data.batch_indices(len(val_x), 1000, shuffle=False):
         inputs, targets = data.batch(val_x[idx.to(val_x.device)], noise, cfg.noise, cfg.noise_level)
         with autocast():
-            loss = model.training_loss(inputs, targets, loss_name)
-            outputs = model(inputs).float()
+            loss, outputs = model.loss_and_output(inputs, targets, loss_name)
+            outputs = outputs.float()
         total_loss += loss.item() * len(idx)
         total_mse += (outputs - targets).pow(2).flatten(1).mean(1).sum().item()
         if samples is None:

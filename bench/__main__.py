@@ -89,7 +89,8 @@ def markdown(result: dict) -> str:
         out.append("")
         met = [r["model"] for r in result["time_to_quality"] if (r["ratio"] or 0) >= TIME_TO_QUALITY_GOAL]
         missed = [r["model"] for r in result["time_to_quality"] if r["model"] not in met]
-        out += [f"Goal {TIME_TO_QUALITY_GOAL}x: met by {', '.join(met) or 'none'}; not met by {', '.join(missed) or 'none'}.", ""]
+        verdicts = [f"met by {', '.join(met)}"] * bool(met) + [f"not met by {', '.join(missed)}"] * bool(missed)
+        out += [f"Goal {TIME_TO_QUALITY_GOAL}x: {'; '.join(verdicts)}.", ""]
     extras = []
     if "preprocess_ms" in result:
         extras.append(f"preprocessing a 280x280 canvas: {result['preprocess_ms']:.2f} ms")

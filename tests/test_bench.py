@@ -49,3 +49,16 @@ def test_the_seed_002_target_is_the_shipped_seed_recipe_run():
 def test_a_measurement_that_fails_in_its_process_says_why(mnist_dir):
     with pytest.raises(RuntimeError, match="unknown architecture 'nope'"):
         training.in_fresh_process("ours_img_s", "nope", 1000)
+
+
+def test_the_tutorial_loop_trains_torchs_own_elu_as_the_seed_wrote_it():
+    import torch
+
+    from ae import models
+    from ae.models import base
+
+    ours = models.build("conv_bn_elu")
+    assert any(type(m) is base.ELU for m in ours.modules())
+    theirs = training._as_tutorials_write_it(models.build("conv_bn_elu"))
+    activations = [type(m) for m in theirs.modules() if isinstance(m, torch.nn.ELU)]
+    assert len(activations) == 6 and set(activations) == {torch.nn.ELU}

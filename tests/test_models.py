@@ -120,3 +120,19 @@ def test_the_inference_copy_gives_the_same_codes_and_pictures(name):
         assert torch.allclose(fast.decode(z), model.decode(z), atol=1e-5)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())  # all folded
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == norms  # the original is untouched
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 1e-6), (torch.bfloat16, 1e-2)])
+def test_our_elu_is_torchs_forward_and_backward(dtype, tol):
+    from ae.models.base import ELU
+
+    x = (torch.randn(4, 8, 9, 9) * 4).to(dtype)
+    x[0, 0, 0, :3] = torch.tensor([0.0, -1e-8, 1e-8])  # at and next to the kink
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    grad = torch.randn_like(x)
+    ELU()(ours).backward(grad)
+    y = torch.nn.ELU()(theirs)
+    y.backward(grad)
+    assert torch.allclose(ELU()(ours.detach()).float(), y.detach().float(), atol=tol, rtol=tol)
+    assert torch.allclose(ours.grad.float(), theirs.grad.float(), atol=tol, rtol=tol)
+    assert (ELU()(x[x > 0]) == x[x > 0]).all()  # the positive side untouched

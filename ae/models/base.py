@@ -67,6 +67,15 @@ class Autoencoder(nn.Module):
         """The objective of one batch; a model with terms of its own (the VAE) overrides it."""
         return reconstruction_loss(loss, self.raw_output(x), target)
 
+    def loss_and_output(self, x: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validation's one pass: the batch's objective and the output users see (`self(x)`)."""
+        raw = self.raw_output(x)
+        return reconstruction_loss(loss, raw, target), self.shown(raw)
+
+    def shown(self, raw: torch.Tensor) -> torch.Tensor:
+        """What users see of a raw output."""
+        return raw
+
     def config_dict(self) -> dict:
         return dataclasses.asdict(self.config)
 
@@ -79,10 +88,39 @@ class Clamped(Autoencoder):
         raise NotImplementedError
 
     def decode(self, z):
-        return self.raw_decode(z).clamp(0.0, 1.0)
+        return self.shown(self.raw_decode(z))
 
     def raw_output(self, x):
         return self.raw_decode(self.encode(x))
+
+    def shown(self, raw):
+        return raw.clamp(0.0, 1.0)
+
+
+class _ExpELU(torch.autograd.Function):
+    """ELU (alpha 1) from exp: e = exp(min(x, 0)) is both the negative side plus one and the slope
+    everywhere, so the backward pass is one multiply."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = x.clamp(max=0).exp()
+        ctx.save_for_backward(e)
+        return (e - 1) + x.clamp(min=0)  # exactly x where x > 0
+
+    @staticmethod
+    def backward(ctx, grad):
+        (e,) = ctx.saved_tensors
+        return grad * e
+
+
+class ELU(nn.ELU):
+    """`nn.ELU` computed through exp on the CPU, where ATen's vectorised expm1 makes nn.ELU many
+    times slower than exp (docs/performance.md); exported to ONNX as the standard Elu."""
+
+    def forward(self, x):
+        if x.device.type != "cpu" or self.alpha != 1.0 or self.inplace or torch.onnx.is_in_onnx_export():
+            return super().forward(x)
+        return _ExpELU.apply(x)
 
 
 @dataclasses.dataclass

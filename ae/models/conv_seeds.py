@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ae.models.base import Autoencoder, Clamped
+from ae.models.base import ELU, Autoencoder, Clamped
 from ae.models.registry import register, ship
 
 
@@ -139,18 +139,18 @@ class ConvBnElu(Clamped):
         c1, c2, c3 = config.channels
         k = config.latent_dim
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.MaxPool2d(2), nn.ELU(),  # (B, 16, 14, 14)
-            nn.Conv2d(c1, c2, 3), nn.BatchNorm2d(c2), nn.MaxPool2d(2), nn.ELU(),  # (B, 32, 6, 6)
-            nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3), nn.MaxPool2d(2), nn.ELU(),  # (B, 64, 3, 3)
+            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.MaxPool2d(2), ELU(),  # (B, 16, 14, 14)
+            nn.Conv2d(c1, c2, 3), nn.BatchNorm2d(c2), nn.MaxPool2d(2), ELU(),  # (B, 32, 6, 6)
+            nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3), nn.MaxPool2d(2), ELU(),  # (B, 64, 3, 3)
             nn.Conv2d(c3, k, 3),  # (B, 128, 1, 1)
             nn.Flatten(),  # (B, 128)
         )  # fmt: skip
         self.decoder = nn.Sequential(
             nn.Unflatten(1, (k, 1, 1)),
             nn.ConvTranspose2d(k, c3, 3),  # (B, 64, 3, 3)
-            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c3, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ELU(),  # (B, 32, 6, 6)
-            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c2, c1, 3), nn.BatchNorm2d(c1), nn.ELU(),  # (B, 16, 14, 14)
-            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c1, 1, 3, padding=1), nn.BatchNorm2d(1), nn.ELU(),  # (B, 1, 28, 28)
+            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c3, c2, 3, padding=1), nn.BatchNorm2d(c2), ELU(),  # (B, 32, 6, 6)
+            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c2, c1, 3), nn.BatchNorm2d(c1), ELU(),  # (B, 16, 14, 14)
+            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c1, 1, 3, padding=1), nn.BatchNorm2d(1), ELU(),  # (B, 1, 28, 28)
         )  # fmt: skip
 
     def encode(self, x):

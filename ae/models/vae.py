@@ -60,6 +60,9 @@ class Vae(Autoencoder):
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).float().sum(1).mean()
         return reconstruction_loss("bce", self.decode(z), target) + kl / pixels(self.image_size)
 
+    def loss_and_output(self, x, target, loss="elbo"):
+        return self.training_loss(x, target, loss), self(x)
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.to_stats.weight.device)
