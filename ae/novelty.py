@@ -7,6 +7,10 @@ its reconstruction error, placed among the errors of the 10,000 test digits, is 
 
     python -m ae.novelty [checkpoints...]             # the README's table: each model's ROC AUC
 
+The table also scores each image by how far its code lies from the digits' codes (Mahalanobis
+distance to the nearest class mean, classes fitted to 10,000 training codes with their labels),
+and by either score; the meter on the Draw page uses the error alone.
+
 The table scores 200 test digits against 200 things that are not digits, made reproducibly:
 capital letters drawn in Pillow's own font (leaving out those that pass for digits), random
 scribbles and simple shapes, all through the same preprocessing as a drawing.
@@ -125,6 +129,39 @@ def non_digits(n: int = SAMPLES, seed: int = 0) -> np.ndarray:
     return np.stack([preprocess.to_mnist(np.asarray(make(i))) for i in range(n)])
 
 
+# ---- the code's side: how far it lies from every digit class's codes -------------------------------
+
+CLASS_DIGITS = 10_000  # training digits the classes' codes are fitted to
+REFERENCE = slice(1_000, 3_000)  # test digits the two scores are placed among (not the 200 scored)
+
+
+def codes(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
+    x = torch.as_tensor(np.asarray(images, np.float32))[:, None]
+    model.eval()
+    with torch.inference_mode():
+        return torch.cat([model.encode(chunk).flatten(1).double() for chunk in x.split(1000)]).numpy()
+
+
+def code_classes(model: models.Autoencoder, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each digit class's mean code, and the inverse of the covariance they share."""
+    z = codes(model, images)
+    means = np.stack([z[labels == c].mean(0) for c in range(10)])
+    covariance = np.cov(z - means[labels], rowvar=False).reshape(z.shape[1], z.shape[1])
+    ridge = 1e-6 * max(np.trace(covariance) / len(covariance), 1e-12)  # codes with a dead number stay invertible
+    return means, np.linalg.inv(covariance + ridge * np.eye(len(covariance)))
+
+
+def code_distance(z: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """The Mahalanobis distance of each code to the nearest class mean."""
+    d = z[:, None, :] - means[None]
+    return np.sqrt(np.einsum("nkj,jl,nkl->nk", d, precision, d).min(1))
+
+
+def percentile_among(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The share of the reference below each value."""
+    return np.searchsorted(np.sort(reference), values) / len(reference)
+
+
 def roc_auc(digit_scores: np.ndarray, other_scores: np.ndarray) -> float:
     """The chance that a non-digit scores higher than a digit (ties count half): the ROC AUC."""
     higher = (other_scores[:, None] > digit_scores[None, :]).mean()
@@ -132,21 +169,41 @@ def roc_auc(digit_scores: np.ndarray, other_scores: np.ndarray) -> float:
     return float(higher + ties / 2)
 
 
-def auc_of(model: models.Autoencoder, data_dir=None) -> float:
-    digits = data.to_float(data.load_split("test", data_dir)[0][:SAMPLES])[:, 0].numpy()
-    return roc_auc(errors(model, digits), errors(model, non_digits()))
+def aucs_of(model: models.Autoencoder, data_dir=None) -> dict[str, float]:
+    """ROC AUC of the error, of the code's distance to the nearest digit class, and of the larger of
+    the two percentiles (each among 2,000 other test digits), on the 200 + 200 images."""
+    test = data.to_float(data.load_split("test", data_dir)[0])[:, 0].numpy()
+    train_x, train_y = data.load_split("train", data_dir)[:2]
+    means, precision = code_classes(model, data.to_float(train_x[:CLASS_DIGITS])[:, 0].numpy(), train_y[:CLASS_DIGITS].numpy())
+    sets = {"digits": test[:SAMPLES], "others": non_digits(), "reference": test[REFERENCE]}
+    error = {k: errors(model, v) for k, v in sets.items()}
+    distance = {k: code_distance(codes(model, v), means, precision) for k, v in sets.items()}
+
+    def either(k):
+        pe, pc = percentile_among(error[k], error["reference"]), percentile_among(distance[k], distance["reference"])
+        return np.maximum(pe, pc) + 1e-3 * np.minimum(pe, pc)  # ties at the top broken by the other
+
+    return {
+        "error": roc_auc(error["digits"], error["others"]),
+        "code": roc_auc(distance["digits"], distance["others"]),
+        "either": roc_auc(either("digits"), either("others")),
+    }
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ae.novelty", description="Each model's ROC AUC at telling digits from non-digits by its error.")
+    p = argparse.ArgumentParser(prog="python -m ae.novelty", description="Each model's ROC AUC at telling digits from non-digits.")
     p.add_argument("paths", nargs="*", help="checkpoint files (default: every one in $AE_CHECKPOINT_DIR or checkpoints/)")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
     paths = args.paths or checkpoints.checkpoint_files(checkpoints.default_dir())
-    print(f"| model | ROC AUC, {SAMPLES} test digits against {SAMPLES} letters, scribbles and shapes |\n|---|---|")
+    print(
+        f"ROC AUC, {SAMPLES} test digits against {SAMPLES} letters, scribbles and shapes:\n\n"
+        "| model | by its error (the meter) | by its code's distance to the nearest digit class | by either |\n|---|---|---|---|"
+    )
     for path in paths:
         model, _ = checkpoints.load(path)
-        print(f"| {Path(path).stem} | {auc_of(model, args.data_dir):.3f} |")
+        auc = aucs_of(model, args.data_dir)
+        print(f"| {Path(path).stem} | {auc['error']:.3f} | {auc['code']:.3f} | {auc['either']:.3f} |")
     return 0
 
 

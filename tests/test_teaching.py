@@ -62,6 +62,28 @@ def test_the_share_of_digits_rebuilt_better_and_what_it_means():
     assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.5
 
 
+def test_a_codes_distance_is_to_the_nearest_digit_class_in_the_classes_own_spread():
+    import torch
+
+    class Identity(torch.nn.Module):  # the code is the image's first two pixels
+        def encode(self, x):
+            return x.flatten(1)[:, :2]
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 200)
+    spread = np.array([0.1, 0.01])  # every class narrow along the second number
+    images = np.zeros((len(labels), 28, 28))
+    images[:, 0, :2] = np.stack([labels, labels], 1) + rng.normal(0, 1, (len(labels), 2)) * spread
+    means, precision = novelty.code_classes(Identity(), images, labels)
+    assert np.allclose(means[:, 0], np.arange(10), atol=0.03)
+    at_means = novelty.code_distance(means, means, precision)
+    assert np.allclose(at_means, 0)
+    off = means[3] + np.array([[0.3, 0.0], [0.0, 0.03]])  # three spreads away, along either number
+    assert np.allclose(novelty.code_distance(off, means, precision), 3, rtol=0.15)
+    assert novelty.code_distance(means[3:4] + [0.5, 0.5], means, precision) > 10  # between classes, far from both
+    assert list(novelty.percentile_among(np.array([0.0, 2.5, 9.0]), np.arange(5.0))) == [0.0, 0.6, 1.0]
+
+
 def test_non_digits_are_made_the_same_way_every_time():
     a, b = novelty.non_digits(9), novelty.non_digits(9)
     assert a.shape == (9, 28, 28) and np.array_equal(a, b) and (a.reshape(9, -1).max(1) > 0.5).all()
