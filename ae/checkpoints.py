@@ -82,6 +82,12 @@ class Meta(dict):
         return list(self.metrics.get("test_error_quantiles") or [])
 
     @property
+    def code_classes(self) -> dict:
+        """The digit classes' mean codes, a whitening matrix of their spread and the test digits'
+        distances to them at every 0.1% ({} when not measured; ae.novelty)."""
+        return dict(self.metrics.get("test_code_classes") or {})
+
+    @property
     def noise(self) -> str:
         """The noise it was trained to remove, or 'none'."""
         return self.train.get("noise", "none") if self.train.get("noise_level") else "none"
@@ -158,7 +164,7 @@ def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path
         "saved": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    write_atomic(path, save_tensors(tensors, metadata={META_KEY: json.dumps(doc)}))
+    write_atomic(path, save_tensors(tensors, metadata={META_KEY: json.dumps(doc, separators=(",", ":"))}))
     return path
 
 

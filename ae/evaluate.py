@@ -41,6 +41,7 @@ def psnr(a, b) -> float:
 
 
 @torch.inference_mode()
+@torch.inference_mode()
 def reconstructions(model: models.Autoencoder, x: torch.Tensor, batch_size: int = 1000, raw: bool = False) -> torch.Tensor:
     """Float images (N, 1, 28, 28) -> what the model rebuilds of them (`raw`: before any clamping),
     in batches, in eval mode."""
@@ -63,12 +64,14 @@ def metrics(
     noise: str = "none",
     level: float = 0.0,
     seed: int = NOISE_SEED,
+    rebuilt: torch.Tensor | None = None,
 ) -> dict:
     """Scores of a model on uint8 images; with noise, of its reconstruction of the noisy input
-    against the clean digit, and `input_psnr` of the noisy input itself for comparison."""
+    against the clean digit, and `input_psnr` of the noisy input itself for comparison.
+    `rebuilt`: the clean images' reconstructions, where the caller has them already."""
     clean = data.to_float(images)
     if noise == "none" or level <= 0:
-        out = scores(reconstructions(model, clean), clean)
+        out = scores(reconstructions(model, clean) if rebuilt is None else rebuilt, clean)
         if isinstance(model, models.Clamped):  # its own loss saw the raw output: the seeds' figures are of that
             out["raw_mse"] = (reconstructions(model, clean, raw=True) - clean).pow(2).mean().item()
         return out
@@ -104,17 +107,19 @@ NOISY = ("gaussian", 0.4)  # every checkpoint is also scored cleaning this noise
 
 def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None) -> dict:
     """What a checkpoint stores under "metrics": test scores (all 10k and the first SPOT_CHECK),
-    PCA at the same code size, its scores on the test digits with gaussian noise 0.4, and the
-    spread of its errors over them (ae.novelty)."""
-    from ae.novelty import error_quantiles
+    PCA at the same code size, its scores on the test digits with gaussian noise 0.4, and what
+    the "is this a digit?" meter places a drawing among (ae.novelty)."""
+    from ae import novelty
 
     test, _ = data.load_split("test", data_dir)
+    clean = data.to_float(test)
+    rebuilt = reconstructions(model, clean)  # once: for the scores and for the meter's errors
     return {
-        "test": metrics(model, test),
+        "test": metrics(model, test, rebuilt=rebuilt),
         "test_spot_check": {"images": SPOT_CHECK, **metrics(model, test[:SPOT_CHECK])},
         "pca": metrics(pca(model.latent_dim, data_dir), test),
         "test_noisy": metrics(model, test, *NOISY),
-        "test_error_quantiles": error_quantiles(model, data.to_float(test)[:, 0].numpy()),  # for "is this a digit?"
+        **novelty.measure(model, clean[:, 0].numpy(), (rebuilt - clean).pow(2).flatten(1).mean(1).numpy(), data_dir),
     }
 
 

@@ -3,6 +3,7 @@
     files = export.onnx_files("checkpoints/conv32.safetensors", cache_dir)
     files.encoder, files.decoder      # plain .onnx (Python's onnxruntime, the parity tests)
     files.encoder_packed, ...         # what the page downloads: byte-shuffled, then gzipped
+    files.meter                       # gzipped JSON: what the Draw page's "is this a digit?" meter needs
 
 Made from the .safetensors file alone (checkpoints.load, then torch.onnx.export), in a folder
 named after the file's SHA-256: a retrained model gets new files, an unchanged one is exported
@@ -15,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import threading
 import warnings
@@ -25,10 +27,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ae import checkpoints, models
+from ae import checkpoints, models, novelty
 
 OPSET = 17
 PACKED_SUFFIX = ".packed.gz"
+METER = "meter.json.gz"
 
 
 class ExportError(RuntimeError):
@@ -56,6 +59,10 @@ class OnnxFiles:
     @property
     def decoder_packed(self) -> Path:
         return self.folder / f"decoder{PACKED_SUFFIX}"
+
+    @property
+    def meter(self) -> Path:
+        return self.folder / METER
 
 
 class _Encoder(nn.Module):
@@ -98,6 +105,9 @@ def onnx_files(checkpoint: str | os.PathLike, cache_dir: str | os.PathLike) -> O
             model, _ = checkpoints.load(checkpoint)
             _export(model, folder)
             checkpoints.write_atomic(done, str(model.latent_dim).encode())
+        if not (folder / METER).exists():  # also for a folder exported before the page had a meter
+            meter = novelty.for_the_page(checkpoints.load(checkpoint)[1])
+            checkpoints.write_atomic(folder / METER, gzip.compress(json.dumps(meter).encode(), compresslevel=9, mtime=0))
         return OnnxFiles(digest, folder, int(done.read_text()))
 
 

@@ -30,19 +30,27 @@ def results(digit):
             ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
             width=600, height=140, crisp=False,
         )
-        + is_it_a_digit_html(evaluate.mse(digit, x_hat))
+        + is_it_a_digit_html(evaluate.mse(digit, x_hat), z)
     )  # fmt: skip
 
 
-def is_it_a_digit_html(error: float) -> str:
-    """Where this error falls among the test digits' (the page's live widget draws the same)."""
-    quantiles = choice.meta.error_quantiles
-    if not quantiles:
+def is_it_a_digit_html(error: float, code) -> str:
+    """Where this drawing's error and code fall among the test digits' (the live widget draws the same)."""
+    meter = novelty.Meter.of(choice.meta)
+    if meter is None:
         return ""
-    share = novelty.worse_than(quantiles, error)
-    return f"<p><b>Is this a digit?</b> {novelty.verdict(share)}</p>" + ui.picture_html(
-        novelty.meter_svg(quantiles, error), "The errors of the 10,000 test digits (smaller to the left); the orange line is yours.",
-        width=600, height=90, crisp=False, alt=f"A histogram of the test digits' errors; this drawing's error is worse than {share:.0%} of them",
+    by_error, by_code = meter.shares(error, code)
+    html = f"<p><b>Is this a digit?</b> {novelty.verdict(by_error, by_code)}</p>" + ui.picture_html(
+        novelty.meter_svg(meter.error_quantiles, error), novelty.meter_caption("Reconstruction error", by_error),
+        width=600, height=70, crisp=False, alt="A histogram of the test digits' reconstruction errors, and this drawing's",
+    )
+    if by_code is None:  # a checkpoint saved before the meter measured codes
+        return html
+    distance = float(meter.distance(code)[0])
+    return html + ui.picture_html(
+        novelty.meter_svg(meter.classes["distance_quantiles"], distance, ("nearer a digit class", "further from every digit class")),
+        novelty.meter_caption("Code's distance to the nearest digit class", by_code),
+        width=600, height=70, crisp=False, alt="A histogram of the test digits' code distances to the nearest digit class, and this drawing's",
     )
 
 

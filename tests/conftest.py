@@ -43,6 +43,15 @@ def chromium() -> dict:
     return appserver.launch_options()
 
 
+@pytest.fixture(scope="module")
+def shipped_app(mnist_dir, chromium):
+    """The app as shipped, in Chromium: the real checkpoints and MNIST."""
+    from bench import appserver
+
+    with appserver.serve({"MNIST_DIR": str(mnist_dir)}) as url, appserver.browser() as b:
+        yield url, b
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
     """A folder of three small trained models (conv, dense, a 2-d VAE), trained once per test session."""

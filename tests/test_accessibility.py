@@ -24,13 +24,6 @@ def test_the_vendored_axe_is_the_recorded_npm_release():
     assert record["package"] == "axe-core" and hashlib.sha256(data).hexdigest() == record["files"]["axe.min.js"]["sha256"]
 
 
-@pytest.fixture(scope="module")
-def shipped_app(mnist_dir, chromium):
-    """The app as shipped: the real checkpoints and MNIST."""
-    with appserver.serve({"MNIST_DIR": str(mnist_dir)}) as url, appserver.browser() as b:
-        yield url, b
-
-
 def _violations(target) -> list[str]:
     target.add_script_tag(path=str(AXE / "axe.min.js"))
     return target.evaluate(RUN_AXE)

@@ -2,6 +2,7 @@
 doing in the page what Python does on the server (preprocessing, encode, decode, paths)."""
 
 import base64
+import gzip
 import hashlib
 import json
 import shutil
@@ -11,7 +12,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ae import checkpoints, data, export, latent, live, preprocess
+from ae import checkpoints, data, export, latent, live, novelty, preprocess
 from bench import appserver
 from tests.conftest import ROOT
 
@@ -59,6 +60,16 @@ def test_exports_are_cached_by_content_and_a_retrained_model_gets_new_ones(tmp_p
     checkpoints.save(mine, model, dict(meta))
     retrained = export.onnx_files(mine, tmp_path / "cache")
     assert retrained.digest != first.digest and retrained.encoder.exists()
+
+
+def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter_and_an_old_export_gets_one(tmp_path):
+    path = ROOT / "checkpoints" / "conv2.safetensors"
+    files = export.onnx_files(path, tmp_path)
+    meta = checkpoints.load(path)[1]
+    assert json.loads(gzip.decompress(files.meter.read_bytes())) == novelty.for_the_page(meta)
+    assert meta.code_classes and len(meta.code_classes["means"]) == 10
+    files.meter.unlink()  # as exported before the page had a meter
+    assert export.onnx_files(path, tmp_path).meter.exists()
 
 
 def test_a_model_whose_export_fails_says_why_and_the_page_is_told(tmp_path, monkeypatch):

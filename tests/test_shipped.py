@@ -3,10 +3,11 @@ the README's table is what the files hold, and they meet the targets."""
 
 import re
 
+import numpy as np
 import pytest
 import torch
 
-from ae import checkpoints, data, evaluate, models
+from ae import checkpoints, data, evaluate, models, non_digits, novelty
 from tests.conftest import ROOT
 
 SHIPPED = ROOT / "checkpoints"
@@ -33,20 +34,32 @@ def test_all_checkpoints_together_stay_under_25_mb():
     assert total < 25 * 2**20, f"{total / 2**20:.1f} MB"
 
 
-def _same(stored, measured, path=""):
+def _same(stored, measured, path="", rel=2e-5):
     """Every number stored equals the one measured again, to the precision stored (7 significant digits)."""
     if isinstance(stored, dict):
         assert set(stored) == set(measured), path
         for key in stored:
             _same(stored[key], measured[key], f"{path}.{key}")
-    elif isinstance(stored, list):  # error quantiles, stored at 6 significant digits: one unit in the last
+    elif isinstance(stored, list):  # quantiles, stored at 6 significant digits: one unit in the last
         assert len(stored) == len(measured), path
         for i, (a, b) in enumerate(zip(stored, measured)):
-            assert b == pytest.approx(a, rel=2e-5, abs=1e-9), (f"{path}[{i}]", a, b)
+            assert b == pytest.approx(a, rel=rel, abs=1e-9), (f"{path}[{i}]", a, b)
     elif isinstance(stored, float):
         assert measured == pytest.approx(stored, rel=2e-6, abs=1e-9), (path, stored, measured)
     else:
         assert stored == measured, path
+
+
+def _same_classes(stored: dict, measured: dict, model, mnist_dir):
+    """The meter's code classes: the same means and the same distances to them, for digits and for
+    things that are not (the matrix may turn within the directions it keeps: its numbers differ)."""
+    test = data.to_float(data.load_split("test", mnist_dir)[0][:100])[:, 0].numpy()
+    probes = novelty.codes(model, np.concatenate([test, non_digits.non_digits(100)]))
+    scale = np.abs(stored["means"]).max()
+    assert np.allclose(stored["means"], measured["means"], rtol=0, atol=1e-5 * scale)
+    distances = [novelty.code_distance(probes, np.array(c["means"]), np.array(c["whitening"])) for c in (stored, measured)]
+    assert np.allclose(*distances, rtol=1e-3)
+    _same(stored["distance_quantiles"], measured["distance_quantiles"], "distance_quantiles", rel=1e-3)  # the matrix kept to 4 digits
 
 
 @pytest.mark.slow
@@ -54,7 +67,9 @@ def _same(stored, measured, path=""):
 def test_every_stored_metric_is_true_on_the_whole_test_set(mnist_dir, name):
     model, meta = checkpoints.load(SHIPPED / f"{name}.safetensors")
     assert meta.metrics["test_spot_check"]["images"] == evaluate.SPOT_CHECK
-    _same(meta.metrics, evaluate.checkpoint_metrics(model, meta.train, mnist_dir))
+    stored, measured = dict(meta.metrics), evaluate.checkpoint_metrics(model, meta.train, mnist_dir)
+    _same_classes(stored.pop("test_code_classes"), measured.pop("test_code_classes"), model, mnist_dir)
+    _same(stored, measured)
 
 
 @pytest.mark.parametrize("name", EXPECTED)

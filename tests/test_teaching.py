@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from ae import compress, features, models, novelty
+from ae import checkpoints, compress, features, models, non_digits, novelty
+from bench import appserver
 from tests.apptools import SEVEN, app, images, live_value, no_exception
+from tests.conftest import ROOT
 
 FILLED_SQUARE = [(60, 60), (220, 60), (220, 220), (60, 220), (60, 60), (220, 220), (60, 220), (220, 60)]
 
@@ -62,34 +64,60 @@ def test_the_share_of_digits_rebuilt_better_and_what_it_means():
     assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.5
 
 
-def test_a_codes_distance_is_to_the_nearest_digit_class_in_the_classes_own_spread():
-    import torch
+def test_the_verdict_names_the_score_that_spoke():
+    both_low = novelty.verdict(0.38, 0.45)
+    assert "62% of real digits" in both_low and "55% of theirs" in both_low and "looks like a digit" in both_low
+    by_code = novelty.verdict(0.5, 0.997)
+    assert by_code.startswith("Its code is further from every digit class than 99.7%") and "does not look like anything" in by_code
+    by_error = novelty.verdict(0.95, 0.5)
+    assert by_error.startswith("Rebuilt worse than 95%") and "an unusual digit" in by_error
+    assert "any real digit's" in novelty.verdict(0.2, 1.0)
 
-    class Identity(torch.nn.Module):  # the code is the image's first two pixels
-        def __init__(self):
-            super().__init__()
-            self.unused = torch.nn.Parameter(torch.zeros(1))  # says where it runs: the CPU
 
-        def encode(self, x):
-            return x.flatten(1)[:, :2]
+class Identity(torch.nn.Module):  # the code is the image's first two pixels
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))  # says where it runs: the CPU
 
-    rng = np.random.default_rng(0)
-    labels = np.repeat(np.arange(10), 200)
-    spread = np.array([0.1, 0.01])  # every class narrow along the second number
+    def encode(self, x):
+        return x.flatten(1)[:, :2]
+
+
+def _two_number_digits(n_per_class: int, seed: int):
+    """Images whose code (Identity's) is (label, label) plus noise, narrow along the second number."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10), n_per_class)
     images = np.zeros((len(labels), 28, 28))
-    images[:, 0, :2] = np.stack([labels, labels], 1) + rng.normal(0, 1, (len(labels), 2)) * spread
-    means, precision = novelty.code_classes(Identity(), images, labels)
+    images[:, 0, :2] = np.stack([labels, labels], 1) + rng.normal(0, 1, (len(labels), 2)) * [0.1, 0.01]
+    return images, labels
+
+
+def test_a_codes_distance_is_to_the_nearest_digit_class_in_the_classes_own_spread():
+    means, whitening = novelty.code_classes(Identity(), *_two_number_digits(200, 0))
     assert np.allclose(means[:, 0], np.arange(10), atol=0.03)
-    at_means = novelty.code_distance(means, means, precision)
-    assert np.allclose(at_means, 0)
+    assert np.allclose(novelty.code_distance(means, means, whitening), 0)
     off = means[3] + np.array([[0.3, 0.0], [0.0, 0.03]])  # three spreads away, along either number
-    assert np.allclose(novelty.code_distance(off, means, precision), 3, rtol=0.15)
-    assert novelty.code_distance(means[3:4] + [0.5, 0.5], means, precision) > 10  # between classes, far from both
-    assert list(novelty.percentile_among(np.array([0.0, 2.5, 9.0]), np.arange(5.0))) == [0.0, 0.6, 1.0]
+    assert np.allclose(novelty.code_distance(off, means, whitening), 3, rtol=0.15)
+    assert novelty.code_distance(means[3:4] + [0.5, 0.5], means, whitening) > 10  # between classes, far from both
+
+
+def test_the_meter_places_a_drawing_by_its_error_and_by_its_code(monkeypatch):
+    train, labels = _two_number_digits(200, 0)
+    test, _ = _two_number_digits(100, 1)
+    as_stored = torch.as_tensor(train[:, None] * 255)  # what ae.data.to_float turns back into `train`
+    monkeypatch.setattr(novelty.data, "load_split", lambda split, data_dir=None: (as_stored, torch.as_tensor(labels)))
+    errors = np.linspace(0.01, 0.02, len(test))
+    meter = novelty.Meter.of(checkpoints.Meta(metrics=novelty.measure(Identity(), test, errors)))
+    assert meter.shares(0.015, test[0, 0, :2])[0] == pytest.approx(0.5, abs=0.01) and meter.shares(0.015, test[0, 0, :2])[1] < 0.99
+    by_error, by_code = meter.shares(0.015, np.array([3.5, 3.5]))  # between two classes: far from both
+    assert by_error == pytest.approx(0.5, abs=0.01) and by_code == 1.0
+    assert "Its code is further from every digit class" in novelty.verdict(by_error, by_code)
+    assert meter.shares(0.5, test[0, 0, :2])[0] == 1.0
+    assert novelty.Meter.of(checkpoints.Meta()) is None  # a checkpoint without the quantiles has no meter
 
 
 def test_non_digits_are_made_the_same_way_every_time():
-    a, b = novelty.non_digits(9), novelty.non_digits(9)
+    a, b = non_digits.non_digits(9), non_digits.non_digits(9)
     assert a.shape == (9, 28, 28) and np.array_equal(a, b) and (a.reshape(9, -1).max(1) > 0.5).all()
 
 
@@ -110,6 +138,8 @@ def test_a_digit_looks_like_one_and_a_filled_square_does_not(lab):
     at.run()
     no_exception(at)
     assert "looks like a digit" in _verdict(at)
+    meters = [caption for caption, _ in images(at) if "test digits'" in caption]
+    assert [m.split(":")[0] for m in meters] == ["Reconstruction error", "Code's distance to the nearest digit class"]
     at.session_state["draw_live"] = live_value(FILLED_SQUARE, runtime="failed")
     at.run()
     assert "does not look like anything the model has seen" in _verdict(at)
@@ -135,3 +165,48 @@ def test_the_compress_page_squeezes_a_digit_three_ways_and_plots_the_curves(lab)
     assert sum(c.startswith("Original") for c in captions) == 3
     assert any(c.startswith("JPEG") for c in captions) and any(c.startswith("PCA, ") for c in captions)
     assert at.get("plotly_chart")
+
+
+# ---- in a browser, with the shipped models ---------------------------------------------------------
+
+LETTER_M = [[(0.2, 0.85), (0.2, 0.15), (0.5, 0.6), (0.8, 0.15), (0.8, 0.85)]]
+LETTER_T = [[(0.2, 0.15), (0.8, 0.15)], [(0.5, 0.15), (0.5, 0.85)]]
+SQUARE = [[(0.2 + 0.05 * i, 0.2), (0.2 + 0.05 * i, 0.8)] for i in range(13)]  # filled in with the brush
+
+
+def _drawn_on_the_page(page, frame, strokes):
+    """Clear, draw, wait for the frame loop to settle; (verdict, shares, input, code) as the page has them."""
+    frame.get_by_role("button", name="Clear").click()
+    appserver.draw(page, strokes, canvas=frame.locator("canvas.ink"))
+    frame.wait_for_function("() => !window.aeLive.frames.busy && !window.aeLive.frames.requested && window.aeLive.shares")
+    page.wait_for_timeout(200)
+    return frame.evaluate(
+        "() => [document.querySelector('.verdict').textContent, window.aeLive.shares, Array.from(window.aeLive.input), Array.from(window.aeLive.code)]"
+    )
+
+
+@pytest.mark.browser
+def test_the_default_models_meter_in_the_page_tells_a_seven_from_a_letter_and_a_square(shipped_app):
+    """conv32 on Draw: a seven looks like a digit; a letter M and a filled square do not (the square's
+    code speaks); a T passes for a 7, as the README says; and the page's shares are the ones
+    ae.novelty.Meter gives for the same drawing."""
+    url, b = shipped_app
+    page = appserver.open_page(b, url, "draw")
+    frame = appserver.live_frame(page)
+    assert page.get_by_role("combobox", name="Model").input_value().startswith("conv32 ")
+    model, meta = checkpoints.load(ROOT / "checkpoints" / "conv32.safetensors")
+    meter = novelty.Meter.of(meta)
+    seen = {}
+    for name, strokes in [("seven", appserver.SEVEN), ("letter", LETTER_M), ("square", SQUARE), ("T", LETTER_T)]:
+        verdict, shares, x, code = seen[name] = _drawn_on_the_page(page, frame, strokes)
+        x = np.array(x, np.float32).reshape(28, 28)
+        with torch.inference_mode():
+            error = float((model(torch.as_tensor(x)[None, None])[0, 0] - torch.as_tensor(x)).pow(2).mean())
+        assert np.allclose(shares, meter.shares(error, np.array(code)), atol=2e-3), name
+        assert frame.locator("canvas.meter").count() == 2 and frame.locator("canvas.meter").nth(1).is_visible()
+    page.close()
+    for name in ("seven", "T"):
+        assert "looks like a digit" in seen[name][0] and max(seen[name][1]) < 0.9, seen[name][:2]
+    for name in ("letter", "square"):
+        assert "does not look like anything the model has seen" in seen[name][0] and max(seen[name][1]) >= 0.99, seen[name][:2]
+    assert seen["square"][0].startswith("Its code is further from every digit class")

@@ -46,7 +46,7 @@ def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | N
     except (export.ExportError, checkpoints.CheckpointError) as e:
         return None, str(e)
     served = {name: getattr(files, f"{name}_packed").relative_to(FRONTEND).as_posix() for name in ("encoder", "decoder")}
-    return {"digest": files.digest, "latent_dim": files.latent_dim, **served}, None
+    return {"digest": files.digest, "latent_dim": files.latent_dim, "meter": files.meter.relative_to(FRONTEND).as_posix(), **served}, None
 
 
 def model_args(choice) -> dict:
@@ -83,8 +83,7 @@ def digit_of(png_data_url: str) -> np.ndarray | None:
 def draw(choice, key: str, editor: dict | None = None) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
     frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions."""
-    quantiles = choice.meta.error_quantiles or None
-    value = _component(widget="draw", editor=editor, quantiles=quantiles, key=key, default=None, **model_args(choice))
+    value = _component(widget="draw", editor=editor, key=key, default=None, **model_args(choice))
     is_failed, reason = failed(value)
     png = value.get("png") if isinstance(value, dict) else None
     try:

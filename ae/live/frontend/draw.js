@@ -3,7 +3,9 @@
 // frame that has new ink. The server hears of the drawing only when a stroke ends.
 
 import { CodeEditor } from "./edit.js";
-import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan } from "./paint.js";
+import {
+  codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan,
+} from "./paint.js";
 import { toMnist } from "./preprocess.js";
 import { FrameLoop, LiveWidget, element } from "./widget.js";
 
@@ -30,11 +32,17 @@ export class DrawWidget extends LiveWidget {
     };
     this.bars = element("canvas", { class: "bars", width: 600, height: 140, role: "img", "aria-label": "The code as a bar chart" });
     this.barsCaption = element("figcaption", { text: "The code" });
-    this.meter = element("canvas", { class: "meter", width: 600, height: 70, role: "img", "aria-label": "The reconstruction errors of the test digits, and where your drawing's falls" });
+    const meter = (label) => element("canvas", { class: "meter", width: 600, height: 56, role: "img", "aria-label": label });
+    this.meters = {
+      error: meter("A histogram of the test digits' reconstruction errors, and your drawing's"),
+      code: meter("A histogram of the test digits' code distances to the nearest digit class, and your drawing's"),
+    };
+    this.meterCaptions = { error: element("figcaption"), code: element("figcaption") };
     this.verdict = element("p", { class: "verdict", "aria-live": "polite" });
+    this.codeMeter = element("div", {}, this.meters.code, this.meterCaptions.code);
     this.novelty = element("figure", { class: "novelty" },
-      element("figcaption", { class: "title", text: "Is this a digit?" }), this.verdict, this.meter,
-      element("figcaption", { text: "The errors of the 10,000 test digits (smaller to the left); the orange line is yours." }));
+      element("figcaption", { class: "title", text: "Is this a digit?" }), this.verdict, this.meters.error, this.meterCaptions.error, this.codeMeter);
+    this.novelty.hidden = true; // until the model and its meter are loaded
     this.editor = new CodeEditor(this);
     root.append(element("section", { class: "draw" },
       element("div", { class: "figures" },
@@ -64,12 +72,16 @@ export class DrawWidget extends LiveWidget {
     this.args = args;
     this.outputCaption.textContent = `Rebuilt by ${args.model_name}`;
     this.stats["Code size"].textContent = `${args.latent_dim} numbers`;
-    this.novelty.hidden = !args.quantiles;
     this.editor.update(args.editor, args.latent_dim);
     this.useModel(args);
   }
 
   modelReady() {
+    const reference = this.model.meter; // what a drawing is placed among (ae/novelty.py's for_the_page)
+    this.reference = reference;
+    this.classes = reference && reference.classes ? (this.model.classes ??= codeClasses(reference.classes)) : null;
+    this.novelty.hidden = !reference;
+    this.codeMeter.hidden = !this.classes;
     this.frames.request();
   }
 
@@ -166,12 +178,19 @@ export class DrawWidget extends LiveWidget {
     let top = 0;
     for (const v of code || []) top = Math.max(top, Math.abs(v));
     this.barsCaption.textContent = code ? `The code: ${code.length} numbers, scaled to the largest (±${top.toFixed(2)})` : "The code";
-    const quantiles = this.args && this.args.quantiles;
-    if (quantiles) {
-      this.share = output ? worseThan(quantiles, mse(x, output)) : null;
-      this.verdict.textContent = output ? verdict(this.share) : "Draw something: its reconstruction error is placed among the real digits' here.";
-      paintMeter(this.meter, quantiles, output ? mse(x, output) : null);
-    }
+    if (this.reference) this.placeAmongDigits(code, output ? mse(x, output) : null);
     countPaint(this.pictures.output);
+  }
+
+  // Is this a digit? The error and the code's distance placed among the test digits' own.
+  placeAmongDigits(code, error) {
+    const distance = this.classes && code ? codeDistance(this.classes, code) : null;
+    paintMeter(this.meters.error, this.reference.error_quantiles, error);
+    if (this.classes) paintMeter(this.meters.code, this.classes.quantiles, distance);
+    this.shares = error == null ? null : [worseThan(this.reference.error_quantiles, error), distance == null ? null : worseThan(this.classes.quantiles, distance)];
+    const [byError, byCode] = this.shares || [null, null];
+    this.meterCaptions.error.textContent = meterCaption("Reconstruction error", byError);
+    this.meterCaptions.code.textContent = meterCaption("Code's distance to the nearest digit class", byCode);
+    this.verdict.textContent = this.shares ? verdict(...this.shares) : "Draw something: its reconstruction error and its code are placed among the real digits' here.";
   }
 }

@@ -70,39 +70,72 @@ export function psnr(a, b) {
   return 10 * Math.log10(1 / Math.max(mse(a, b), 1e-10));
 }
 
-// Is this a digit? The share of real digits rebuilt better than this error, from the error's
-// quantiles over the test digits (ae/novelty.py's worse_than), and what it means (its verdict).
-export function worseThan(quantiles, error) {
+// Is this a digit? The share of real digits that score better than this value, from the score's
+// quantiles over the test digits (ae/novelty.py's worse_than), and what the shares mean (verdict).
+export function worseThan(quantiles, value) {
   const n = quantiles.length;
-  if (error <= quantiles[0]) return 0;
-  if (error >= quantiles[n - 1]) return 1;
+  if (value <= quantiles[0]) return 0;
+  if (value >= quantiles[n - 1]) return 1;
   let hi = 1;
-  while (quantiles[hi] < error) hi++;
+  while (quantiles[hi] < value) hi++;
   const lo = hi - 1, span = quantiles[hi] - quantiles[lo];
-  return (lo + (span > 0 ? (error - quantiles[lo]) / span : 0)) / (n - 1);
+  return (lo + (span > 0 ? (value - quantiles[lo]) / span : 0)) / (n - 1);
 }
 
-export function verdict(share) {
-  if (share >= 0.9995) return "Worse than every real digit: this does not look like anything the model has seen.";
-  if (share >= 0.99) return `Worse than ${(100 * share).toFixed(1)}% of real digits: this does not look like anything the model has seen.`;
-  if (share >= 0.9) return `Worse than ${Math.round(100 * share)}% of real digits: an unusual digit, or not a digit at all.`;
-  return `Rebuilt as well as ${Math.round(100 * (1 - share))}% of real digits: it looks like a digit to this model.`;
+const percent = (share) => (share >= 0.99 ? `${(100 * share).toFixed(1)}%` : `${Math.round(100 * share)}%`);
+
+// The line under a meter: which score, and where this drawing's falls (ae/novelty.py's meter_caption).
+export function meterCaption(score, share) {
+  if (share == null) return `${score}: the 10,000 test digits' (blue) and yours (orange line)`;
+  return `${score}: yours (orange line) is larger than ${percent(share)} of the 10,000 test digits' (blue)`;
 }
 
-// The errors of real digits as a histogram on a log scale, and a marker where this one falls.
-export function paintMeter(canvas, quantiles, error) {
+export function verdict(errorShare, codeShare = null) {
+  const byCode = codeShare != null && codeShare > errorShare;
+  const top = byCode ? codeShare : errorShare;
+  if (top >= 0.9) {
+    const head = byCode
+      ? `Its code is further from every digit class than ${top >= 0.9995 ? "any real digit's" : `${percent(top)} of real digits' codes`}`
+      : `Rebuilt worse than ${top >= 0.9995 ? "every real digit" : `${percent(top)} of real digits`}`;
+    const tail = top >= 0.99 ? "this does not look like anything the model has seen." : "an unusual digit, or not a digit at all.";
+    return `${head}: ${tail}`;
+  }
+  const code = codeShare == null ? "" : `, and its code is as near a digit class as ${Math.round(100 * (1 - codeShare))}% of theirs`;
+  return `Rebuilt as well as ${Math.round(100 * (1 - errorShare))}% of real digits${code}: it looks like a digit to this model.`;
+}
+
+// The digit classes a code is measured to (ae/novelty.py's Meter): the distance to the nearest
+// class mean after the whitening matrix W, |W z - W m|, with the means whitened once.
+export function codeClasses(stored) {
+  const whiten = (v) => stored.whitening.map((row) => row.reduce((s, w, j) => s + w * v[j], 0));
+  return { whiten, means: stored.means.map(whiten), quantiles: stored.distance_quantiles };
+}
+
+export function codeDistance(classes, code) {
+  const u = classes.whiten(code);
+  let nearest = Infinity;
+  for (const m of classes.means) {
+    let s = 0;
+    for (let i = 0; i < u.length; i++) s += (u[i] - m[i]) ** 2;
+    nearest = Math.min(nearest, s);
+  }
+  return Math.sqrt(nearest);
+}
+
+// The test digits' scores as a histogram on a log scale, and a marker where this one falls.
+export function paintMeter(canvas, quantiles, value) {
   const ctx = canvas.getContext("2d");
   const { width, height } = canvas;
   ctx.clearRect(0, 0, width, height);
   const logs = quantiles.map((q) => Math.log10(Math.max(q, 1e-7)));
-  const mark = Math.log10(Math.max(error ?? 1e-7, 1e-7));
+  const mark = Math.log10(Math.max(value ?? 1e-7, 1e-7));
   const lo = logs[5], hi = Math.max(logs[logs.length - 1], mark) + 0.05, bins = 40;
   const counts = new Array(bins).fill(0);
   for (const v of logs) counts[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
   const top = Math.max(...counts), bar = width / bins;
   ctx.fillStyle = "#7c9cff";
   counts.forEach((c, i) => ctx.fillRect(i * bar, height - 4 - (c / top) * (height - 8), bar * 0.9, (c / top) * (height - 8)));
-  if (error == null) return;
+  if (value == null) return;
   ctx.fillStyle = "#ffb86b";
   ctx.fillRect(((Math.min(Math.max(mark, lo), hi) - lo) / (hi - lo)) * width - 1.5, 0, 3, height);
 }

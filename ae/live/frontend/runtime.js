@@ -87,8 +87,10 @@ export function loadModel(version, spec) {
         const packed = await cachedBytes(new URL(spec[name], HERE).href);
         return ort.InferenceSession.create(unshuffle(await gunzip(packed)), { executionProviders: ["wasm"] });
       };
+      const meter = (async () => JSON.parse(new TextDecoder().decode(await gunzip(await cachedBytes(new URL(spec.meter, HERE).href)))))()
+        .catch(() => null); // the model works without its meter
       const [encoder, decoder] = await Promise.all([session("encoder"), session("decoder")]);
-      return new Model(ort, spec, encoder, decoder);
+      return new Model(ort, spec, encoder, decoder, await meter);
     })());
     models.get(spec.digest).catch(() => models.delete(spec.digest)); // a failure may be retried later
   }
@@ -96,8 +98,8 @@ export function loadModel(version, spec) {
 }
 
 class Model {
-  constructor(ort, spec, encoder, decoder) {
-    Object.assign(this, { ort, spec, encoder, decoder });
+  constructor(ort, spec, encoder, decoder, meter) {
+    Object.assign(this, { ort, spec, encoder, decoder, meter }); // meter: ae/novelty.py's for_the_page, or null
     this.latentDim = spec.latent_dim;
     this.queue = Promise.resolve(); // one run at a time per session
   }
