@@ -168,7 +168,7 @@ def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypat
     at = app("draw")
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")
     at.run()
-    assert len(images(at)) == 5  # input, reconstruction, error, the code, where its error falls
+    assert len(images(at)) == 6  # input, reconstruction, error, the code, where its error and its code fall
     for page in ("denoise", "interpolate", "explore", "train"):
         at = app(page)
         no_exception(at)

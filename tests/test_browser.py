@@ -183,7 +183,7 @@ def test_uploads_bad_files_get_a_message_and_a_good_photo_is_reconstructed(serve
     photo.save(good, quality=90)
     chooser.set_input_files(str(good))
     _wait_for_change(page, [], index=2)
-    assert len(_pictures(page)) == 5  # input, reconstruction, error, the code, where its error falls
+    assert len(_pictures(page)) == 6  # input, reconstruction, error, the code, where its error and its code fall
     _no_exception(page)
     page.close()
 

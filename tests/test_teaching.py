@@ -1,6 +1,8 @@
 """What autoencoders are for: "is this a digit?", a learned compressor against JPEG and PCA, and
 what the encoder sees."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -210,3 +212,34 @@ def test_the_default_models_meter_in_the_page_tells_a_seven_from_a_letter_and_a_
     for name in ("letter", "square"):
         assert "does not look like anything the model has seen" in seen[name][0] and max(seen[name][1]) >= 0.99, seen[name][:2]
     assert seen["square"][0].startswith("Its code is further from every digit class")
+
+
+@pytest.mark.browser
+def test_the_encoder_view_in_the_page_shows_each_layer_after_a_stroke(shipped_app):
+    url, b = shipped_app
+    page = appserver.open_page(b, url, "draw")
+    frame = appserver.live_frame(page)
+    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
+    appserver.wait_idle(page)
+    page.get_by_text("What the encoder sees").click()
+    page.get_by_text("maps of").first.wait_for(timeout=30_000)
+    appserver.wait_idle(page)
+    layers = page.get_by_text("maps of").all_inner_texts()
+    assert len(layers) >= 3 and all(": " in text and "×" in text for text in layers), layers
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_compress_page_in_the_browser_shows_three_budgets_and_three_curves(shipped_app):
+    url, b = shipped_app
+    page = appserver.open_page(b, url, "compress")
+    page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").nth(2).wait_for(timeout=180_000)
+    appserver.wait_idle(page)
+    text = page.locator("[data-testid='stMain']").inner_text()
+    for size, bits in [(32, 8), (16, 4), (8, 2)]:  # conv32's 32 numbers
+        assert f"{size} bytes: {bits} bits for each of the 32 numbers of the code" in text
+    assert text.count("Original (784 bytes)") == 3 and len(re.findall(r"JPEG, \d+ bytes", text)) == 3 and len(re.findall(r"PCA, \d+ numbers", text)) == 3
+    assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").count() == 3  # conv32, PCA, JPEG
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
