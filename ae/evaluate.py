@@ -41,7 +41,6 @@ def psnr(a, b) -> float:
 
 
 @torch.inference_mode()
-@torch.inference_mode()
 def reconstructions(model: models.Autoencoder, x: torch.Tensor, batch_size: int = 1000, raw: bool = False) -> torch.Tensor:
     """Float images (N, 1, 28, 28) -> what the model rebuilds of them (`raw`: before any clamping),
     in batches, in eval mode."""
