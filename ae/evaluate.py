@@ -50,9 +50,14 @@ def reconstructions(model: models.Autoencoder, x: torch.Tensor, batch_size: int 
     return torch.cat([run(chunk.to(device)).float().cpu() for chunk in x.split(batch_size)])
 
 
+def per_image_mse(x_hat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(N,) mean squared error of each image."""
+    return (x_hat - target).pow(2).flatten(1).mean(1)
+
+
 def scores(x_hat: torch.Tensor, target: torch.Tensor) -> dict:
     """Per-pixel MSE, mean per-image PSNR (dB, peak 1) and BCE in nats per pixel."""
-    per_image = (x_hat - target).pow(2).flatten(1).mean(1)
+    per_image = per_image_mse(x_hat, target)
     bce = F.binary_cross_entropy(x_hat.clamp(1e-6, 1 - 1e-6), target)
     return {"mse": per_image.mean().item(), "psnr": psnr_of_mse(per_image).mean().item(), "bce": bce.item()}
 
@@ -118,7 +123,7 @@ def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None
         "test_spot_check": {"images": SPOT_CHECK, **metrics(model, test[:SPOT_CHECK])},
         "pca": metrics(pca(model.latent_dim, data_dir), test),
         "test_noisy": metrics(model, test, *NOISY),
-        **novelty.measure(model, clean[:, 0].numpy(), (rebuilt - clean).pow(2).flatten(1).mean(1).numpy(), data_dir),
+        **novelty.measure(model, clean[:, 0].numpy(), per_image_mse(rebuilt, clean).numpy(), data_dir),
     }
 
 

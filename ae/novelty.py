@@ -51,7 +51,7 @@ def quantiles_of(values: np.ndarray) -> list[float]:
 def errors(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
     """Per-image MSE of the reconstructions of (N, 28, 28) images in [0, 1]."""
     x = torch.as_tensor(np.asarray(images, np.float32))[:, None]
-    return (evaluate.reconstructions(model, x) - x).pow(2).flatten(1).mean(1).numpy()
+    return evaluate.per_image_mse(evaluate.reconstructions(model, x), x).numpy()
 
 
 def codes(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:

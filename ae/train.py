@@ -197,7 +197,7 @@ def _fit(model, train_x, val_x, cfg, best, epoch, autocast) -> EpochEnd:
 @torch.no_grad()
 def _validate(model, val_x, cfg, autocast) -> tuple[float, float, tuple[np.ndarray, ...]]:
     """(loss, MSE of what users see (decode(encode(x)), clamped), sample arrays), with the same noise every epoch."""
-    from ae.evaluate import NOISE_SEED
+    from ae.evaluate import NOISE_SEED, per_image_mse
 
     model.eval()
     noise = torch.Generator(val_x.device).manual_seed(NOISE_SEED)
@@ -210,7 +210,7 @@ def _validate(model, val_x, cfg, autocast) -> tuple[float, float, tuple[np.ndarr
             loss, outputs = model.loss_and_output(inputs, targets, loss_name)
             outputs = outputs.float()
         total_loss += loss.item() * len(idx)
-        total_mse += (outputs - targets).pow(2).flatten(1).mean(1).sum().item()
+        total_mse += per_image_mse(outputs, targets).sum().item()
         if samples is None:
             samples = tuple(t[:SAMPLES, 0].float().cpu().numpy() for t in (inputs, outputs, targets))
     return total_loss / len(val_x), total_mse / len(val_x), samples
