@@ -9,9 +9,9 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-ENV MNIST_DIR=/app/data AE_TRAINING=off
+ENV MNIST_DIR=/app/data AE_TRAINING=off AE_CACHE_DIR=/app/cache
 RUN python -m ae.download \
- && python -c "from ae import checkpoints, export, live; [export.onnx_files(p, live.ONNX_DIR) for p in checkpoints.checkpoint_files('checkpoints')]"
+ && python -c "from ae import checkpoints, export; [export.onnx_files(p) for p in checkpoints.checkpoint_files('checkpoints')]"
 
 EXPOSE 8501
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"

@@ -88,10 +88,7 @@ def workspace():
     else:
         drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice))
         digit = drawn.digit
-        if drawn.failed:
-            if not st.session_state.get("draw_live_said"):
-                st.session_state["draw_live_said"] = True
-                st.toast(f"Live mode is off in this browser ({drawn.reason}): the server draws the reconstructions.", icon=":material/cloud:")
+        if drawn.failed:  # the widget says why, in one line: the server draws from here on
             if digit is None:
                 hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")
             else:

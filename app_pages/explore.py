@@ -22,7 +22,7 @@ def digit_map(points, labels, how):
     palette = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"]
     for k in range(10):
         idx = np.flatnonzero(labels == k)
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(
             x=points[idx, 0], y=points[idx, 1], mode="markers", name=str(k), customdata=idx,
             marker=dict(size=5, color=palette[k], opacity=0.75), hovertemplate=f"digit {k}<extra></extra>",
         ))  # fmt: skip
@@ -37,7 +37,7 @@ digits = ui.test_digits()
 if digits is None:
     ui.mnist_missing_note()
 else:
-    count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000, 10_000], value=2000, key="explore_count")
+    count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000], value=2000, key="explore_count")
     codes, labels = ui.test_codes(choice, count)
     points, how = latent.project_2d(codes)
     left, right = st.columns([3, 1], gap="large")
@@ -62,8 +62,7 @@ if choice.model.latent_dim == 2:
     st.subheader("Hover the code plane")
     st.caption("Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, in your browser.")
     shown = min(len(points), 2000) if digits is not None else 0
-    if live.hover(choice, points[:shown] if shown else np.zeros((0, 2)), labels[:shown] if shown else np.zeros(0), lo, hi, key="explore_live"):
-        st.caption("Live mode is off in this browser: the grid below shows the same plane, drawn by the server.")
+    live.hover(choice, points[:shown] if shown else np.zeros((0, 2)), labels[:shown] if shown else np.zeros(0), lo, hi, key="explore_live")
     st.subheader("The decoder's whole world: a grid across the code plane")
     n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
     sheet = latent.manifold(choice.model, lo, hi, n)

@@ -148,9 +148,14 @@ def open_page(b, url: str, path: str = "", width: int = 1440, height: int = 1000
 LIVE = "iframe[title*='live']"  # the widgets of ae.live, one iframe each
 
 
+def live_frame_now(page, index: int = 0, timeout: float = 60_000):
+    """The index-th live widget's frame, as soon as it is there."""
+    return page.locator(LIVE).nth(index).element_handle(timeout=timeout).content_frame()
+
+
 def live_frame(page, index: int = 0, timeout: float = 60_000):
     """The index-th live widget's frame, once its runtime has started or failed (window.aeLive.runtime)."""
-    frame = page.locator(LIVE).nth(index).element_handle(timeout=timeout).content_frame()
+    frame = live_frame_now(page, index, timeout)
     frame.wait_for_function("() => window.aeLive && window.aeLive.runtime !== 'loading'", timeout=timeout)
     return frame
 

@@ -5,7 +5,12 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -62,14 +67,49 @@ def test_exports_are_cached_by_content_and_a_retrained_model_gets_new_ones(tmp_p
     assert retrained.digest != first.digest and retrained.encoder.exists()
 
 
-def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter_and_an_old_export_gets_one(tmp_path):
+def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter(tmp_path):
     path = ROOT / "checkpoints" / "conv2.safetensors"
     files = export.onnx_files(path, tmp_path)
     meta = checkpoints.load(path)[1]
     assert json.loads(gzip.decompress(files.meter.read_bytes())) == novelty.for_the_page(meta)
     assert meta.code_classes and len(meta.code_classes["means"]) == 10
-    files.meter.unlink()  # as exported before the page had a meter
-    assert export.onnx_files(path, tmp_path).meter.exists()
+
+
+def test_a_new_exporter_gets_new_files_for_the_same_checkpoint(tmp_path, monkeypatch):
+    path = ROOT / "checkpoints" / "dense.safetensors"
+    before = export.onnx_files(path, tmp_path)
+    monkeypatch.setattr(export, "exporter_version", lambda: b"torch 9.9, opset 99")
+    after = export.onnx_files(path, tmp_path)
+    assert after.digest != before.digest and after.encoder.exists()
+
+
+def test_the_exports_live_outside_the_package_where_they_can_be_written(tmp_path, monkeypatch):
+    monkeypatch.delenv("AE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert export.cache_dir() == tmp_path / "cache" / "ae-lab" / "onnx"
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))  # a home that cannot be written
+    assert export.cache_dir().is_relative_to(tempfile.gettempdir())
+    monkeypatch.setenv("AE_CACHE_DIR", str(tmp_path / "mine"))
+    assert export.cache_dir() == tmp_path / "mine" / "onnx"
+    assert not export.cache_dir().is_relative_to(live.FRONTEND.parent)
+
+
+def test_an_unwritable_folder_for_exports_says_what_to_do(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(export.ExportError, match="cannot be written.*AE_CACHE_DIR"):
+        export.onnx_files(ROOT / "checkpoints" / "dense.safetensors", tmp_path / "a-file" / "onnx")
+
+
+def test_old_exports_are_pruned_and_recent_ones_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "KEEP_FOLDERS", 2)
+    for n in range(4):
+        old = tmp_path / f"old{n}"
+        old.mkdir()
+        (old / "latent_dim").write_text("2")
+        os.utime(old / "latent_dim", (time.time() - 7200 - n, time.time() - 7200 - n))
+    export.onnx_files(ROOT / "checkpoints" / "dense.safetensors", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("old")) == ["old0"]
 
 
 def test_a_model_whose_export_fails_says_why_and_the_page_is_told(tmp_path, monkeypatch):
@@ -100,15 +140,37 @@ def test_the_vendored_runtime_is_the_recorded_npm_release():
 def test_a_drawing_that_is_not_a_png_is_refused():
     with pytest.raises(ValueError):
         live.digit_of("data:text/html;base64,PGgxPg==")
-    with pytest.raises(preprocess.ImageError):
+    with pytest.raises(ValueError, match="not the canvas"):
         live.digit_of(live.PNG_PREFIX + base64.b64encode(b"not a png").decode())
+
+
+@pytest.mark.parametrize("size", [(281, 280), (280, 4000), (28, 28), (10_000, 10_000)])
+def test_the_server_accepts_a_drawing_only_at_the_canvas_own_size(size):
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("1", size).save(buffer, format="PNG", optimize=True)  # 10,000 x 10,000 of nothing packs into a few kB
+    with pytest.raises(ValueError, match="280x280"):
+        live.digit_of(live.PNG_PREFIX + base64.b64encode(buffer.getvalue()).decode())
+
+
+def test_a_drawing_at_the_canvas_size_is_read():
+    points = [(70, 56), (210, 56), (126, 238)]
+    img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(img).line(points, fill=(255, 255, 255, 255), width=20)
+    import io
+
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    digit = live.digit_of(live.PNG_PREFIX + base64.b64encode(buffer.getvalue()).decode())
+    assert digit.shape == (28, 28) and digit.max() == pytest.approx(1.0, abs=0.01)
 
 
 # ---- in a browser --------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def server(tiny_checkpoints, mnist_dir, chromium):
-    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}
+def server(tiny_checkpoints, mnist_dir, chromium, tmp_path_factory):
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_CACHE_DIR": str(tmp_path_factory.mktemp("exports"))}
     with appserver.serve(env) as url, appserver.browser() as b:
         yield url, b, tiny_checkpoints
 
@@ -225,21 +287,130 @@ def test_the_reconstruction_follows_the_pen_and_the_server_hears_only_the_stroke
     assert np.abs(np.array(in_page["output"]) - output.numpy().ravel()).max() <= 1e-4
 
 
-@pytest.mark.browser
-def test_blocking_the_runtime_falls_back_to_the_server_and_says_so(server):
-    url, b, _ = server
-    page = b.new_page(viewport={"width": 1440, "height": 1000})
-    page.route("**/ort/**", lambda route: route.abort())
+def _visit(context, url: str):
+    page = context.new_page()
     page.goto(f"{url}/draw")
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+    return page
+
+
+def _server_draws(page, frame) -> int:
+    """A stroke, then how many pictures the server drew for it (0 while the page runs the model)."""
+    appserver.wait_idle(page)
+    frame.get_by_role("button", name="Clear").click()
+    appserver.wait_idle(page)
+    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
+    page.wait_for_timeout(500)
+    appserver.wait_idle(page)
+    return page.locator(appserver.PICTURES).count()
+
+
+def _says_one_plain_sentence(page, frame) -> str:
+    status = frame.locator(".status").inner_text()
+    assert "the server draws the pictures" in status and "Unexpected" not in status and "HTTP" not in status, status
+    assert page.get_by_text("Live mode is off").count() == 0  # no second message beside the widget's
+    return status
+
+
+GARBLED = {"status": 200, "content_type": "text/html", "body": "<html><body>Blocked by your school's web filter</body></html>"}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("what", ["runtime", "model"])
+@pytest.mark.parametrize("how", ["blocked", "garbled"])
+def test_a_runtime_or_model_file_blocked_or_garbled_falls_back_and_the_next_visit_works(server, what, how):
+    url, b, _ = server
+    context = b.new_context(viewport={"width": 1440, "height": 1000})  # one profile: IndexedDB lives across visits
+    pattern = "**/ort/**" if what == "runtime" else "**/ae.live.models/**"
+    context.route(pattern, (lambda route: route.abort()) if how == "blocked" else (lambda route: route.fulfill(**GARBLED)))
+    page = _visit(context, url)
     frame = appserver.live_frame(page)
     assert frame.evaluate("window.aeLive.runtime") == "failed"
-    assert "Live mode is off" in frame.locator(".status").inner_text()
-    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
-    page.wait_for_selector(appserver.PICTURES, timeout=30_000)  # the server's reconstruction, as before
+    _says_one_plain_sentence(page, frame)
+    assert _server_draws(page, frame) >= 3  # the server's reconstruction, as before
+    page.close()
+    context.unroute(pattern)  # the network is fine again: nothing kept from the failure stands in the way
+    page = _visit(context, url)
+    frame = appserver.live_frame(page)
+    assert frame.evaluate("window.aeLive.runtime") == "ok"
+    assert _server_draws(page, frame) == 0
+    context.close()
+
+
+@pytest.mark.browser
+def test_a_stalled_download_hands_over_to_the_server_in_time_and_the_page_takes_back_when_it_arrives(server):
+    url, b, _ = server
+    context = b.new_context(viewport={"width": 1440, "height": 1000})
+    held = []
+    context.route("**/ae.live.models/**", lambda route: held.append(route))  # never answered, until released below
+    start = time.perf_counter()
+    page = _visit(context, url)
+    frame = appserver.live_frame(page, timeout=40_000)
+    assert frame.evaluate("window.aeLive.runtime") == "failed" and time.perf_counter() - start < 30
+    assert "still loading" in _says_one_plain_sentence(page, frame)
+    assert _server_draws(page, frame) >= 3
+    context.route("**/ae.live.models/**", lambda route: route.continue_())  # later requests go through
+    for route in held:
+        route.continue_()
+    frame.wait_for_function("() => window.aeLive.runtime === 'ok'", timeout=30_000)
     appserver.wait_idle(page)
-    assert page.locator(appserver.PICTURES).count() >= 3
-    page.get_by_text("Live mode is off in this browser").first.wait_for(timeout=10_000)
+    assert _server_draws(page, frame) == 0  # the server was told, and stopped drawing
+    context.close()
+
+
+@pytest.mark.browser
+def test_an_error_after_the_model_loaded_hands_over_to_the_server_and_another_model_runs_again(server):
+    url, b, _ = server
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    assert frame.evaluate("window.aeLive.runtime") == "ok"
+    frame.evaluate("() => { window.aeLive.model.encode = () => Promise.reject(new Error('RangeError: out of memory')); }")
+    appserver.draw(page, appserver.ONE, canvas=frame.locator("canvas.ink"))
+    frame.wait_for_function("() => window.aeLive.runtime === 'failed'", timeout=10_000)
+    assert "ran out of memory" in _says_one_plain_sentence(page, frame)
+    assert _server_draws(page, frame) >= 3
+    picker = page.get_by_role("combobox", name="Model")
+    picker.click()
+    page.get_by_role("option", name="tiny_dense").click()
+    frame.wait_for_function("() => window.aeLive.runtime === 'ok'", timeout=30_000)
+    assert _server_draws(page, frame) == 0
+    page.close()
+
+
+@pytest.mark.browser
+def test_a_model_switch_keeps_the_widget_and_its_drawing_on_a_busy_machine(server):
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    frame.evaluate("() => { window.__same = true; }")
+    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
+    try:
+        for name in ["tiny_dense", "tiny_conv", "tiny_vae2"]:  # each exported for the first time here
+            picker = page.get_by_role("combobox", name="Model")
+            picker.click()
+            page.get_by_role("option", name=name).click()
+            appserver.wait_idle(page, timeout=120_000)
+            frame = appserver.live_frame(page)
+            frame.wait_for_function("() => window.aeLive.runtime === 'ok' && window.aeLive.model", timeout=60_000)
+            assert frame.evaluate("window.__same === true")  # the same frame: not replaced
+            assert frame.evaluate("window.aeLive.input !== null")  # and the drawing is still there
+    finally:
+        for p in busy:
+            p.kill()
+    page.close()
+
+
+@pytest.mark.browser
+def test_a_page_keeps_at_most_three_models_loaded(server):
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    loaded = frame.evaluate("""async () => {
+        const runtime = await import('./runtime.js');
+        const spec = window.aeLive.model.spec;
+        for (const n of [1, 2, 3]) await runtime.loadModel(window.aeLive.args.version, { ...spec, digest: `copy ${n}` });
+        return runtime.loadedModels();
+    }""")
+    assert loaded == ["copy 1", "copy 2", "copy 3"]  # the first model's sessions were released
     page.close()
 
 

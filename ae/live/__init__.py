@@ -1,7 +1,8 @@
 """The live path: our Streamlit component runs the chosen model in the page with onnxruntime-web.
 
 Python stays the source of truth and the browser gets copies: a checkpoint's encoder and decoder
-exported to ONNX (`ae.export`, cached by the file's content, served from `frontend/onnx/`), the
+exported to ONNX (`ae.export`, cached outside the package and served by a second component
+declared on that folder, `models`, which is never drawn), the
 vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in JavaScript
 (`frontend/preprocess.js`). Each widget reports where it runs; where the runtime cannot start,
 `failed` is true and the page computes on the server as before.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +28,24 @@ import streamlit.components.v1 as components
 from ae import checkpoints, export, preprocess
 
 FRONTEND = Path(__file__).parent / "frontend"
-ONNX_DIR = FRONTEND / "onnx"  # inside the component's folder: the component route serves it
 PNG_PREFIX = "data:image/png;base64,"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CANVAS = 280  # the Draw canvas's own pixels (draw.js's SIZE): the only drawing the server accepts
 MAX_DRAWING_BYTES = 2 * 1024 * 1024  # a 280x280 canvas as PNG is a few kB
 
 _component = components.declare_component("live", path=str(FRONTEND))
+
+
+@functools.cache
+def _exports() -> tuple[Path, str]:
+    """The folder of exports, and the URL of it relative to the widget's page: a component of its own."""
+    folder = export.cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # onnx_files says so, and the page falls back to the server
+    served = components.declare_component("models", path=str(folder))
+    return folder, f"../{served.name}/"
 
 
 @functools.cache
@@ -41,12 +56,14 @@ def runtime_version() -> str:
 @st.cache_resource(max_entries=64, show_spinner=False)  # a spinner in its place would remount the widget
 def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | None]:
     """(what the page needs to load the model, or None; why not). Once per file version."""
+    folder, url = _exports()
     try:
-        files = export.onnx_files(path, ONNX_DIR)
+        files = export.onnx_files(path, folder)
     except (export.ExportError, checkpoints.CheckpointError) as e:
         return None, str(e)
-    served = {name: getattr(files, f"{name}_packed").relative_to(FRONTEND).as_posix() for name in ("encoder", "decoder")}
-    return {"digest": files.digest, "latent_dim": files.latent_dim, "meter": files.meter.relative_to(FRONTEND).as_posix(), **served}, None
+    served = {name: url + path.relative_to(folder).as_posix() for name, path in
+              (("encoder", files.encoder_packed), ("decoder", files.decoder_packed), ("meter", files.meter))}
+    return {"digest": files.digest, "latent_dim": files.latent_dim, **served}, None
 
 
 def model_args(choice) -> dict:
@@ -73,10 +90,13 @@ def failed(value) -> tuple[bool, str]:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def digit_of(png_data_url: str) -> np.ndarray | None:
-    """The canvas the page sent (a PNG data URL) through ae.preprocess.to_mnist; ValueError if it is not one."""
+    """The canvas the page sent (a PNG data URL of 280x280 pixels) through ae.preprocess.to_mnist;
+    ValueError if it is not one, checked from its header before anything is decoded."""
     if not png_data_url.startswith(PNG_PREFIX) or len(png_data_url) > MAX_DRAWING_BYTES:
         raise ValueError("the drawing did not arrive as a PNG")
     data = base64.b64decode(png_data_url[len(PNG_PREFIX) :], validate=True)
+    if data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR" or struct.unpack(">II", data[16:24]) != (CANVAS, CANVAS):
+        raise ValueError(f"the drawing is not the canvas's {CANVAS}x{CANVAS} PNG")
     return preprocess.to_mnist(preprocess.read_image(data))
 
 

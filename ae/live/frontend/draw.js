@@ -7,7 +7,7 @@ import {
   codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan,
 } from "./paint.js";
 import { toMnist } from "./preprocess.js";
-import { FrameLoop, LiveWidget, element } from "./widget.js";
+import { LiveWidget, element } from "./widget.js";
 
 const SIZE = 280; // the canvas's own pixels, whatever its size on screen
 
@@ -63,7 +63,6 @@ export class DrawWidget extends LiveWidget {
     this.input = null;
     this.code = null;
     this.output = null;
-    this.frames = new FrameLoop(() => this.frame());
     this.blank();
     this.listen(clear);
   }
@@ -85,25 +84,20 @@ export class DrawWidget extends LiveWidget {
     this.frames.request();
   }
 
-  get latencies() {
-    return this.frames.latencies;
-  }
-
   blank() {
     this.ctx.fillStyle = "#000";
     this.ctx.fillRect(0, 0, SIZE, SIZE);
   }
 
   listen(clear) {
-    // Where a pointer is on the canvas, in its own pixels. From screen coordinates: inside this
-    // frame, Chromium gives pointerrawupdate the top page's client coordinates, while screenX is
-    // the same for every event; the frame's screen origin comes from the stroke's pointerdown.
-    let origin = [0, 0];
-    const at = (e) => {
-      const box = this.ink.getBoundingClientRect();
-      return [((e.screenX - origin[0] - box.left) / box.width) * SIZE, ((e.screenY - origin[1] - box.top) / box.height) * SIZE];
-    };
-    let last = null;
+    // One pointer draws a stroke: the first that touches with its primary button (a second
+    // finger, a palm or the right button is ignored until it lifts). Positions come from each
+    // event's clientX/Y in this frame against the canvas's box, both in CSS pixels: right at any
+    // browser or pinch zoom. Moves are pointermove's, with the positions coalesced into it:
+    // every engine sends it (Firefox sends a finger's moves only as pointermove), where
+    // pointerrawupdate inside a frame carries the top page's coordinates in Chromium.
+    let pen = null; // {id, last}
+    const at = (e, box) => [((e.clientX - box.left) / box.width) * SIZE, ((e.clientY - box.top) / box.height) * SIZE];
     const line = (from, to) => {
       const ctx = this.ctx;
       ctx.strokeStyle = "#fff";
@@ -116,35 +110,35 @@ export class DrawWidget extends LiveWidget {
     };
     this.ink.addEventListener("pointerdown", (e) => {
       e.preventDefault();
+      if (pen !== null || e.button !== 0 || !e.isPrimary) return;
       this.ink.setPointerCapture(e.pointerId);
-      origin = [e.screenX - e.clientX, e.screenY - e.clientY];
-      last = at(e);
-      line(last, last); // a dot
+      pen = { id: e.pointerId, last: at(e, this.ink.getBoundingClientRect()) };
+      line(pen.last, pen.last); // a dot
       this.frames.request(e.timeStamp);
     });
-    // pointerrawupdate, where the browser has it, comes as soon as the pen moves; pointermove waits
-    // for the next frame. Either may bring several positions at once: each is drawn, and the
-    // oldest one's time starts the latency clock.
-    const move = "onpointerrawupdate" in window ? "pointerrawupdate" : "pointermove";
-    this.ink.addEventListener(move, (e) => {
-      if (last === null) return;
-      const points = (e.getCoalescedEvents && e.getCoalescedEvents().length) ? e.getCoalescedEvents() : [e];
+    this.ink.addEventListener("pointermove", (e) => {
+      if (pen === null || e.pointerId !== pen.id) return;
+      const box = this.ink.getBoundingClientRect();
+      const coalesced = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+      const points = coalesced.length ? coalesced : [e];
       for (const point of points) {
-        const next = at(point);
-        line(last, next);
-        last = next;
+        const next = at(point, box);
+        line(pen.last, next);
+        pen.last = next;
       }
-      this.frames.request(points[0].timeStamp);
+      this.frames.request(points[0].timeStamp); // the oldest position starts the latency clock
     });
     const end = (e) => {
-      if (last === null) return;
-      last = null;
+      if (pen === null || e.pointerId !== pen.id) return;
+      pen = null;
       this.frames.request(e.timeStamp);
       this.strokes += 1;
       this.send({ png: this.ink.toDataURL("image/png"), strokes: this.strokes });
     };
-    this.ink.addEventListener("pointerup", end);
-    this.ink.addEventListener("pointercancel", end);
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) this.ink.addEventListener(type, end);
+    // touch-action: none keeps the page still under a finger; Safari before 13 needs this too.
+    this.ink.addEventListener("touchmove", (e) => e.preventDefault(), { passive: false });
+    this.ink.addEventListener("contextmenu", (e) => e.preventDefault());
     clear.addEventListener("click", () => {
       this.blank();
       this.strokes += 1;
@@ -153,19 +147,22 @@ export class DrawWidget extends LiveWidget {
     });
   }
 
-  // The latest ink through preprocessing, the encoder and the decoder, painted.
+  // The latest ink through preprocessing, the encoder and the decoder, painted; a model switched
+  // while it ran is not painted (the next frame runs the new one).
   async frame() {
     const x = toMnist(this.ctx.getImageData(0, 0, SIZE, SIZE).data, SIZE, SIZE);
     this.input = x;
     paintDigit(this.pictures.input, x);
     if (!x) this.show(null, null);
-    if (!x || !this.model) return false;
-    const code = await this.model.encode(x);
-    this.show(code, await this.model.decode(code));
+    const model = this.model;
+    if (!x || !model) return false;
+    const code = await model.encode(x);
+    const output = await model.decode(code);
+    if (model !== this.model) return false;
+    this.show(code, output);
     this.editor.start(code);
     return true;
   }
-
   show(code, output) {
     this.code = code;
     this.output = output;

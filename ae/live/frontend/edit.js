@@ -20,8 +20,9 @@ export class CodeEditor {
         this.sliders));
     this.inputs = [];
     this.z0 = null;
-    this.frames = new FrameLoop(() => this.frame());
+    this.frames = new FrameLoop(() => this.frame(), (error) => owner.broke(error));
     this.reset.addEventListener("click", () => this.start(this.z0, true));
+    this.element.addEventListener("toggle", () => this.start(this.z0, true)); // closed, it does nothing
   }
 
   // spec: {kind: "numbers", lo, hi} or {kind: "directions", mean, basis, spread}, or null.
@@ -54,9 +55,10 @@ export class CodeEditor {
 
   // The sliders at a new code (a new drawing), unless one is being dragged.
   start(code, force = false) {
-    if (!code || !this.spec) return;
+    if (!code) return;
     if (!force && this.inputs.includes(document.activeElement)) return;
     this.z0 = Array.from(code);
+    if (!this.spec || !this.element.open) return;
     this.inputs.forEach((input, i) => {
       const value = this.spec.kind === "numbers" ? this.z0[i] : this.projection(i);
       input.min = Math.min(Number(input.min), value);
@@ -84,7 +86,7 @@ export class CodeEditor {
 
   async frame() {
     const model = this.owner.model;
-    if (!model || !this.z0 || !this.spec) return false;
+    if (!model || !this.z0 || !this.spec || !this.element.open) return false;
     paintDigit(this.picture, await model.decode(this.code()));
     countPaint(this.picture);
     return true;

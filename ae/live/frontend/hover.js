@@ -2,7 +2,7 @@
 // point under the cursor (or finger), decoded in the page as it moves.
 
 import { countPaint, digitCanvas, paintDigit } from "./paint.js";
-import { FrameLoop, LiveWidget, element } from "./widget.js";
+import { LiveWidget, element } from "./widget.js";
 
 const PALETTE = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"];
 const SIDE = 560;
@@ -16,7 +16,6 @@ export class HoverWidget extends LiveWidget {
     root.append(element("section", { class: "hover" },
       this.map, element("div", {}, element("figure", {}, this.picture, this.where), this.status)));
     this.point = null;
-    this.frames = new FrameLoop(() => this.frame());
     const move = (e) => {
       const box = this.map.getBoundingClientRect();
       this.point = [(e.clientX - box.left) / box.width, (e.clientY - box.top) / box.height];
@@ -54,14 +53,13 @@ export class HoverWidget extends LiveWidget {
     ctx.globalAlpha = 1;
   }
 
-  get latencies() {
-    return this.frames.latencies;
-  }
-
   async frame() {
-    if (!this.model || !this.point) return false;
+    const model = this.model;
+    if (!model || !this.point) return false;
     const z = this.code(this.point);
-    paintDigit(this.picture, await this.model.decode(z));
+    const image = await model.decode(z);
+    if (model !== this.model) return false;
+    paintDigit(this.picture, image);
     this.where.textContent = `decode(${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
     countPaint(this.picture);
     return true;

@@ -3,17 +3,16 @@
 
 import { METHODS } from "./latent.js";
 import { countPaint, digitCanvas, paintDigit } from "./paint.js";
-import { FrameLoop, LiveWidget, element } from "./widget.js";
+import { LiveWidget, element } from "./widget.js";
 
 export class MorphWidget extends LiveWidget {
   constructor(root) {
     super();
     this.picture = digitCanvas("The digit decoded at this point of the path");
-    this.slider = element("input", { type: "range", min: 0, max: 1, step: 0.01, "aria-label": "t, from digit A (0) to digit B (1)" });
+    this.slider = element("input", { type: "range", class: "live-only", min: 0, max: 1, step: 0.01, "aria-label": "t, from digit A (0) to digit B (1)" });
     this.label = element("output");
     root.append(element("section", { class: "morph" },
-      element("label", { class: "caption", text: "t: from A (0) to B (1)" }), this.slider, this.label, this.picture, this.status));
-    this.frames = new FrameLoop(() => this.frame());
+      element("label", { class: "caption live-only", text: "t: from A (0) to B (1)" }), this.slider, this.label, this.picture, this.status));
     this.slider.addEventListener("input", (e) => this.frames.request(e.timeStamp));
     this.slider.addEventListener("change", () => this.send({ t: Number(this.slider.value) }));
   }
@@ -33,15 +32,14 @@ export class MorphWidget extends LiveWidget {
     return METHODS[this.args.method](this.args.za, this.args.zb, Number(this.slider.value));
   }
 
-  get latencies() {
-    return this.frames.latencies;
-  }
-
   async frame() {
     const t = Number(this.slider.value);
     this.label.textContent = `decode at t = ${t.toFixed(2)} (${this.args.method})`;
-    if (!this.model) return false;
-    paintDigit(this.picture, await this.model.decode(this.code()));
+    const model = this.model;
+    if (!model) return false;
+    const image = await model.decode(this.code());
+    if (model !== this.model) return false;
+    paintDigit(this.picture, image);
     countPaint(this.picture);
     return true;
   }

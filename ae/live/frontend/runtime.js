@@ -1,15 +1,25 @@
-// onnxruntime-web in the page: the vendored runtime and each model's files, fetched once and kept
-// in IndexedDB (a reload downloads nothing), unpacked here, run on one WebAssembly thread.
+// onnxruntime-web in the page: the vendored runtime and each model's files, kept in IndexedDB once
+// they have worked (a reload downloads nothing, and a school filter's page that stood in for a
+// file is never kept), unpacked here, run on one WebAssembly thread.
 
 const HERE = new URL("./", import.meta.url);
 const DB_NAME = "ae-lab-live";
+const DB_VERSION = 2; // 2: entries are {bytes, used}; version 1 kept unchecked downloads, dropped on upgrade
+const KEEP_BYTES = 64e6; // what IndexedDB keeps at most: the runtime and a few models, least recently used out
+const LIVE_SESSIONS = 3; // models kept loaded in a page; the least recently used is released
+const FETCH_STALL_MS = 60_000; // a download that brings no byte for this long is given up
 
 function openDb() {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore("files");
+    const request = indexedDB.open(DB_NAME, DB_VERSION);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (db.objectStoreNames.contains("files")) db.deleteObjectStore("files");
+      db.createObjectStore("files");
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
+    request.onblocked = () => reject(new Error("storage blocked"));
   });
 }
 
@@ -22,20 +32,97 @@ function inStore(db, mode, act) {
 }
 
 let dbPromise = null;
-
-// The bytes at a URL whose content never changes (its name carries a version or a hash).
-export async function cachedBytes(url) {
+function database() {
   dbPromise ??= openDb().catch(() => null); // no IndexedDB (a private window): the network each time
-  const db = await dbPromise;
-  if (db) {
-    const hit = await inStore(db, "readonly", (s) => s.get(url)).catch(() => undefined);
-    if (hit) return new Uint8Array(hit);
+  return dbPromise;
+}
+
+// The body of a URL; rejects on an HTTP error or when no byte arrives for FETCH_STALL_MS.
+async function download(url, fresh) {
+  const abort = new AbortController();
+  let timer = setTimeout(() => abort.abort(), FETCH_STALL_MS);
+  try {
+    const response = await fetch(url, { signal: abort.signal, cache: fresh ? "reload" : "default" });
+    if (!response.ok) throw new Error(`${name(url)}: HTTP ${response.status}`);
+    const chunks = [];
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(), FETCH_STALL_MS);
+    }
+    return new Uint8Array(await new Blob(chunks).arrayBuffer());
+  } catch (error) {
+    if (abort.signal.aborted) throw new Error(`${name(url)}: no answer from the server`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url.split("/").pop()}: HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (db) inStore(db, "readwrite", (s) => s.put(bytes.buffer, url)).catch(() => {});
-  return bytes;
+}
+
+const name = (url) => new URL(url).pathname.split("/").pop();
+
+// The files one attempt at loading uses, from the store or the network. `keep()` stores the
+// downloaded ones once what was made of them works; `forget()` drops the stored ones after a failure.
+class Files {
+  constructor(fresh) {
+    this.fresh = fresh; // true: the network only (a retry after a stored copy failed)
+    this.downloaded = new Map();
+    this.stored = new Set();
+  }
+
+  async bytes(url) {
+    const db = this.fresh ? null : await database();
+    const hit = db && (await inStore(db, "readonly", (s) => s.get(url)).catch(() => undefined));
+    if (hit && hit.bytes) {
+      this.stored.add(url);
+      return new Uint8Array(hit.bytes);
+    }
+    const bytes = await download(url, this.fresh);
+    this.downloaded.set(url, bytes);
+    return bytes;
+  }
+
+  async keep() {
+    const db = await database();
+    if (!db) return;
+    const used = Date.now();
+    for (const [url, bytes] of this.downloaded) await inStore(db, "readwrite", (s) => s.put({ bytes: bytes.buffer, used }, url)).catch(() => {});
+    for (const url of this.stored) {
+      const hit = await inStore(db, "readonly", (s) => s.get(url)).catch(() => undefined);
+      if (hit) await inStore(db, "readwrite", (s) => s.put({ ...hit, used }, url)).catch(() => {});
+    }
+    await prune(db).catch(() => {});
+  }
+
+  async forget() {
+    const db = await database();
+    if (db) for (const url of this.stored) await inStore(db, "readwrite", (s) => s.delete(url)).catch(() => {});
+  }
+}
+
+// Least recently used entries out until what is kept fits KEEP_BYTES.
+async function prune(db) {
+  const entries = [];
+  await new Promise((resolve, reject) => {
+    const request = db.transaction("files", "readonly").objectStore("files").openCursor();
+    request.onsuccess = () => {
+      const cursor = request.result;
+      if (!cursor) return resolve();
+      entries.push({ url: cursor.key, size: cursor.value.bytes.byteLength, used: cursor.value.used });
+      cursor.continue();
+    };
+    request.onerror = () => reject(request.error);
+  });
+  entries.sort((a, b) => b.used - a.used);
+  let total = 0;
+  for (const entry of entries) {
+    if (runtimeUrls.includes(entry.url)) continue; // the runtime every model needs stays
+    total += entry.size;
+    if (total > KEEP_BYTES) await inStore(db, "readwrite", (s) => s.delete(entry.url));
+  }
 }
 
 async function gunzip(bytes) {
@@ -56,45 +143,89 @@ export function unshuffle(data) {
   return out;
 }
 
-let ortPromise = null;
+// The runtime, started once per page and kept once a model has run on it; a failed start is
+// forgotten, so that the next attempt imports it again (its WebAssembly start-up failure sticks).
+let runtime = null; // {promise, proven}
+let runtimeUrls = [];
 
-// The runtime, started once per page; rejects with a sentence a person can read.
-export function loadRuntime(version) {
-  ortPromise ??= (async () => {
-    if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
-    if (typeof DecompressionStream !== "function") throw new Error("this browser cannot unpack the runtime");
-    const [code, wasm] = await Promise.all([
-      cachedBytes(new URL(`ort/ort.wasm.bundle.min.mjs?v=${version}`, HERE).href),
-      cachedBytes(new URL(`ort/ort-wasm-simd-threaded.wasm.gz?v=${version}`, HERE).href),
-    ]);
+function loadRuntime(version, files) {
+  if (runtime && (runtime.proven || !files.fresh)) return runtime.promise;
+  const promise = (async () => {
+    if (typeof WebAssembly !== "object") throw new Error("no WebAssembly");
+    if (typeof DecompressionStream !== "function") throw new Error("no DecompressionStream");
+    runtimeUrls = ["ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm.gz"].map((file) => new URL(`ort/${file}?v=${version}`, HERE).href);
+    const [code, wasm] = await Promise.all(runtimeUrls.map((url) => files.bytes(url)));
     const ort = await import(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
     ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a Streamlit page lacks
     ort.env.wasm.wasmBinary = await gunzip(wasm);
     ort.env.logLevel = "error";
     return ort;
   })();
-  return ortPromise;
+  runtime = { promise, proven: false };
+  return promise;
 }
 
-const models = new Map();
+const models = new Map(); // digest -> promise of a Model, most recently used last
 
-// A model's encoder and decoder sessions, by the digest of its checkpoint.
+// A model's encoder and decoder sessions, by the digest of its export. Files kept from an earlier
+// visit that fail are dropped and fetched once more; a failure is not remembered.
 export function loadModel(version, spec) {
-  if (!models.has(spec.digest)) {
-    models.set(spec.digest, (async () => {
-      const ort = await loadRuntime(version);
-      const session = async (name) => {
-        const packed = await cachedBytes(new URL(spec[name], HERE).href);
-        return ort.InferenceSession.create(unshuffle(await gunzip(packed)), { executionProviders: ["wasm"] });
-      };
-      const meter = (async () => JSON.parse(new TextDecoder().decode(await gunzip(await cachedBytes(new URL(spec.meter, HERE).href)))))()
-        .catch(() => null); // the model works without its meter
-      const [encoder, decoder] = await Promise.all([session("encoder"), session("decoder")]);
-      return new Model(ort, spec, encoder, decoder, await meter);
-    })());
-    models.get(spec.digest).catch(() => models.delete(spec.digest)); // a failure may be retried later
+  const key = spec.digest;
+  if (models.has(key)) {
+    const promise = models.get(key);
+    models.delete(key);
+    models.set(key, promise); // most recently used
+    return promise;
   }
-  return models.get(spec.digest);
+  const promise = attempt(version, spec, false);
+  models.set(key, promise);
+  promise.then(() => evict(key), () => models.get(key) === promise && models.delete(key));
+  return promise;
+}
+
+async function attempt(version, spec, fresh) {
+  const files = new Files(fresh);
+  const ran = runtime;
+  try {
+    const ort = await loadRuntime(version, files);
+    const session = async (name) => {
+      const packed = await files.bytes(new URL(spec[name], HERE).href);
+      return ort.InferenceSession.create(unshuffle(await gunzip(packed)), { executionProviders: ["wasm"] });
+    };
+    const [encoder, decoder] = await Promise.all([session("encoder"), session("decoder")]);
+    const meter = await files.bytes(new URL(spec.meter, HERE).href)
+      .then(async (bytes) => JSON.parse(new TextDecoder().decode(await gunzip(bytes))))
+      .catch(() => null); // the model works without its meter
+    const model = new Model(ort, spec, encoder, decoder, meter);
+    await model.decode(new Array(spec.latent_dim).fill(0)); // it runs
+    runtime.proven = true;
+    await files.keep();
+    return model;
+  } catch (error) {
+    if (runtime && !runtime.proven && runtime !== ran) runtime = null; // this attempt's start failed
+    if (!fresh && files.stored.size) {
+      await files.forget();
+      if (runtime && !runtime.proven) runtime = null;
+      return attempt(version, spec, true);
+    }
+    throw error;
+  }
+}
+
+function evict(keep) {
+  while (models.size > LIVE_SESSIONS) {
+    const [oldest, promise] = models.entries().next().value;
+    if (oldest === keep) break;
+    models.delete(oldest);
+    promise.then((model) => model.release(), () => {});
+  }
+}
+
+// Forget a model that failed after loading (out of memory, say): the next use loads it again.
+export function dropModel(digest) {
+  const promise = models.get(digest);
+  models.delete(digest);
+  if (promise) promise.then((model) => model.release(), () => {});
 }
 
 class Model {
@@ -119,4 +250,13 @@ class Model {
   decode(code) {
     return this.run(this.decoder, { code: new this.ort.Tensor("float32", Float32Array.from(code), [1, this.latentDim]) }, "image");
   }
+
+  release() {
+    this.queue.then(() => Promise.all([this.encoder.release(), this.decoder.release()])).catch(() => {});
+  }
+}
+
+// The digests of the models loaded in this page, least recently used first (tests read it).
+export function loadedModels() {
+  return [...models.keys()];
 }

@@ -1,6 +1,6 @@
 // What every widget shares: its model, loaded into the page, and a status line saying where it runs.
 
-import { loadModel } from "./runtime.js";
+import { dropModel, loadModel } from "./runtime.js";
 import { setValue } from "./streamlit.js";
 
 export function element(tag, attributes = {}, ...children) {
@@ -19,8 +19,9 @@ export function element(tag, attributes = {}, ...children) {
 // returns true when it painted a model's output; the time from the oldest input to then is kept
 // in `latencies`.
 export class FrameLoop {
-  constructor(paint) {
+  constructor(paint, onError = (error) => console.error(error)) {
     this.paint = paint;
+    this.onError = onError;
     this.latencies = [];
     this.since = null;
     this.requested = false;
@@ -50,6 +51,8 @@ export class FrameLoop {
     requestAnimationFrame(() => (this.frameUsed = false));
     try {
       if (await this.paint()) this.latencies.push(performance.now() - since);
+    } catch (error) {
+      this.onError(error);
     } finally {
       this.busy = false;
       if (this.again) {
@@ -60,49 +63,96 @@ export class FrameLoop {
   }
 }
 
+const DEADLINE_MS = 15_000; // loading longer than this: the server draws until the page is ready
+
+// A failure in words a class can read; the engine's own text stays in `detail` (and the console).
+export function plainReason(error) {
+  const text = String((error && error.message) || error || "");
+  if (/no WebAssembly/.test(text)) return "this browser has no WebAssembly";
+  if (/DecompressionStream/.test(text)) return "this browser is too old to unpack the model";
+  if (/memory|allocate|OOM/i.test(text)) return "this device ran out of memory for it";
+  return "its files did not arrive intact";
+}
+
 export class LiveWidget {
   constructor() {
     this.model = null;
     this.digest = null;
-    this.runtime = "loading"; // "loading", "ok" or "failed"; the server falls back on "failed"
+    this.runtime = "loading"; // "loading", "ok" or "failed" (also while slow); the server falls back on "failed"
     this.reason = "";
+    this.detail = "";
     this.status = element("p", { class: "status", role: "status" });
     this.value = {};
+    this.deadline = null;
+    this.broken = new Map(); // digest -> why: models that failed after loading
+    this.frames = new FrameLoop(() => this.frame(), (error) => this.broke(error));
   }
 
   // Load the model the page asks for, if it is not the one loaded; then `modelReady()`.
   useModel(args) {
     const spec = args.model;
+    const name = args.model_name;
     if (!spec) {
-      const reason = args.export_error || "this model could not be made ready for the browser";
+      const reason = `the server could not prepare it: ${args.export_error || "no export"}`;
       if (this.digest === `none: ${reason}`) return; // said already
       this.digest = `none: ${reason}`;
       this.model = null;
-      this.fail(reason);
+      this.fail(name, reason);
       return;
     }
     if (spec.digest === this.digest) return;
     this.digest = spec.digest;
     this.model = null;
-    this.setStatus("loading", `Loading ${args.model_name} into this page…`);
+    if (this.broken.has(spec.digest)) {
+      this.fail(name, this.broken.get(spec.digest)); // not again in this page: it would break again
+      return;
+    }
+    this.setStatus(this.runtime === "failed" ? "failed" : "loading", `Loading ${name} into this page…`);
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      if (this.digest !== spec.digest || this.model) return;
+      this.reason = "slow";
+      this.setStatus("failed", `${name} is still loading into this page (a slow network?): the server draws the pictures until it is ready.`);
+      this.send({});
+    }, DEADLINE_MS);
     loadModel(args.version, spec).then(
       (model) => {
         if (this.digest !== spec.digest) return;
+        clearTimeout(this.deadline);
+        const wasFailed = this.runtime === "failed";
         this.model = model;
-        this.setStatus("ok", `${args.model_name} runs in your browser: every frame is computed here, not on the server.`);
+        this.reason = this.detail = "";
+        this.setStatus("ok", `${name} runs in your browser: every frame is computed here, not on the server.`);
+        if (wasFailed) this.send({}); // the server stops drawing its fallback
         this.modelReady();
       },
       (error) => {
-        if (this.digest === spec.digest) this.fail(error.message || String(error));
+        if (this.digest !== spec.digest) return;
+        clearTimeout(this.deadline);
+        this.detail = String((error && error.message) || error);
+        this.fail(name, plainReason(error));
       },
     );
   }
 
   modelReady() {}
 
-  fail(reason) {
-    this.setStatus("failed", `Live mode is off (${reason}): the server computes the pictures instead.`);
+  // An error after the model loaded (a frame that threw): the server takes over for this model,
+  // whose sessions are released; another model may still run in the page.
+  broke(error) {
+    if (!this.model) return;
+    dropModel(this.digest);
+    this.model = null;
+    this.detail = String((error && error.message) || error);
+    this.broken.set(this.digest, plainReason(error));
+    this.fail(this.args.model_name, plainReason(error));
+  }
+
+  fail(name, reason) {
+    if (this.detail) console.warn(`live widget: ${this.detail}`);
+    this.status.dataset.detail = this.detail;
     this.reason = reason;
+    this.setStatus("failed", `${name || "The model"} cannot run in this page (${reason}): the server draws the pictures instead.`);
     this.send({});
   }
 
@@ -117,6 +167,10 @@ export class LiveWidget {
   send(value) {
     this.value = { ...this.value, ...value, runtime: this.runtime, reason: this.reason };
     setValue(this.value);
+  }
+
+  get latencies() {
+    return this.frames.latencies;
   }
 
   // Test hook: the loaded model on 784 pixels.

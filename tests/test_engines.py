@@ -1,0 +1,126 @@
+"""Every device a class brings: the Draw page in Chromium, Firefox and WebKit (Safari's engine),
+with a mouse and a finger, at browser zoom; the ink lands under the pen (bench/engines.py drives
+the three)."""
+
+import pytest
+
+from bench import appserver, engines
+from tests.conftest import missing
+
+pytestmark = pytest.mark.browser
+BRUSH = 20 / 280  # the default brush's width, as a fraction of the canvas: ink may reach half of it past each end
+
+
+@pytest.fixture(scope="module")
+def url(tiny_checkpoints, mnist_dir):
+    with appserver.serve({"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}) as url:
+        yield url
+
+
+def _need(engine):
+    reason = engines.missing(engine)
+    if reason:
+        missing(reason)
+
+
+def _stroke_lands_and_is_followed(page):
+    """The standard stroke (30% to 60% across, half-way down): where the ink landed, and how many
+    times the reconstruction was painted before the pen lifted."""
+    page.live(engines.WATCH_PAINTS)
+    scroll = page.top("window.scrollY")
+    page.stroke()
+    page.wait("window.__beforeUp !== null")
+    page.wait("window.aeLive.frames.since === null && !window.aeLive.frames.busy")
+    left, right = page.ink()
+    assert abs(left - 0.3) <= BRUSH / 2 + 0.01 and abs(right - 0.6) <= BRUSH / 2 + 0.01, (left, right)
+    assert page.live("window.__beforeUp") >= 3  # the picture followed the pen, not only its lifting
+    assert page.top("window.scrollY") == scroll  # the page stayed still under the pen
+    assert page.live("window.aeLive.strokes") == 1  # the server heard of one stroke
+
+
+@pytest.mark.parametrize("engine", engines.ENGINES)
+def test_in_every_engine_the_runtime_starts_and_the_ink_lands_under_the_mouse(url, engine):
+    _need(engine)
+    with engines.open(engine, url) as page:
+        assert page.wait_live() == "ok"
+        _stroke_lands_and_is_followed(page)
+
+
+@pytest.mark.parametrize("engine", ["chromium", "firefox"])
+def test_a_finger_draws_where_it_touches_on_a_phone(url, engine):
+    _need(engine)
+    with engines.open(engine, url, pen="touch") as page:
+        assert page.wait_live() == "ok"
+        _stroke_lands_and_is_followed(page)
+
+
+@pytest.mark.parametrize("zoom", [0.8, 1.5])
+def test_at_browser_zoom_the_ink_lands_under_the_mouse(url, zoom):
+    _need("chromium")
+    with engines.open("chromium", url, zoom=zoom) as page:
+        assert page.wait_live() == "ok"
+        assert abs(page.top("devicePixelRatio") - zoom) < 0.01  # the zoom took
+        _stroke_lands_and_is_followed(page)
+
+
+def test_at_pinch_zoom_a_finger_draws_where_it_touches(url):
+    _need("chromium")
+    with engines.open("chromium", url, pen="touch") as page:
+        assert page.wait_live() == "ok"
+        page.cdp.send("Emulation.setPageScaleFactor", {"pageScaleFactor": 1.6})
+        assert page.top("visualViewport.scale") > 1.5
+        page.live(engines.WATCH_PAINTS)
+        x, y, w, h = page.canvas_box()
+        ox, oy = page.top("[visualViewport.offsetLeft, visualViewport.offsetTop]")
+        # the finger's place on the zoomed screen: CSS pixels from the visible part's corner
+        page._drag([(x + fx * w - ox, y + 0.5 * h - oy) for fx in (0.3, 0.4, 0.5, 0.6)], 0)
+        page.wait("window.aeLive.strokes === 1")
+        left, right = page.ink()
+        assert abs(left - 0.3) <= BRUSH / 2 + 0.01 and abs(right - 0.6) <= BRUSH / 2 + 0.01, (left, right)
+
+
+def test_a_second_finger_neither_joins_nor_ends_the_stroke(url):
+    _need("chromium")
+    with engines.open("chromium", url, pen="touch") as page:
+        assert page.wait_live() == "ok"
+        x, y, w, h = page.canvas_box()
+        at = lambda fx, fy: {"x": x + fx * w, "y": y + fy * h}  # noqa: E731
+        touch = lambda kind, *points: page.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": list(points)})  # noqa: E731
+        touch("touchStart", {**at(0.3, 0.5), "id": 1})
+        touch("touchMove", {**at(0.4, 0.5), "id": 1})
+        touch("touchStart", {**at(0.4, 0.5), "id": 1}, {**at(0.5, 0.85), "id": 2})  # a palm lands
+        touch("touchMove", {**at(0.5, 0.5), "id": 1}, {**at(0.8, 0.85), "id": 2})
+        touch("touchEnd", {**at(0.8, 0.85), "id": 2})  # the palm lifts: the stroke goes on
+        assert page.live("window.aeLive.strokes") == 0
+        touch("touchMove", {**at(0.6, 0.5), "id": 1})
+        touch("touchEnd")
+        page.wait("window.aeLive.strokes === 1")
+        left, right = page.ink()
+        assert abs(left - 0.3) <= BRUSH / 2 + 0.01 and abs(right - 0.6) <= BRUSH / 2 + 0.01, (left, right)
+        assert page.live("""(() => { const c = document.querySelector('canvas.ink');
+            return c.getContext('2d').getImageData(0, Math.round(0.85 * c.height), c.width, 1).data.every((v, i) => i % 4 === 3 || v === 0); })()""")
+
+
+@pytest.mark.parametrize("engine", ["chromium", "firefox"])
+def test_the_right_button_does_not_draw(url, engine):
+    _need(engine)
+    with engines.open(engine, url) as page:
+        assert page.wait_live() == "ok"
+        page.stroke(button=2)
+        page.top("new Promise(r => setTimeout(r, 300))")
+        assert page.ink() is None and page.live("window.aeLive.strokes") == 0
+
+
+def test_explore_draws_its_map_without_webgl(url):
+    _need("chromium")
+    from playwright.sync_api import sync_playwright
+
+    options = appserver.launch_options()
+    with sync_playwright() as p:
+        b = p.chromium.launch(**{**options, "args": [*options["args"], "--disable-3d-apis"]})
+        page = appserver.open_page(b, url, "explore")
+        assert not page.evaluate("!!document.createElement('canvas').getContext('webgl')")
+        page.wait_for_selector(".scatterlayer .point", timeout=60_000)
+        assert page.locator(".scatterlayer .point").count() == 2000  # every test digit asked for, as SVG
+        assert page.get_by_text("WebGL").count() == 0
+        b.close()
