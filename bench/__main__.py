@@ -21,14 +21,14 @@ import torch
 
 from ae import checkpoints, models
 from ae.ui import DEFAULT_MODEL
-from bench import appserver
+from bench import appserver, devices
 from bench.browser import app_timings
 from bench.inference import inference, preprocess_ms
 from bench.quality import RACES, race
 from bench.training import training
 
 TIME_TO_QUALITY_GOAL = 10  # the seed recipe's time over ours
-PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live")
+PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices")
 
 
 def main(argv=None) -> int:
@@ -57,6 +57,9 @@ def main(argv=None) -> int:
         shipped = [p.stem for p in checkpoints.checkpoint_files(appserver.ROOT / "checkpoints")]
         live_models = ([DEFAULT_MODEL] if args.quick else shipped) if "live" in args.only else []
         result.update(app_timings("cold_start" in args.only, strokes, live_models, args.data_dir))
+    if "devices" in args.only:
+        with appserver.serve() as url:
+            result["devices"] = devices.devices(url)
     print(markdown(result))
     if args.json:
         if args.update and os.path.exists(args.json):
@@ -105,6 +108,8 @@ def markdown(result: dict) -> str:
     if result.get("live"):
         out += ["", "| model | pointer to painted reconstruction, p50 (ms) | p95 (ms) | frames | page vs torch, max abs diff |", "|---|---|---|---|---|"]
         out += [f"| {r['model']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['frames']} | {r['max_abs_diff']:.1e} |" for r in result["live"]]
+    if result.get("devices"):
+        out += ["", *devices.markdown(result["devices"])]
     return "\n".join(out)
 
 

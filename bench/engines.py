@@ -78,6 +78,13 @@ class Page:
     def _drag(self, points: list[tuple[float, float]], button: int) -> None:  # viewport CSS pixels
         raise NotImplementedError
 
+    def reload(self) -> None:
+        raise NotImplementedError
+
+    def ready_s(self) -> float:
+        """Seconds from the page's navigation to the live path running (the widget's own clock)."""
+        return (self.live("window.aeLive.readyAt") - self.top("performance.timeOrigin")) / 1000
+
     def wait(self, expression: str, where: str = "live", timeout: float = 90) -> object:
         deadline = time.time() + timeout
         while True:
@@ -126,6 +133,9 @@ class _Chromium(Page):
     def live(self, expression):
         return appserver.live_frame_now(self.page).evaluate(expression)
 
+    def reload(self):
+        self.page.reload()
+
     def _drag(self, points, button):
         if self.pen == "touch":
             for i, (x, y) in enumerate(points):
@@ -157,6 +167,9 @@ class _Firefox(Page):
     def live(self, expression):
         return self.ff.evaluate(expression, self.ff.frames()[0])
 
+    def reload(self):
+        self.ff.send("browsingContext.reload", {"context": self.ff.context, "wait": "complete"})
+
     def _drag(self, points, button):
         self.ff.perform([firefox.pointer(self.pen, points, button=button)])
 
@@ -179,6 +192,10 @@ class _WebKit(Page):
             return self.driver.execute_script(f"return {expression}")
         finally:
             self.driver.switch_to.default_content()
+
+    def reload(self):
+        self.driver.switch_to.default_content()
+        self.driver.refresh()
 
     def _drag(self, points, button):
         from selenium.webdriver.common.actions.action_builder import ActionBuilder

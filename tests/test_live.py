@@ -338,6 +338,21 @@ def test_a_runtime_or_model_file_blocked_or_garbled_falls_back_and_the_next_visi
 
 
 @pytest.mark.browser
+def test_interpolate_without_the_runtime_shows_the_servers_slider_alone(server):
+    url, b, _ = server
+    page = b.new_page(viewport={"width": 1440, "height": 1000})
+    page.route("**/ort/**", lambda route: route.abort())
+    page.goto(f"{url}/interpolate")
+    page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+    frame = appserver.live_frame(page)
+    appserver.wait_idle(page)
+    assert not frame.locator("input[type=range]").is_visible()  # the dead live slider is gone
+    page.get_by_role("slider", name="t: from A (0) to B (1)").wait_for()  # the server's is there
+    _says_one_plain_sentence(page, frame)
+    page.close()
+
+
+@pytest.mark.browser
 def test_a_stalled_download_hands_over_to_the_server_in_time_and_the_page_takes_back_when_it_arrives(server):
     url, b, _ = server
     context = b.new_context(viewport={"width": 1440, "height": 1000})

@@ -6,6 +6,7 @@ import { CodeEditor } from "./edit.js";
 import {
   codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan,
 } from "./paint.js";
+import { Pen } from "./pen.js";
 import { toMnist } from "./preprocess.js";
 import { LiveWidget, element } from "./widget.js";
 
@@ -90,14 +91,7 @@ export class DrawWidget extends LiveWidget {
   }
 
   listen(clear) {
-    // One pointer draws a stroke: the first that touches with its primary button (a second
-    // finger, a palm or the right button is ignored until it lifts). Positions come from each
-    // event's clientX/Y in this frame against the canvas's box, both in CSS pixels: right at any
-    // browser or pinch zoom. Moves are pointermove's, with the positions coalesced into it:
-    // every engine sends it (Firefox sends a finger's moves only as pointermove), where
-    // pointerrawupdate inside a frame carries the top page's coordinates in Chromium.
-    let pen = null; // {id, last}
-    const at = (e, box) => [((e.clientX - box.left) / box.width) * SIZE, ((e.clientY - box.top) / box.height) * SIZE];
+    let last = null;
     const line = (from, to) => {
       const ctx = this.ctx;
       ctx.strokeStyle = "#fff";
@@ -108,37 +102,25 @@ export class DrawWidget extends LiveWidget {
       ctx.lineTo(...to);
       ctx.stroke();
     };
-    this.ink.addEventListener("pointerdown", (e) => {
-      e.preventDefault();
-      if (pen !== null || e.button !== 0 || !e.isPrimary) return;
-      this.ink.setPointerCapture(e.pointerId);
-      pen = { id: e.pointerId, last: at(e, this.ink.getBoundingClientRect()) };
-      line(pen.last, pen.last); // a dot
-      this.frames.request(e.timeStamp);
+    this.pen = new Pen(this.ink, SIZE, {
+      down: (point, time) => {
+        last = point;
+        line(point, point); // a dot
+        this.frames.request(time);
+      },
+      move: (points, since) => {
+        for (const point of points) {
+          line(last, point);
+          last = point;
+        }
+        this.frames.request(since); // the oldest position starts the latency clock
+      },
+      up: (time) => {
+        this.frames.request(time);
+        this.strokes += 1;
+        this.send({ png: this.ink.toDataURL("image/png"), strokes: this.strokes });
+      },
     });
-    this.ink.addEventListener("pointermove", (e) => {
-      if (pen === null || e.pointerId !== pen.id) return;
-      const box = this.ink.getBoundingClientRect();
-      const coalesced = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
-      const points = coalesced.length ? coalesced : [e];
-      for (const point of points) {
-        const next = at(point, box);
-        line(pen.last, next);
-        pen.last = next;
-      }
-      this.frames.request(points[0].timeStamp); // the oldest position starts the latency clock
-    });
-    const end = (e) => {
-      if (pen === null || e.pointerId !== pen.id) return;
-      pen = null;
-      this.frames.request(e.timeStamp);
-      this.strokes += 1;
-      this.send({ png: this.ink.toDataURL("image/png"), strokes: this.strokes });
-    };
-    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) this.ink.addEventListener(type, end);
-    // touch-action: none keeps the page still under a finger; Safari before 13 needs this too.
-    this.ink.addEventListener("touchmove", (e) => e.preventDefault(), { passive: false });
-    this.ink.addEventListener("contextmenu", (e) => e.preventDefault());
     clear.addEventListener("click", () => {
       this.blank();
       this.strokes += 1;

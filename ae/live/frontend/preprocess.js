@@ -28,11 +28,17 @@ function median(values) {
 }
 
 // Ink in [0, 1] of an opaque RGBA picture (Uint8ClampedArray, w*h*4), white-on-black.
+function luma(r8, g8, b8) {
+  const r = f32(r8 / 255), g = f32(g8 / 255), b = f32(b8 / 255);
+  return f32(f32(f32(r * f32(0.299)) + f32(g * f32(0.587))) + f32(b * f32(0.114)));
+}
+const GREYS = Float32Array.from({ length: 256 }, (_, v) => luma(v, v, v)); // a grey pixel's, the canvas's every pixel
+
 export function ink(rgba, w, h) {
   const grey = new Float32Array(w * h);
   for (let i = 0, j = 0; i < grey.length; i++, j += 4) {
-    const r = f32(rgba[j] / 255), g = f32(rgba[j + 1] / 255), b = f32(rgba[j + 2] / 255);
-    grey[i] = f32(f32(f32(r * f32(0.299)) + f32(g * f32(0.587))) + f32(b * f32(0.114)));
+    const r = rgba[j], g = rgba[j + 1], b = rgba[j + 2];
+    grey[i] = r === g && g === b ? GREYS[r] : luma(r, g, b);
   }
   const border = [];
   for (let x = 0; x < w; x++) border.push(grey[x], grey[(h - 1) * w + x]);

@@ -71,7 +71,7 @@ export function plainReason(error) {
   if (/no WebAssembly/.test(text)) return "this browser has no WebAssembly";
   if (/DecompressionStream/.test(text)) return "this browser is too old to unpack the model";
   if (/memory|allocate|OOM/i.test(text)) return "this device ran out of memory for it";
-  return "its files did not arrive intact";
+  return "its files did not load";
 }
 
 export class LiveWidget {
@@ -123,6 +123,7 @@ export class LiveWidget {
         this.model = model;
         this.reason = this.detail = "";
         this.setStatus("ok", `${name} runs in your browser: every frame is computed here, not on the server.`);
+        this.readyAt ??= performance.timeOrigin + performance.now(); // the bench reads when the page first ran a model
         if (wasFailed) this.send({}); // the server stops drawing its fallback
         this.modelReady();
       },
