@@ -11,13 +11,16 @@ from ae import runtime
 def main() -> None:
     import streamlit as st
 
-    from ae import ui
+    from ae import rooms, ui
+    from ae.ui import classroom
     from app_pages import PAGES
 
     st.set_page_config(page_title="Autoencoder lab", page_icon=":material/blur_on:", layout="wide")
-    pages = [st.Page(f"app_pages/{file}.py", title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(PAGES)]
+    shown = [row for row in PAGES if row[0] != "class" or rooms.enabled()]
+    pages = [st.Page(f"app_pages/{file}.py", title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(shown)]
     page = st.navigation(pages)
-    ui.sidebar_model_picker()
+    room = classroom.joined_room()  # a class's page uses the class's model
+    ui.sidebar_model_picker(fixed=room.model if room else None)
     st.sidebar.caption(
         "An autoencoder squeezes a picture through a small code and rebuilds it. "
         "Pick a model here; every page uses it."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -58,17 +60,37 @@ def path(a: np.ndarray, b: np.ndarray, steps: int, method: str = "linear") -> np
     return np.stack([f(a, b, t) for t in np.linspace(0.0, 1.0, steps)])
 
 
+@dataclass(frozen=True)
+class Projection:
+    """A fixed map from codes to the plane, fitted once to many codes (the test digits'): new codes
+    land where those codes' neighbours are, and points do not move as more codes arrive."""
+
+    mean: np.ndarray  # (d,)
+    axes: np.ndarray  # (d, 2)
+    how: str
+
+    @classmethod
+    def fit(cls, codes: np.ndarray) -> Projection:
+        """The code itself (a 1-d one with zero beside it), or its top two principal components."""
+        codes = np.asarray(codes, np.float64)
+        d = codes.shape[1]
+        if d <= 2:
+            how = "the 2-d code itself" if d == 2 else "the 1-d code (and zero)"
+            return cls(np.zeros(d), np.eye(d, 2), how)
+        mean = codes.mean(0)
+        _, s, vt = np.linalg.svd(codes - mean, full_matrices=False)
+        share = (s[:2] ** 2).sum() / max((s**2).sum(), 1e-12)
+        return cls(mean, vt[:2].T, f"the first two principal components of the codes ({share:.0%} of their variance)")
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        """(N, d) codes -> (N, 2) points."""
+        return (np.atleast_2d(np.asarray(codes, np.float64)) - self.mean) @ self.axes
+
+
 def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
-    """(N, 2) coordinates for a map, and how they were made: the code itself, or its top 2 PCs."""
-    codes = np.asarray(codes, np.float64)
-    if codes.shape[1] == 1:
-        return np.concatenate([codes, np.zeros_like(codes)], 1), "the 1-d code (and zero)"
-    if codes.shape[1] == 2:
-        return codes, "the 2-d code itself"
-    centred = codes - codes.mean(0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    share = (s[:2] ** 2).sum() / max((s**2).sum(), 1e-12)
-    return centred @ vt[:2].T, f"the first two principal components of the codes ({share:.0%} of their variance)"
+    """(N, 2) coordinates for a map of these codes, and how they were made."""
+    projection = Projection.fit(codes)
+    return projection(codes), projection.how
 
 
 EDIT_NUMBERS = 16  # up to this many numbers, a slider each; beyond, principal directions

@@ -73,10 +73,15 @@ def code_classes(model: models.Autoencoder, images: np.ndarray, labels: np.ndarr
     return means, np.linalg.inv(np.linalg.cholesky(spread + ridge * np.eye(len(spread)))) @ main.T
 
 
-def code_distance(z: np.ndarray, means: np.ndarray, whitening: np.ndarray) -> np.ndarray:
-    """The Mahalanobis distance of each code to the nearest class mean (`whitening`: code_classes' A)."""
+def class_distances(z: np.ndarray, means: np.ndarray, whitening: np.ndarray) -> np.ndarray:
+    """(N, 10): the Mahalanobis distance of each code to each class mean (`whitening`: code_classes' A)."""
     d = (np.atleast_2d(z) @ whitening.T)[:, None, :] - (means @ whitening.T)[None]
-    return np.sqrt((d**2).sum(-1).min(1))
+    return np.sqrt((d**2).sum(-1))
+
+
+def code_distance(z: np.ndarray, means: np.ndarray, whitening: np.ndarray) -> np.ndarray:
+    """The Mahalanobis distance of each code to the nearest class mean."""
+    return class_distances(z, means, whitening).min(1)
 
 
 def measure(model: models.Autoencoder, test_images: np.ndarray, test_errors: np.ndarray | None = None, data_dir=None) -> dict:
@@ -119,6 +124,12 @@ class Meter:
 
     def distance(self, code):
         return code_distance(np.asarray(code, np.float64), self.classes["means"], self.classes["whitening"])
+
+    def nearest_class(self, codes) -> np.ndarray | None:
+        """The digit class whose mean each code is nearest (in the classes' spread); None without classes."""
+        if self.classes is None:
+            return None
+        return class_distances(np.asarray(codes, np.float64), self.classes["means"], self.classes["whitening"]).argmin(1)
 
     def shares(self, error, code) -> tuple:
         """(the share of test digits rebuilt better, the share whose codes lie nearer a digit class

@@ -10,4 +10,5 @@ PAGES = [
     ("explore", "Explore", ":material/scatter_plot:"),
     ("compress", "Compress", ":material/compress:"),
     ("train", "Train", ":material/model_training:"),
+    ("class", "Class", ":material/groups:"),  # AE_CLASS=off leaves it out
 ]

@@ -3,6 +3,8 @@
 import streamlit as st
 
 from ae import evaluate, features, live, novelty, ui
+from ae.rooms import RoomError
+from ae.ui import classroom
 
 st.title("Draw a digit")
 st.caption(
@@ -11,6 +13,14 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
+room = classroom.joined_room()
+if room is not None:
+    choice = classroom.room_model(room)
+    if choice is None:
+        st.error(f"This class uses the model {room.model!r}, which this server does not have: tell your teacher.")
+        st.stop()
+elif classroom.wrong_code():
+    st.warning(classroom.wrong_code(), icon=":material/group_off:")
 
 
 def results(digit):
@@ -68,6 +78,25 @@ def encoder_view(digit) -> None:
     st.caption(f"Then the code: {choice.model.latent_dim} numbers.")
 
 
+def in_class(drawn) -> None:
+    """A student's line: which class, the nickname, and whether the last stroke is on the class map."""
+    line, nick, state = st.columns([4, 2, 2], vertical_alignment="center")
+    line.markdown(f"You are in class **{classroom.pretty(room)}**: your drawings go to the class's map, anonymously.")
+    nickname = nick.text_input("Nickname (optional)", max_chars=20, key=classroom.NICKNAME_KEY, placeholder="Nickname (optional)", label_visibility="collapsed")
+    sent = st.session_state.get(classroom.SENT_KEY)
+    if drawn.digit is not None and (sent is None or sent[0] != drawn.strokes):  # a finished stroke, not yet sent
+        try:
+            classroom.send(room, choice, drawn.digit, nickname)
+            sent = (drawn.strokes, None)
+        except RoomError as e:
+            sent = (drawn.strokes, str(e))
+        st.session_state[classroom.SENT_KEY] = sent
+    if sent is not None and sent[1] is None:
+        state.markdown(":material/check_circle: **On the class map**")
+    elif sent is not None:
+        state.caption(sent[1])
+
+
 def hint(text: str) -> None:
     st.info(text, icon=":material/gesture:")
 
@@ -86,8 +115,12 @@ def workspace():
             else:
                 results(digit)
     else:
+        class_line = st.container() if room is not None else None
         drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice))
         digit = drawn.digit
+        if class_line is not None:
+            with class_line:
+                in_class(drawn)
         if drawn.failed:  # the widget says why, in one line: the server draws from here on
             if digit is None:
                 hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")

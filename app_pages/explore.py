@@ -19,12 +19,11 @@ def digit_map(points, labels, how):
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    palette = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"]
     for k in range(10):
         idx = np.flatnonzero(labels == k)
         fig.add_trace(go.Scatter(
             x=points[idx, 0], y=points[idx, 1], mode="markers", name=str(k), customdata=idx,
-            marker=dict(size=5, color=palette[k], opacity=0.75), hovertemplate=f"digit {k}<extra></extra>",
+            marker=dict(size=5, color=ui.PALETTE[k], opacity=0.75), hovertemplate=f"digit {k}<extra></extra>",
         ))  # fmt: skip
     fig.update_layout(
         height=560, margin=dict(l=10, r=10, t=30, b=10), template="plotly_dark", legend_title="digit",

@@ -10,6 +10,7 @@ vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in J
     drawn = live.draw(choice, key="draw_live")      # the Draw page's canvas
     t = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")
     live.hover(choice, points, labels, lo, hi, key="explore_live")
+    selected, failed = live.classmap(choice, background, drawings, pair, key="class_map")
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae import checkpoints, export, preprocess
+from ae.ui.pictures import PALETTE
 
 FRONTEND = Path(__file__).parent / "frontend"
 PNG_PREFIX = "data:image/png;base64,"
@@ -76,11 +78,12 @@ def model_args(choice) -> dict:
 @dataclass(frozen=True)
 class Drawn:
     """What the Draw widget last told the server: the drawing as a 28x28 digit (None when empty),
-    and whether the page could run the model itself."""
+    how many strokes (and clears) it has seen, and whether the page could run the model itself."""
 
     digit: np.ndarray | None
     failed: bool
     reason: str
+    strokes: int = 0
 
 
 def failed(value) -> tuple[bool, str]:
@@ -110,7 +113,8 @@ def draw(choice, key: str, editor: dict | None = None) -> Drawn:
         digit = digit_of(png) if png else None
     except (ValueError, preprocess.ImageError):
         digit = None
-    return Drawn(digit, is_failed, reason)
+    strokes = value.get("strokes") if isinstance(value, dict) else None
+    return Drawn(digit, is_failed, reason, strokes if isinstance(strokes, int) else 0)
 
 
 def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> tuple[float, bool]:
@@ -122,9 +126,19 @@ def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: st
 
 def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> bool:
     """The code plane of a 2-d model with the digit under the pointer decoded in the page; whether it failed."""
-    args = {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(), "lo": _floats(lo), "hi": _floats(hi)}
+    args = {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(), "lo": _floats(lo), "hi": _floats(hi), "palette": PALETTE}
     value = _component(widget="hover", key=key, default=None, **args, **model_args(choice))
     return failed(value)[0]
+
+
+def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, key: str) -> tuple[list[int], bool]:
+    """The class's map (background: the test digits' points, labels, lo, hi; drawings: id, xy,
+    png, tint, name, verdict) and the morph of a chosen pair (a, b: codes; names) decoded in the
+    page; (the drawings the teacher clicked, at most two; whether the page failed to run the model)."""
+    value = _component(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
+    chosen = value.get("selected") if isinstance(value, dict) else None
+    selected = [int(i) for i in chosen if isinstance(i, int)][-2:] if isinstance(chosen, list) else []
+    return selected, failed(value)[0] and pair is not None
 
 
 def _floats(a) -> list[float]:

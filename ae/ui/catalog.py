@@ -78,8 +78,9 @@ def loaded_models() -> list[Choice]:
     return sorted((c for c in all_models() if c.ok), key=lambda c: (c.model.latent_dim, c.name))
 
 
-def sidebar_model_picker() -> Choice | None:
-    """The sidebar's model choice, kept in session state across pages; broken files listed with why."""
+def sidebar_model_picker(fixed: str | None = None) -> Choice | None:
+    """The sidebar's model choice, kept in session state across pages; broken files listed with
+    why. `fixed`: the model a class uses, shown and not to be changed."""
     choices = loaded_models()
     if not choices:
         st.sidebar.warning(
@@ -88,10 +89,13 @@ def sidebar_model_picker() -> Choice | None:
         )
         return None
     names = [c.name for c in choices]
-    if st.session_state.get(MODEL_KEY) not in names:
+    if fixed in names:
+        st.session_state[MODEL_KEY] = fixed
+    elif st.session_state.get(MODEL_KEY) not in names:
         st.session_state[MODEL_KEY] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
     by_name = {c.name: c for c in choices}
-    st.sidebar.selectbox("Model", names, key=MODEL_KEY, format_func=lambda name: by_name[name].label())
+    st.sidebar.selectbox("Model", names, key=MODEL_KEY, format_func=lambda name: by_name[name].label(),
+                         disabled=fixed in names, help="The class uses this model" if fixed in names else None)  # fmt: skip
     chosen = by_name[st.session_state[MODEL_KEY]]
     st.sidebar.caption(chosen.describe())
     broken = [c for c in all_models() if not c.ok]

@@ -18,6 +18,7 @@ from PIL import Image
 
 from ae import data
 
+PALETTE = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"]  # a colour per digit class
 DIGIT_PX = 168  # a 28x28 digit shown at 6x, nearest-neighbour: crisp pixels
 CAPTION_CSS = "font-size:0.875rem;opacity:0.75;margin-top:0.3rem;white-space:pre-line;line-height:1.35;overflow-wrap:anywhere"
 
@@ -91,10 +92,13 @@ def gallery_html(images, captions=None, size: int = DIGIT_PX) -> str:
     return f'<div style="{grid};margin-bottom:0.5rem">{figures}</div>'
 
 
-def picture(image: Image.Image, caption: str | None = None, alt: str | None = None) -> None:
-    """One picture (made at the size it is shown) with its caption, and `alt` for a screen reader
-    (default: the caption); st.image writes no alternative text."""
-    st.html(picture_html(image, caption, image.width, image.height, alt=alt))
+def picture(image, caption: str | None = None, alt: str | None = None, width: int | None = None) -> None:
+    """One picture (a PIL image made at the size it is shown, or SVG markup `width` wide) with its
+    caption, and `alt` for a screen reader (default: the caption); st.image writes no alternative text."""
+    if isinstance(image, str):
+        st.html(picture_html(image, caption, width, crisp=False, alt=alt))
+    else:
+        st.html(picture_html(image, caption, image.width, image.height, alt=alt))
 
 
 def gallery(images, captions=None, size: int = DIGIT_PX) -> None:

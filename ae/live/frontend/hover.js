@@ -4,7 +4,6 @@
 import { countPaint, digitCanvas, paintDigit } from "./paint.js";
 import { LiveWidget, element } from "./widget.js";
 
-const PALETTE = ["#7c9cff", "#ff6e6e", "#50fa7b", "#ffb86b", "#bd93f9", "#8be9fd", "#ff79c6", "#f1fa8c", "#a0a0a0", "#ffffff"];
 const SIDE = 560;
 
 export class HoverWidget extends LiveWidget {
@@ -46,7 +45,7 @@ export class HoverWidget extends LiveWidget {
     const { lo, hi, points, labels } = this.args;
     ctx.clearRect(0, 0, SIDE, SIDE);
     points.forEach(([x, y], i) => {
-      ctx.fillStyle = PALETTE[labels[i]];
+      ctx.fillStyle = this.args.palette[labels[i]];
       ctx.globalAlpha = 0.7;
       ctx.fillRect(((x - lo[0]) / (hi[0] - lo[0])) * SIDE - 1.5, ((hi[1] - y) / (hi[1] - lo[1])) * SIDE - 1.5, 3, 3);
     });

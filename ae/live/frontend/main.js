@@ -1,12 +1,14 @@
 // One component, four widgets: Draw (canvas, live reconstruction, code editor), Morph
-// (Interpolate's slider), Hover (Explore's 2-d map). Python picks one with `widget`.
+// (Interpolate's slider), Hover (Explore's 2-d map), ClassMap (the Class page's map and morph).
+// Python picks one with `widget`.
 
+import { ClassMapWidget } from "./classmap.js";
 import { DrawWidget } from "./draw.js";
 import { HoverWidget } from "./hover.js";
 import { MorphWidget } from "./morph.js";
 import { fitHeight, onRender, ready } from "./streamlit.js";
 
-const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget };
+const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget, classmap: ClassMapWidget };
 const root = document.getElementById("root");
 let widget = null;
 

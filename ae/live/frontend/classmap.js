@@ -1,0 +1,173 @@
+// The class's map (the Class page, for a projector): the test digits faint on the model's fixed
+// 2-d map of codes, and every student's current drawing as a small picture where its code lies,
+// framed in the colour of the digit class nearest its code. New drawings pulse as they land. Click
+// two drawings and the model, in the page, morphs one into the other (Interpolate's walk).
+
+import { lerp } from "./latent.js";
+import { countPaint, digitCanvas, paintDigit } from "./paint.js";
+import { LiveWidget, element } from "./widget.js";
+
+const SIDE = 900; // the map's own pixels (before the screen's pixel ratio)
+const PICTURE = 46;
+const PULSE_MS = 900;
+
+export class ClassMapWidget extends LiveWidget {
+  constructor(root) {
+    super();
+    this.map = element("canvas", { class: "classmap", role: "img" });
+    this.tip = element("div", { class: "tip", hidden: "" });
+    this.legend = element("div", { class: "legend" });
+    this.picture = digitCanvas("The digit decoded between the two chosen drawings");
+    this.slider = element("input", { type: "range", class: "live-only", min: 0, max: 1, step: 0.01, value: 0, "aria-label": "From the first chosen drawing (0) to the second (1)" });
+    this.play = element("button", { type: "button", class: "live-only", text: "Pause" });
+    this.pairNote = element("p", { class: "caption" });
+    this.morph = element("section", { class: "pair" },
+      element("h3", { text: "Morph" }), this.pairNote, this.picture, this.slider, this.play, this.status);
+    root.append(element("section", { class: "class" },
+      element("div", { class: "mapbox" }, this.map, this.tip, this.legend), this.morph));
+    this.images = new Map(); // drawing id -> {image, born}
+    this.selected = [];
+    this.playing = true;
+    this.map.addEventListener("click", (e) => this.click(e));
+    this.map.addEventListener("pointermove", (e) => this.hover(e));
+    this.map.addEventListener("pointerleave", () => (this.tip.hidden = true));
+    this.slider.addEventListener("input", (e) => {
+      this.playing = false;
+      this.play.textContent = "Play";
+      this.frames.request(e.timeStamp);
+    });
+    this.play.addEventListener("click", () => {
+      this.playing = !this.playing;
+      this.play.textContent = this.playing ? "Pause" : "Play";
+      if (this.playing) this.tick();
+    });
+  }
+
+  update(args) {
+    this.args = args;
+    this.legend.replaceChildren(...args.palette.map((colour, k) => element("span", {}, element("i", { style: `background:${colour}` }), String(k))));
+    const ids = new Set(args.drawings.map((d) => d.id));
+    for (const d of args.drawings) {
+      if (this.images.has(d.id)) continue;
+      const image = new Image();
+      image.onload = () => this.draw();
+      image.src = d.png;
+      this.images.set(d.id, { image, born: this.seeded ? performance.now() : -Infinity });
+    }
+    for (const id of this.images.keys()) if (!ids.has(id)) this.images.delete(id);
+    this.seeded = true; // the drawings there when the page opened do not pulse
+    this.selected = this.selected.filter((id) => ids.has(id));
+    this.map.setAttribute("aria-label", `The class's map: ${args.drawings.length} drawings among the test digits' codes`);
+    this.morph.hidden = !args.pair;
+    this.map.parentElement.parentElement.classList.toggle("paired", Boolean(args.pair));
+    this.pairNote.textContent = args.pair ? `${args.pair.names[0]} to ${args.pair.names[1]}, through the code space` : "";
+    this.useModel(args); // at once, so that the first pair morphs without a wait
+    this.draw();
+    if (args.pair && this.playing) this.tick();
+  }
+
+  modelReady() {
+    this.frames.request();
+  }
+
+  place([x, y]) {
+    const { lo, hi } = this.args;
+    const fx = Math.min(Math.max((x - lo[0]) / (hi[0] - lo[0]), 0), 1), fy = Math.min(Math.max((hi[1] - y) / (hi[1] - lo[1]), 0), 1);
+    return [PICTURE / 2 + fx * (SIDE - PICTURE), PICTURE / 2 + fy * (SIDE - PICTURE)];
+  }
+
+  draw() {
+    const ratio = window.devicePixelRatio || 1;
+    if (this.map.width !== Math.round(SIDE * ratio)) this.map.width = this.map.height = Math.round(SIDE * ratio);
+    const ctx = this.map.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, SIDE, SIDE);
+    ctx.globalAlpha = 0.4;
+    for (const [x, y, label] of this.args.points) {
+      const [px, py] = this.place([x, y]);
+      ctx.fillStyle = this.args.palette[label];
+      ctx.fillRect(px - 2, py - 2, 4, 4);
+    }
+    ctx.globalAlpha = 1;
+    const now = performance.now();
+    let pulsing = false;
+    for (const d of this.args.drawings) {
+      const kept = this.images.get(d.id);
+      if (!kept || !kept.image.complete) continue;
+      const age = (now - kept.born) / PULSE_MS;
+      const grow = age < 1 ? 1 + 0.8 * (1 - age) ** 2 : 1;
+      pulsing ||= age < 1;
+      const size = PICTURE * grow, [px, py] = this.place(d.xy);
+      ctx.fillStyle = d.tint >= 0 ? this.args.palette[d.tint] : "#666";
+      ctx.fillRect(px - size / 2 - 3, py - size / 2 - 3, size + 6, size + 6);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(kept.image, px - size / 2, py - size / 2, size, size);
+      const rank = this.selected.indexOf(d.id);
+      if (rank >= 0) {
+        ctx.strokeStyle = "#fff";
+        ctx.lineWidth = 4;
+        ctx.strokeRect(px - size / 2 - 7, py - size / 2 - 7, size + 14, size + 14);
+        ctx.fillStyle = "#fff";
+        ctx.font = "bold 22px sans-serif";
+        ctx.fillText(rank === 0 ? "A" : "B", px + size / 2 + 6, py - size / 2 + 4);
+      }
+    }
+    countPaint(this.map);
+    if (pulsing) requestAnimationFrame(() => this.draw());
+  }
+
+  // The drawing under a point of the map (the one drawn last, on top), or null.
+  at(e) {
+    const box = this.map.getBoundingClientRect();
+    const x = ((e.clientX - box.left) / box.width) * SIDE, y = ((e.clientY - box.top) / box.height) * SIDE;
+    const hits = this.args.drawings.filter((d) => {
+      const [px, py] = this.place(d.xy);
+      return Math.abs(px - x) <= PICTURE / 2 + 3 && Math.abs(py - y) <= PICTURE / 2 + 3;
+    });
+    return hits.length ? hits[hits.length - 1] : null;
+  }
+
+  click(e) {
+    const d = this.at(e);
+    if (!d) return;
+    this.selected = this.selected.includes(d.id) ? this.selected.filter((id) => id !== d.id) : [...this.selected, d.id].slice(-2);
+    this.draw();
+    this.send({ selected: this.selected });
+  }
+
+  hover(e) {
+    const d = this.at(e);
+    this.tip.hidden = !d;
+    if (!d) return;
+    const box = this.map.getBoundingClientRect();
+    this.tip.textContent = `${d.name} · ${d.verdict}`; // text, never markup
+    this.tip.style.left = `${e.clientX - box.left + 14}px`;
+    this.tip.style.top = `${e.clientY - box.top + 14}px`;
+  }
+
+  tick() {
+    if (this.ticking) return;
+    this.ticking = true;
+    const step = (time) => {
+      if (!this.playing || !this.args.pair) {
+        this.ticking = false;
+        return;
+      }
+      const t = (time / 2500) % 2;
+      this.slider.value = t <= 1 ? t : 2 - t; // there and back, 2.5 s each way
+      this.frames.request(time);
+      requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);
+  }
+
+  async frame() {
+    const model = this.model, pair = this.args.pair;
+    if (!model || !pair) return false;
+    const image = await model.decode(lerp(pair.a, pair.b, Number(this.slider.value)));
+    if (model !== this.model) return false;
+    paintDigit(this.picture, image);
+    countPaint(this.picture);
+    return true;
+  }
+}

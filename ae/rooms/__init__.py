@@ -1,0 +1,251 @@
+"""A class's rooms: students' drawings gathered for the teacher's map. One small interface, two
+backends with the same tests: SQLite (one file, the default: nothing to install) and Redis (for
+several app servers sharing their rooms, `AE_ROOMS=redis://host:port/0`).
+
+    store = rooms.open_store()                       # from $AE_ROOMS
+    room, secret = store.create("conv32", 32)        # a join code and the teacher's secret
+    store.add(room.code, student, "Ada", pixels, code, shares)   # RoomError: one sentence
+    store.current(room.code)                         # each student's latest drawing, not hidden
+    store.lock(room.code, secret)                    # only with the secret: lock, clear, hide, download
+
+Everything a user sends is checked here, before it is stored: a join code from an alphabet
+without look-alikes, 28x28 uint8 pixels, a finite code of the room's size, shares in [0, 1], a
+nickname of at most 20 printable characters. The limits (students, drawings, drawings a second
+per student) are enforced by the store itself, atomically, so they hold across servers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+CODE_LENGTH = 9  # 31^9: 44.6 bits
+MAX_STUDENTS = 200
+MAX_DRAWINGS = 5000
+PER_SECOND = 5  # drawings a student may send in any second
+NICKNAME = 20  # characters at most
+HOURS = 24  # a room's life, unless AE_ROOM_HOURS says otherwise
+
+
+class RoomError(ValueError):
+    """What went wrong, as one sentence for the person who caused it; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Room:
+    code: str
+    model: str
+    latent_dim: int
+    created: float
+    expires: float
+    locked: bool
+
+
+@dataclass(frozen=True)
+class Drawing:
+    id: int
+    student: str
+    nickname: str
+    pixels: np.ndarray  # (28, 28) uint8
+    code: np.ndarray  # (latent_dim,) float32
+    error_share: float | None  # "is this a digit?": the share of test digits rebuilt better
+    code_share: float | None  # the share whose codes lie nearer a digit class
+    time: float
+    hidden: bool
+
+    @property
+    def unusual(self) -> float:
+        """The meter's verdict as one number: the larger share (0 when unknown)."""
+        return max(s for s in (self.error_share, self.code_share, 0.0) if s is not None)
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normal_code(text: str) -> str | None:
+    """A join code as typed (any case, dashes or spaces), or None when it cannot be one."""
+    code = "".join(c for c in str(text).upper() if c not in " -")
+    return code if len(code) == CODE_LENGTH and all(c in ALPHABET for c in code) else None
+
+
+def pretty_code(code: str) -> str:
+    return "-".join(code[i : i + 3] for i in range(0, len(code), 3))
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(str(secret).encode()).hexdigest()
+
+
+def clean_nickname(text: str | None) -> str:
+    """At most 20 printable characters, white space folded; markup stays text (pages escape it)."""
+    kept = "".join(c for c in str(text or "") if unicodedata.category(c)[0] != "C")
+    return " ".join(kept.split())[:NICKNAME]
+
+
+def checked(room: Room, pixels, code, shares) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The drawing as it will be stored, or RoomError saying what is wrong with it."""
+    pixels = np.asarray(pixels)
+    if pixels.shape != (28, 28) or pixels.dtype != np.uint8:
+        raise RoomError("The drawing must be 28x28 pixels of 0 to 255.")
+    code = np.asarray(code, dtype=np.float64).ravel()
+    if code.shape != (room.latent_dim,) or not np.isfinite(code).all() or np.abs(code).max(initial=0) > 1e6:
+        raise RoomError(f"The drawing's code must be {room.latent_dim} finite numbers.")
+    out = []
+    for share in shares:
+        if share is not None and not (isinstance(share, (int, float, np.floating)) and 0.0 <= float(share) <= 1.0):
+            raise RoomError("The drawing's scores must be shares between 0 and 1.")
+        out.append(None if share is None else float(share))
+    return pixels, code.astype(np.float32), tuple(out)
+
+
+class Store:
+    """The interface; a backend implements the methods that start with an underscore."""
+
+    def create(self, model: str, latent_dim: int, hours: float | None = None) -> tuple[Room, str]:
+        """A new room for a model, and the teacher's secret (128 bits) that alone can run it."""
+        now = time.time()
+        secret = secrets.token_urlsafe(16)
+        for _ in range(5):  # a clash of 44-bit codes is all but impossible; try again if it happens
+            life = 3600 * (hours or float(os.environ.get("AE_ROOM_HOURS") or HOURS))
+            room = Room(new_code(), model, int(latent_dim), now, now + life, False)
+            if self._create(room, secret_hash(secret)):
+                return room, secret
+        raise RoomError("No room could be made just now: try again.")
+
+    def get(self, code: str | None) -> Room | None:
+        """The room with this join code, or None: unknown, mistyped or expired."""
+        code = normal_code(code or "")
+        if code is None:
+            return None
+        room = self._get(code)
+        return room if room is not None and room.expires > time.time() else None
+
+    def is_teacher(self, code: str | None, secret: str | None) -> bool:
+        code = normal_code(code or "")
+        stored = self._secret_hash(code) if code and self.get(code) else None
+        return bool(stored and secret) and hmac.compare_digest(stored, secret_hash(secret))
+
+    def add(self, code: str, student: str, nickname: str | None, pixels, z, shares=(None, None)) -> Drawing:
+        """Stores a student's drawing (their current one on the map); RoomError says why not."""
+        room = self.get(code)
+        if room is None:
+            raise refused("gone")
+        if room.locked:
+            raise refused("locked")
+        pixels, z, shares = checked(room, pixels, z, shares)
+        student = str(student)[:64]
+        if not student:
+            raise RoomError("This page has no place in the class: reload it.")
+        return self._add(room, student, clean_nickname(nickname), pixels, z, shares, time.time())
+
+    def current(self, code: str) -> list[Drawing]:
+        """Each student's latest drawing, unless the teacher hid it; oldest first."""
+        room = self.get(code)
+        return self._current(room.code) if room else []
+
+    def counts(self, code: str) -> tuple[int, int]:
+        """(students who have sent a drawing, drawings kept)."""
+        room = self.get(code)
+        return self._counts(room.code) if room else (0, 0)
+
+    def _teacher(self, code: str, secret: str) -> Room:
+        if not self.is_teacher(code, secret):
+            raise RoomError("Only the teacher's link can do that.")
+        return self.get(code)
+
+    def all_drawings(self, code: str, secret: str) -> list[Drawing]:
+        """Every drawing kept, hidden ones too, oldest first: the download (teacher only)."""
+        return self._all(self._teacher(code, secret).code)
+
+    def hide(self, code: str, secret: str, drawing_id: int) -> None:
+        self._hide(self._teacher(code, secret).code, int(drawing_id))
+
+    def lock(self, code: str, secret: str, locked: bool = True) -> None:
+        self._lock(self._teacher(code, secret).code, bool(locked))
+
+    def clear(self, code: str, secret: str) -> None:
+        """Every drawing and student gone; the room stays open (and locked or not, as it was)."""
+        self._clear(self._teacher(code, secret).code)
+
+    # ---- what a backend implements ----
+    def _create(self, room: Room, secret_hash: str) -> bool:  # False when the code is taken
+        raise NotImplementedError
+
+    def _get(self, code: str) -> Room | None:
+        raise NotImplementedError
+
+    def _secret_hash(self, code: str) -> str | None:
+        raise NotImplementedError
+
+    def _add(self, room: Room, student: str, nickname: str, pixels, z, shares, now: float) -> Drawing:
+        raise NotImplementedError
+
+    def _current(self, code: str) -> list[Drawing]:
+        raise NotImplementedError
+
+    def _counts(self, code: str) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _all(self, code: str) -> list[Drawing]:
+        raise NotImplementedError
+
+    def _hide(self, code: str, drawing_id: int) -> None:
+        raise NotImplementedError
+
+    def _lock(self, code: str, locked: bool) -> None:
+        raise NotImplementedError
+
+    def _clear(self, code: str) -> None:
+        raise NotImplementedError
+
+
+def refused(why: str) -> RoomError:
+    """The sentence for a drawing the store turned away, by the backends' one word for why."""
+    return RoomError({
+        "gone": "This class has ended, or its code is wrong.",
+        "locked": "The teacher has locked this class: drawings are not sent for now.",
+        "students": f"This class is full ({MAX_STUDENTS} students): your drawing was not sent.",
+        "drawings": f"This class holds {MAX_DRAWINGS:,} drawings, its most: no more are sent.",
+        "rate": f"At most {PER_SECOND} drawings a second are sent: this one was not.",
+    }[why])  # fmt: skip
+
+
+def default_location() -> str:
+    """SQLite in the data folder (MNIST's), or beside the exports where that cannot be written."""
+    from ae import data, export
+
+    for folder in (data.resolve_data_dir(), export.cache_dir().parent):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return str(folder / "rooms.sqlite3")
+    return str(Path(folder) / "rooms.sqlite3")
+
+
+def open_store(location: str | None = None) -> Store:
+    """The store $AE_ROOMS names: redis://host:port/db, else a SQLite file (default in the data folder)."""
+    location = location or os.environ.get("AE_ROOMS") or default_location()
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        from ae.rooms.redis_store import RedisStore
+
+        return RedisStore(location)
+    from ae.rooms.sqlite_store import SqliteStore
+
+    return SqliteStore(location.removeprefix("sqlite:///"))
+
+
+def enabled() -> bool:
+    """AE_CLASS=off removes the class: no Class page, no rooms on Draw."""
+    return os.environ.get("AE_CLASS", "on").lower() not in ("off", "0", "false", "no")

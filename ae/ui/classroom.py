@@ -1,0 +1,197 @@
+"""The class in the app: which room a page is in (from its link, kept for the session), a
+student's drawing sent to it, and what the teacher's map shows. The store is ae.rooms; pages
+never see SQL or Redis.
+
+Links: a student joins at `draw?room=CODE` (the page adds `&me=TOKEN`, so that a reload stays the
+same student); the teacher runs the room from `class?room=CODE&teacher=SECRET`.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import os
+import re
+import secrets
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from ae import evaluate, latent, novelty, rooms
+from ae.rooms import Drawing, Room
+from ae.ui import catalog, inputs
+
+ROOM_KEY = "class_room"  # session: the room's code this session is in
+TEACHER_KEY = "class_teacher"  # session: the teacher's secret, where this session runs the room
+STUDENT_KEY = "class_student"  # session: this student's token
+NICKNAME_KEY = "class_nickname"
+SENT_KEY = "class_sent"  # session: the stroke count last sent, and what came of it
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+MAP_DIGITS = 2000  # test digits behind the map, fitted for its axes: Explore's default
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> rooms.Store:
+    return rooms.open_store()
+
+
+def _param(name: str) -> str | None:
+    value = st.query_params.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def joined_room() -> Room | None:
+    """The room this page takes part in as a student: its link's, else the one joined earlier in
+    this session; None outside a class (or with the class turned off)."""
+    if not rooms.enabled():
+        return None
+    session = None if st.session_state.get(TEACHER_KEY) else st.session_state.get(ROOM_KEY)  # a teacher is no student
+    code = _param("room") or session
+    room = store().get(code) if code else None
+    if room is None:
+        return None
+    st.session_state[ROOM_KEY] = room.code
+    return room
+
+
+def wrong_code() -> str | None:
+    """One sentence when the link names a room that is not there (mistyped, ended), else None."""
+    code = _param("room")
+    if rooms.enabled() and code and store().get(code) is None:
+        return "This class has ended, or its code is wrong: ask your teacher for the link again. You can still draw on your own."
+    return None
+
+
+def teacher_room() -> tuple[Room, str] | None:
+    """(room, secret) where this page runs a room: a link with the right secret, or this session's."""
+    if not rooms.enabled():
+        return None
+    code, secret = _param("room"), _param("teacher")
+    if not (code and secret):
+        code, secret = st.session_state.get(ROOM_KEY), st.session_state.get(TEACHER_KEY)
+    if not (code and secret) or not store().is_teacher(code, secret):
+        return None
+    room = store().get(code)
+    st.session_state[ROOM_KEY], st.session_state[TEACHER_KEY] = room.code, secret
+    return room, secret
+
+
+def forged_teacher_link() -> bool:
+    """Whether the page's link carries a teacher's secret that runs no room."""
+    return bool(_param("room") and _param("teacher")) and teacher_room() is None
+
+
+def leave() -> None:
+    for key in (ROOM_KEY, TEACHER_KEY, SENT_KEY):
+        st.session_state.pop(key, None)
+    for name in ("room", "teacher", "me"):
+        st.query_params.pop(name, None)
+
+
+def student() -> str:
+    """This student's token: the link's (a reload stays the same student), else a new one."""
+    token = _param("me")
+    if not (token and TOKEN.match(token)):
+        token = st.session_state.get(STUDENT_KEY) or secrets.token_urlsafe(12)
+    st.session_state[STUDENT_KEY] = token
+    if _param("me") != token:
+        st.query_params["me"] = token
+    return token
+
+
+def room_model(room: Room) -> catalog.Choice | None:
+    """The room's model on this server, or None when this server does not have it."""
+    return next((c for c in catalog.loaded_models() if c.name == room.model and c.model.latent_dim == room.latent_dim), None)
+
+
+def send(room: Room, choice: catalog.Choice, digit: np.ndarray, nickname: str) -> None:
+    """A student's finished drawing to the room, with its code and "is this a digit?" shares, as
+    the server computes them; RoomError says why it was not stored."""
+    z, x_hat = catalog.rebuild(choice, digit)
+    meter = novelty.Meter.of(choice.meta)
+    shares = meter.shares(evaluate.mse(digit, x_hat), z) if meter else (None, None)
+    pixels = np.clip(np.round(digit * 255), 0, 255).astype(np.uint8)
+    store().add(room.code, student(), nickname, pixels, z, tuple(None if s is None else float(s) for s in shares))
+
+
+def join_url(room: Room) -> str:
+    """The link students open: this server's address as the teacher's browser sees it (or
+    $AE_PUBLIC_URL, for a server behind a proxy), the Draw page, the room."""
+    base = os.environ.get("AE_PUBLIC_URL") or (st.context.url or "http://localhost:8501")
+    base = re.sub(r"/(class|draw|home)/?$", "", base.rstrip("/"))
+    return f"{base}/draw?room={room.code}"
+
+
+def qr_svg(url: str) -> str:
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=10, border=2, dark="#000", light="#fff", xmldecl=False, svgns=True)
+    return buffer.getvalue().decode()
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _background(path: str, mtime_ns: int) -> tuple[latent.Projection, dict] | None:
+    """The map's fixed axes for a model (fitted to its first 2,000 test digits' codes, as Explore's
+    default) and the test digits' points behind it; None without MNIST."""
+    found = catalog.test_codes(next(c for c in catalog.loaded_models() if str(c.path) == path), MAP_DIGITS)
+    if found is None:
+        return None
+    codes, labels = found
+    projection = latent.Projection.fit(codes)
+    points = projection(codes)
+    lo, hi = np.percentile(points, [1, 99], axis=0)
+    pad = 0.08 * (hi - lo)
+    background = {"points": [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(points, labels)],
+                  "lo": (lo - pad).tolist(), "hi": (hi + pad).tolist(), "how": projection.how}  # fmt: skip
+    return projection, background
+
+
+def background(choice: catalog.Choice):
+    return _background(*choice.version) if inputs.test_digits() is not None else None
+
+
+@functools.lru_cache(maxsize=20_000)
+def _png(code: str, drawing_id: int, raw: bytes) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(np.frombuffer(raw, np.uint8).reshape(28, 28)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def png(room: Room, d: Drawing) -> str:
+    """A drawing as a PNG data URL, made once per drawing."""
+    return _png(room.code, d.id, d.pixels.tobytes())
+
+
+def name(d: Drawing) -> str:
+    return d.nickname or f"drawing #{d.id}"
+
+
+def verdict(d: Drawing) -> str:
+    """The meter in a few words, for the map's tooltip and the strips."""
+    if d.error_share is None:
+        return "not scored"
+    return f"stranger than {novelty.percent(d.unusual)} of test digits" if d.unusual >= 0.9 else "looks like a digit"
+
+
+def map_drawings(room: Room, choice: catalog.Choice, projection: latent.Projection, drawings: list[Drawing]) -> list[dict]:
+    """What the map draws of each drawing: where its code lies, its picture, its nearest class."""
+    if not drawings:
+        return []
+    codes = np.stack([d.code for d in drawings])
+    meter = novelty.Meter.of(choice.meta)
+    tints = meter.nearest_class(codes) if meter else None
+    xy = projection(codes)
+    return [
+        {"id": d.id, "xy": [round(float(x), 3), round(float(y), 3)], "png": png(room, d), "name": name(d), "verdict": verdict(d),
+         "tint": int(tints[i]) if tints is not None else -1}
+        for i, (d, (x, y)) in enumerate(zip(drawings, xy))
+    ]  # fmt: skip
+
+
+def pretty(room: Room) -> str:
+    return html.escape(rooms.pretty_code(room.code))
+

@@ -1,0 +1,158 @@
+"""A class draws together: the teacher opens a room, students join by its link or QR code and draw
+on the Draw page, and their drawings land on this map of the model's code space, live."""
+
+import html
+
+import numpy as np
+import streamlit as st
+
+from ae import latent, live, rooms, ui
+from ae.rooms import RoomError, files
+from ae.ui import classroom
+
+PROJECTOR_CSS = """<style>
+[data-testid='stMain'] { font-size: 1.25rem; }
+[data-testid='stMain'] h1 { font-size: 3rem; }
+.join-code { font-size: 2.9rem; font-weight: 700; letter-spacing: 0.04em; line-height: 1.1; margin: 0.2rem 0 0.8rem; white-space: nowrap; }
+.join-url { font-size: 1.4rem; overflow-wrap: anywhere; }
+.counts { font-size: 2rem; margin: 0.5rem 0; }
+</style>"""
+
+
+def start() -> None:
+    """No room yet: what a room is, and the button that opens one for the chosen model."""
+    st.markdown(
+        "Open a room and give your class its link (or its QR code): each student draws on their "
+        "own device, and every drawing lands here, on the model's map of codes, as the pen lifts. "
+        "Thirty 7s fall into one cluster; a letter lands far from every digit; click two drawings "
+        "and the model morphs one into the other. Drawings are anonymous unless a student gives a "
+        "nickname, and the room closes itself after a day."
+    )
+    choice = ui.selected_model_or_stop()
+    if st.button(f"Open a room for {choice.name}", type="primary", icon=":material/groups:", key="class_open"):
+        try:
+            room, secret = classroom.store().create(choice.name, choice.model.latent_dim)
+        except RoomError as e:
+            st.error(str(e))
+            return
+        st.session_state[classroom.ROOM_KEY], st.session_state[classroom.TEACHER_KEY] = room.code, secret
+        st.rerun()
+    st.caption(f"The room uses the model chosen in the sidebar: {choice.label()}.")
+
+
+def join_panel(room, secret) -> None:
+    """How to join, large enough to read from the back of the room: the code, the QR code, the link."""
+    url = classroom.join_url(room)
+    st.html(f'<div>Join with the code</div><div class="join-code">{classroom.pretty(room)}</div>')
+    ui.picture(classroom.qr_svg(url), None, alt=f"QR code of the join link, {url}", width=360)
+    st.html(f'<div class="join-url">{html.escape(url)}</div>')
+    if url.startswith(("http://localhost", "http://127.")):
+        st.warning("Students cannot open localhost: open this page by the server's address on your network, or set AE_PUBLIC_URL.", icon=":material/wifi_off:")
+    with st.expander("Your teacher link: keep it private, it alone can run this room"):
+        st.code(url.replace("/draw?room=", "/class?room=") + f"&teacher={secret}", language=None)
+        if st.button("Leave this room (it stays open for the class)", key="class_leave"):
+            classroom.leave()
+            st.rerun()
+
+
+@st.fragment(run_every="0.5s")
+def live_view(code: str, secret: str) -> None:
+    """The map, the counts and the controls, read from the store twice a second."""
+    store = classroom.store()
+    room = store.get(code)
+    if room is None:
+        st.info("This class has ended (a room lasts a day). Open a new one for your next class.", icon=":material/timer_off:")
+        return
+    choice = classroom.room_model(room)
+    if choice is None:
+        st.error(f"This server has no model {room.model!r} any more, which this room was opened for.")
+        return
+    drawings = store.current(room.code)
+    students, count = store.counts(room.code)
+    state = "locked: no new drawings" if room.locked else "open"
+    st.html(f'<div class="counts"><b>{students}</b> students · <b>{count}</b> drawings · {state}</div>')
+    found = classroom.background(choice)
+    if found is None:
+        ui.mnist_missing_note("class_download_mnist")
+        return
+    projection, background = found
+    by_id = {d.id: d for d in drawings}
+    chosen = [by_id[i] for i in st.session_state.get("class_pair", []) if i in by_id]
+    pair = None
+    if len(chosen) == 2:
+        pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d) for d in chosen]}
+    selected, failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map")
+    st.session_state["class_pair"] = selected
+    st.caption(f"Axes: {background['how']}, fitted to {classroom.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings to morph one into the other.")
+    if failed and pair:  # the page cannot decode: the server draws the morph
+        t = st.slider("From A (0) to B (1)", 0.0, 1.0, 0.5, 0.1, key="class_t")
+        frame = latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
+        ui.picture(ui.digit_picture(frame, 280), f"{pair['names'][0]} to {pair['names'][1]} at t = {t:.1f}")
+    for d in (by_id[i] for i in selected):
+        if st.button(f"Hide {classroom.name(d)}'s drawing", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
+            store.hide(room.code, secret, d.id)
+            st.rerun(scope="fragment")
+    strips(room, secret, drawings)
+    controls(room, secret, count)
+
+
+def strips(room, secret, drawings) -> None:
+    scored = [d for d in drawings if d.error_share is not None]
+    if not scored:
+        return
+    ranked = sorted(scored, key=lambda d: d.unusual)
+    for title, picked in (("Most unusual", ranked[::-1][:6]), ("Most digit-like", ranked[:6])):
+        st.subheader(title)
+        for column, d in zip(st.columns(6), picked):
+            with column:
+                ui.picture(ui.digit_picture(d.pixels / 255.0, 112), f"{classroom.name(d)}\n{classroom.verdict(d)}", alt=f"A drawing by {classroom.name(d)}")
+                if st.button("Hide", key=f"class_strip_hide_{title}_{d.id}", icon=":material/visibility_off:"):
+                    classroom.store().hide(room.code, secret, d.id)
+                    st.rerun(scope="fragment")
+
+
+def controls(room, secret, count) -> None:
+    store = classroom.store()
+    st.divider()
+    lock, clear, npz, sheet = st.columns(4, vertical_alignment="center")
+    if lock.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
+        store.lock(room.code, secret, not room.locked)
+        st.rerun(scope="fragment")
+    if st.session_state.get("class_confirm_clear"):
+        clear.warning(f"Clear all {count} drawings?")
+        yes, no = clear.columns(2)
+        if yes.button("Clear", key="class_clear_yes", type="primary"):
+            store.clear(room.code, secret)
+            st.session_state["class_confirm_clear"] = False
+            st.rerun(scope="fragment")
+        if no.button("Keep", key="class_clear_no"):
+            st.session_state["class_confirm_clear"] = False
+            st.rerun(scope="fragment")
+    elif clear.button("Clear the room", key="class_clear", icon=":material/delete_sweep:"):
+        st.session_state["class_confirm_clear"] = True
+        st.rerun(scope="fragment")
+    name = f"class-{room.code}"
+    npz.download_button("Download the drawings (.npz)", lambda: files.npz_bytes(store.all_drawings(room.code, secret), room.model),
+                        f"{name}.npz", "application/octet-stream", key="class_npz", icon=":material/download:", on_click="ignore")  # fmt: skip
+    sheet.download_button("Download a sheet (PNG)", lambda: files.sheet_png(store.all_drawings(room.code, secret)),
+                          f"{name}.png", "image/png", key="class_sheet", icon=":material/grid_view:", on_click="ignore")  # fmt: skip
+
+
+st.html(PROJECTOR_CSS)
+st.title("Class")
+if not rooms.enabled():
+    st.info("The class is turned off on this server (AE_CLASS=off).")
+    st.stop()
+running = classroom.teacher_room()
+if running is None:
+    if classroom.forged_teacher_link():
+        st.warning("This teacher link is wrong or its class has ended.", icon=":material/key_off:")
+    start()
+else:
+    room, secret = running
+    st.query_params.update(room=room.code, teacher=secret)  # this page's own link runs the room again
+    main, side = st.columns([3, 1], gap="large")
+    with side:
+        join_panel(room, secret)
+    with main:
+        live_view(room.code, secret)

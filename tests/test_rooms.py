@@ -1,0 +1,203 @@
+"""The class's store, the same tests on both backends: SQLite (a file) and Redis (a real
+redis-server on a free port, started here)."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from ae import rooms
+from ae.rooms import RoomError
+
+PIXELS = np.zeros((28, 28), np.uint8)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def location(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "rooms.sqlite3")
+    url = request.getfixturevalue("redis_url")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def store(location):
+    return rooms.open_store(location)
+
+
+def _add(store, room, student="s1", nickname="Ada", code=None, shares=(0.2, 0.3), pixels=PIXELS):
+    return store.add(room.code, student, nickname, pixels, np.ones(room.latent_dim) if code is None else code, shares)
+
+
+def test_a_room_has_an_unguessable_code_without_look_alikes_and_a_128_bit_secret(store):
+    room, secret = store.create("conv32", 32)
+    assert len(room.code) == rooms.CODE_LENGTH and set(room.code) <= set(rooms.ALPHABET)
+    assert not set("0O1IL") & set(rooms.ALPHABET) and len(rooms.ALPHABET) ** rooms.CODE_LENGTH >= 2**40
+    assert len(secret) >= 22  # 16 random bytes, URL-safe
+    assert store.get(rooms.pretty_code(room.code).lower()) == room  # typed in lower case with dashes
+    assert store.is_teacher(room.code, secret) and not store.is_teacher(room.code, secret[:-1] + "x")
+
+
+def test_a_drawing_is_stored_checked_and_becomes_the_students_current_one(store):
+    room, secret = store.create("conv32", 4)
+    first = _add(store, room, code=[1, 2, 3, 4])
+    time.sleep(0.01)
+    second = _add(store, room, code=[5, 6, 7, 8], shares=(0.9, None))
+    _add(store, room, student="s2", nickname="")
+    current = store.current(room.code)
+    assert [d.id for d in current] == [second.id, second.id + 1]  # one per student: the latest
+    assert current[0].code.tolist() == [5, 6, 7, 8] and current[0].error_share == 0.9 and current[0].code_share is None
+    assert current[0].nickname == "Ada" and current[0].pixels.dtype == np.uint8
+    assert store.counts(room.code) == (2, 3)
+    assert [d.id for d in store.all_drawings(room.code, secret)] == [first.id, second.id, second.id + 1]  # every drawing kept
+
+
+@pytest.mark.parametrize(
+    "pixels, code, shares, why",
+    [
+        (np.zeros((28, 28), np.float32), None, (0.1, 0.1), "28x28 pixels"),
+        (np.zeros((280, 280), np.uint8), None, (0.1, 0.1), "28x28 pixels"),
+        (PIXELS, [1.0, 2.0], (0.1, 0.1), "4 finite numbers"),
+        (PIXELS, [1.0, np.nan, 0, 0], (0.1, 0.1), "4 finite numbers"),
+        (PIXELS, [1.0, np.inf, 0, 0], (0.1, 0.1), "4 finite numbers"),
+        (PIXELS, None, (1.5, 0.1), "shares between 0 and 1"),
+        (PIXELS, None, ("x", 0.1), "shares between 0 and 1"),
+    ],
+)
+def test_a_malformed_drawing_is_refused_with_a_sentence_and_nothing_is_stored(store, pixels, code, shares, why):
+    room, _ = store.create("conv32", 4)
+    with pytest.raises(RoomError, match=why):
+        _add(store, room, pixels=pixels, code=code, shares=shares)
+    assert store.counts(room.code) == (0, 0)
+
+
+def test_a_nickname_is_kept_as_text_of_at_most_20_printable_characters(store):
+    room, _ = store.create("conv32", 4)
+    drawing = _add(store, room, nickname="  <b>Bob</b>\x00\n<script>alert(1)</script>  ")
+    assert drawing.nickname == "<b>Bob</b><script>al"  # the page shows it as text, never as markup
+    assert store.current(room.code)[0].nickname == drawing.nickname
+
+
+def test_a_wrong_or_expired_code_is_no_room(store):
+    room, _ = store.create("conv32", 4, hours=0.5 / 3600)
+    for code in ["", "nonsense", "ABC", "0" * rooms.CODE_LENGTH, "X" * rooms.CODE_LENGTH]:
+        assert store.get(code) is None
+        with pytest.raises(RoomError, match="ended, or its code is wrong"):
+            store.add(code, "s1", "", PIXELS, np.ones(4))
+    assert store.get(room.code) == room
+    time.sleep(0.6)
+    assert store.get(room.code) is None and store.current(room.code) == []
+    with pytest.raises(RoomError, match="ended"):
+        _add(store, room)
+
+
+def test_only_the_teachers_secret_can_lock_clear_hide_or_download(store):
+    room, secret = store.create("conv32", 4)
+    drawing = _add(store, room)
+    for forged in ["", "guess", secret[:-2], None]:
+        for act in (lambda s: store.lock(room.code, s), lambda s: store.clear(room.code, s),
+                    lambda s: store.hide(room.code, s, drawing.id), lambda s: store.all_drawings(room.code, s)):  # fmt: skip
+            with pytest.raises(RoomError, match="Only the teacher"):
+                act(forged)
+    assert store.counts(room.code) == (1, 1) and not store.get(room.code).locked
+    store.hide(room.code, secret, drawing.id)
+    assert store.current(room.code) == [] and store.all_drawings(room.code, secret)[0].hidden
+    store.lock(room.code, secret)
+    with pytest.raises(RoomError, match="locked"):
+        _add(store, room, student="s2")
+    store.lock(room.code, secret, False)
+    _add(store, room, student="s2")
+    store.clear(room.code, secret)
+    assert store.counts(room.code) == (0, 0) and store.current(room.code) == []
+    assert _add(store, room).id > drawing.id  # ids never repeat after a clear
+
+
+def test_a_flood_from_one_student_is_cut_at_five_a_second_and_nothing_stored_is_lost(store):
+    room, _ = store.create("conv32", 4)
+    accepted, refused = 0, 0
+    for _ in range(12):
+        try:
+            _add(store, room)
+            accepted += 1
+        except RoomError as e:
+            assert "At most 5 drawings a second" in str(e)
+            refused += 1
+    assert accepted == rooms.PER_SECOND and refused == 12 - rooms.PER_SECOND
+    assert store.counts(room.code) == (1, rooms.PER_SECOND)
+    time.sleep(1.05)
+    _add(store, room)  # a second later, the student draws again
+
+
+def test_the_limits_hold_under_concurrent_writers(store, location, monkeypatch):
+    monkeypatch.setattr(rooms, "MAX_STUDENTS", 30)
+    room, _ = store.create("conv32", 4)
+    outcomes = []
+
+    def student(n):
+        own = rooms.open_store(location)  # each thread its own connection, as each server has
+        try:
+            _add(own, room, student=f"s{n}")
+            outcomes.append("ok")
+        except RoomError as e:
+            outcomes.append(str(e))
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(45)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 30 and outcomes.count(str(rooms.refused("students"))) == 15
+    assert store.counts(room.code) == (30, 30)
+
+
+def test_a_room_holds_at_most_its_drawings(store, monkeypatch):
+    monkeypatch.setattr(rooms, "MAX_DRAWINGS", 7)
+    room, _ = store.create("conv32", 4)
+    for n in range(7):
+        _add(store, room, student=f"s{n}")
+    with pytest.raises(RoomError, match="holds 7 drawings"):
+        _add(store, room, student="late")
+    assert store.counts(room.code) == (7, 7)
+
+
+WRITER = """
+import sys, numpy as np
+from ae import rooms
+store = rooms.open_store(sys.argv[1])
+room, secret = store.create("conv32", 4)
+print(room.code, secret, flush=True)
+n = 0
+while True:
+    store.add(room.code, f"s{n % 150}", "", np.zeros((28, 28), np.uint8), np.ones(4))
+    n += 1
+    print(n, flush=True)
+"""
+
+
+def test_a_server_killed_while_writing_loses_nothing_it_stored(location, tmp_path):
+    """A process adds drawings until it is killed (SIGKILL, no clean-up); a new one finds every
+    drawing the first reported stored."""
+    env = {**os.environ, "PYTHONPATH": str(tmp_path.parent)}
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, location], stdout=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(__file__)), env=env)  # fmt: skip
+    code, secret = proc.stdout.readline().split()
+    reported = 0
+    deadline = time.time() + 60
+    while reported < 200 and time.time() < deadline:
+        line = proc.stdout.readline()
+        if line.strip().isdigit():
+            reported = int(line)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert reported >= 200
+    again = rooms.open_store(location)
+    assert again.get(code) is not None and again.counts(code)[1] >= reported
+    assert len(again.all_drawings(code, secret)) == again.counts(code)[1]
