@@ -15,4 +15,4 @@ RUN python -m ae.download \
 
 EXPOSE 8501
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
-CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]
+CMD ["python", "-m", "ae.serve", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]

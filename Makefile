@@ -25,7 +25,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 run: python-version $(VENV)/.installed
 	@$(BIN)/python -m ae.download || echo "The app starts without MNIST; its pages say so and offer the download."
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m ae.serve --server.port $(PORT)
 
 test: python-version $(VENV)/.installed-dev
 	@$(BIN)/python -m ae.download || true

@@ -12,7 +12,7 @@ def main() -> None:
     import streamlit as st
 
     from ae import rooms, ui
-    from ae.ui import classroom
+    from ae.ui import classroom, warm
     from app_pages import PAGES
 
     st.set_page_config(page_title="Autoencoder lab", page_icon=":material/blur_on:", layout="wide")
@@ -21,6 +21,7 @@ def main() -> None:
     page = st.navigation(pages)
     room = classroom.joined_room()  # a class's page uses the class's model
     ui.sidebar_model_picker(fixed=room.model if room else None)
+    warm.start()  # once per process: for `streamlit run app.py`, which has no start-up hook
     st.sidebar.caption(
         "An autoencoder squeezes a picture through a small code and rebuilds it. "
         "Pick a model here; every page uses it."

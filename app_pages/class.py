@@ -38,12 +38,20 @@ def start() -> None:
         st.session_state[classroom.ROOM_KEY], st.session_state[classroom.TEACHER_KEY] = room.code, secret
         st.rerun()
     st.caption(f"The room uses the model chosen in the sidebar: {choice.label()}.")
+    st.subheader("Joining a class?")
+    typed = st.text_input("The class's code", key="class_join_code", placeholder="ABC-DEF-GHJ", max_chars=16)
+    if typed:
+        code = rooms.normal_code(typed)
+        if code is None or classroom.store().get(code) is None:
+            st.warning("No class has this code: check it with your teacher.", icon=":material/group_off:")
+        else:
+            st.page_link("app_pages/draw.py", label=f"Draw in class {rooms.pretty_code(code)}", icon=":material/draw:", query_params={"room": code})
 
 
 def join_panel(room, secret) -> None:
     """How to join, large enough to read from the back of the room: the code, the QR code, the link."""
     url = classroom.join_url(room)
-    st.html(f'<div>Join with the code</div><div class="join-code">{classroom.pretty(room)}</div>')
+    st.html(f'<div>Join with the code (on the Class page)</div><div class="join-code">{classroom.pretty(room)}</div>')
     ui.picture(classroom.qr_svg(url), None, alt=f"QR code of the join link, {url}", width=360)
     st.html(f'<div class="join-url">{html.escape(url)}</div>')
     if url.startswith(("http://localhost", "http://127.")):
@@ -77,49 +85,35 @@ def live_view(code: str, secret: str) -> None:
         return
     projection, background = found
     by_id = {d.id: d for d in drawings}
-    chosen = [by_id[i] for i in st.session_state.get("class_pair", []) if i in by_id]
+    chosen = [by_id[i] for i in live.chosen("class_map") if i in by_id]
     pair = None
     if len(chosen) == 2:
         pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d) for d in chosen]}
-    selected, failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map")
-    st.session_state["class_pair"] = selected
-    st.caption(f"Axes: {background['how']}, fitted to {classroom.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings to morph one into the other.")
+    failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map")
+    st.caption(f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other.")
     if failed and pair:  # the page cannot decode: the server draws the morph
         t = st.slider("From A (0) to B (1)", 0.0, 1.0, 0.5, 0.1, key="class_t")
         frame = latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
         ui.picture(ui.digit_picture(frame, 280), f"{pair['names'][0]} to {pair['names'][1]} at t = {t:.1f}")
-    for d in (by_id[i] for i in selected):
-        if st.button(f"Hide {classroom.name(d)}'s drawing", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
+    for letter, d in zip("AB", chosen):  # the names stay in the map, as text: a label would read markdown
+        if st.button(f"Hide drawing {letter}", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
             store.hide(room.code, secret, d.id)
             st.rerun(scope="fragment")
-    strips(room, secret, drawings)
-    controls(room, secret, count)
 
 
-def strips(room, secret, drawings) -> None:
-    scored = [d for d in drawings if d.error_share is not None]
-    if not scored:
-        return
-    ranked = sorted(scored, key=lambda d: d.unusual)
-    for title, picked in (("Most unusual", ranked[::-1][:6]), ("Most digit-like", ranked[:6])):
-        st.subheader(title)
-        for column, d in zip(st.columns(6), picked):
-            with column:
-                ui.picture(ui.digit_picture(d.pixels / 255.0, 112), f"{classroom.name(d)}\n{classroom.verdict(d)}", alt=f"A drawing by {classroom.name(d)}")
-                if st.button("Hide", key=f"class_strip_hide_{title}_{d.id}", icon=":material/visibility_off:"):
-                    classroom.store().hide(room.code, secret, d.id)
-                    st.rerun(scope="fragment")
-
-
-def controls(room, secret, count) -> None:
+@st.fragment
+def controls(code: str, secret: str) -> None:
+    """Lock, clear, download: a click reruns this alone (the map reads the room's state itself)."""
     store = classroom.store()
-    st.divider()
+    room = store.get(code)
+    if room is None:
+        return
     lock, clear, npz, sheet = st.columns(4, vertical_alignment="center")
     if lock.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
         store.lock(room.code, secret, not room.locked)
         st.rerun(scope="fragment")
     if st.session_state.get("class_confirm_clear"):
-        clear.warning(f"Clear all {count} drawings?")
+        clear.warning(f"Clear all {store.counts(room.code)[1]} drawings?")
         yes, no = clear.columns(2)
         if yes.button("Clear", key="class_clear_yes", type="primary"):
             store.clear(room.code, secret)
@@ -156,3 +150,4 @@ else:
         join_panel(room, secret)
     with main:
         live_view(room.code, secret)
+        controls(room.code, secret)

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ae import compress, evaluate, latent, ui
+from ae.ui import measures
 
 st.title("Your digit in a few bytes")
 st.caption(
@@ -15,23 +16,6 @@ st.caption(
 choice = ui.selected_model_or_stop()
 
 
-@st.cache_data(max_entries=16, show_spinner="Measuring the codes of the training digits…")
-def quantiser(path: str, mtime_ns: int) -> compress.Quantiser:
-    return compress.Quantiser.fit(ui.train_codes(choice))
-
-
-@st.cache_data(max_entries=8, show_spinner="Compressing 500 test digits three ways…")
-def curves(path: str, mtime_ns: int) -> dict:
-    digits = ui.test_digits()[0][: compress.CURVE_DIGITS]
-    return compress.curves(choice.model, evaluate.pca_basis(), ui.train_digits(), digits)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def pca_quantiser(k: int) -> compress.Quantiser:
-    """PCA's k numbers quantised over the same training digits as the model's code."""
-    return compress.Quantiser.fit(latent.encode(evaluate.pca_model(evaluate.pca_basis(), k), ui.train_digits()))
-
-
 def comparison(digit: np.ndarray, q: compress.Quantiser) -> None:
     """The digit squeezed to 8, 4 and 2 bits a number of the code, each next to PCA and JPEG at that size."""
     z = latent.encode(choice.model, digit[None])
@@ -40,7 +24,7 @@ def comparison(digit: np.ndarray, q: compress.Quantiser) -> None:
         size = compress.code_bytes(choice.model.latent_dim, bits)
         ours = latent.decode(choice.model, q.round_trip(z, bits))[0]
         pca = evaluate.pca_model(basis, size)  # as many numbers as bytes, at 8 bits each
-        pca_out = latent.decode(pca, pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
+        pca_out = latent.decode(pca, measures.pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
         jpeg_size, jpeg_out, quality = compress.jpeg_within(digit, size)
         jpeg_note = f"{jpeg_size} bytes, quality {quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
         st.markdown(f"**{size} bytes**: {bits} bits for each of the {choice.model.latent_dim} numbers of the code")
@@ -71,12 +55,18 @@ def chart(found: dict):
 if ui.test_digits() is None:
     ui.mnist_missing_note("compress_download")
 else:
-    q = quantiser(*choice.version)
+    q = measures.quantiser(choice)
     digit = ui.digit_source("compress", "Source")
-    if digit is not None:
+    if q is None:
+        measures.wait_for("quantiser", choice, f"Measuring {choice.name}'s codes of 5,000 training digits, to know each number's range (a few seconds)…")
+    elif digit is not None:
         comparison(digit, q)
     st.subheader("Quality against size, over 500 test digits")
-    st.plotly_chart(chart(curves(*choice.version)), key="compress_chart", config={"displayModeBar": False})
+    found = measures.curves(choice)
+    if found is None:
+        measures.wait_for("curves", choice, "Compressing 500 test digits three ways: the curves appear here in a few seconds…")
+    else:
+        st.plotly_chart(chart(found), key="compress_chart", config={"displayModeBar": False})
     st.caption(
         "The code's curve stops where the model's own reconstruction does: more bits cannot beat the "
         "decoder. Below that, a few bytes of code buy what PCA needs several times more bytes for, "

@@ -80,21 +80,19 @@ def encoder_view(digit) -> None:
 
 def in_class(drawn) -> None:
     """A student's line: which class, the nickname, and whether the last stroke is on the class map."""
-    line, nick, state = st.columns([4, 2, 2], vertical_alignment="center")
-    line.markdown(f"You are in class **{classroom.pretty(room)}**: your drawings go to the class's map, anonymously.")
-    nickname = nick.text_input("Nickname (optional)", max_chars=20, key=classroom.NICKNAME_KEY, placeholder="Nickname (optional)", label_visibility="collapsed")
+    nickname = st.session_state.get(classroom.NICKNAME_KEY, "")
     sent = st.session_state.get(classroom.SENT_KEY)
     if drawn.digit is not None and (sent is None or sent[0] != drawn.strokes):  # a finished stroke, not yet sent
         try:
-            classroom.send(room, choice, drawn.digit, nickname)
+            classroom.send(room, choice, drawn, nickname)
             sent = (drawn.strokes, None)
         except RoomError as e:
             sent = (drawn.strokes, str(e))
         st.session_state[classroom.SENT_KEY] = sent
-    if sent is not None and sent[1] is None:
-        state.markdown(":material/check_circle: **On the class map**")
-    elif sent is not None:
-        state.caption(sent[1])
+    said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[1] is None else f" · {sent[1]}"
+    st.markdown(f"You are in class **{classroom.pretty(room)}**: your drawings go to the class's map, anonymously{said}")
+    st.text_input("Nickname (optional)", max_chars=20, key=classroom.NICKNAME_KEY, placeholder="Nickname (optional)",
+                  label_visibility="collapsed", width=220)  # fmt: skip
 
 
 def hint(text: str) -> None:
@@ -115,7 +113,7 @@ def workspace():
             else:
                 results(digit)
     else:
-        class_line = st.container() if room is not None else None
+        class_line = st.container(horizontal=True, vertical_alignment="center", gap="medium") if room is not None else None
         drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice))
         digit = drawn.digit
         if class_line is not None:

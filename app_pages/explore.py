@@ -36,7 +36,7 @@ digits = ui.test_digits()
 if digits is None:
     ui.mnist_missing_note()
 else:
-    count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000], value=2000, key="explore_count")
+    count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000], value=ui.MAP_DIGITS, key="explore_count")
     codes, labels = ui.test_codes(choice, count)
     points, how = latent.project_2d(codes)
     left, right = st.columns([3, 1], gap="large")

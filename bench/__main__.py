@@ -21,14 +21,14 @@ import torch
 
 from ae import checkpoints, models
 from ae.ui import DEFAULT_MODEL
-from bench import appserver, devices
+from bench import appserver, classroom, devices
 from bench.browser import app_timings
 from bench.inference import inference, preprocess_ms
 from bench.quality import RACES, race
 from bench.training import training
 
 TIME_TO_QUALITY_GOAL = 10  # the seed recipe's time over ours
-PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices")
+PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices", "class")
 
 
 def main(argv=None) -> int:
@@ -60,6 +60,8 @@ def main(argv=None) -> int:
     if "devices" in args.only:
         with appserver.serve() as url:
             result["devices"] = devices.devices(url)
+    if "class" in args.only:
+        result["class"] = classroom.class_bench(args.data_dir, quick=args.quick)
     print(markdown(result))
     if args.json:
         if args.update and os.path.exists(args.json):
@@ -110,6 +112,8 @@ def markdown(result: dict) -> str:
         out += [f"| {r['model']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['frames']} | {r['max_abs_diff']:.1e} |" for r in result["live"]]
     if result.get("devices"):
         out += ["", *devices.markdown(result["devices"])]
+    if result.get("class"):
+        out += ["", *classroom.markdown(result["class"])]
     return "\n".join(out)
 
 

@@ -32,6 +32,37 @@ CHROMIUM_ARGS = [
 PICTURES = "[data-testid='stMain'] img"
 
 
+@contextlib.contextmanager
+def redis_server():
+    """A redis-server (Debian's package) on a free port, in a folder of its own, until the block
+    ends; yields its URL. FileNotFoundError where there is none."""
+    import shutil
+
+    import redis
+
+    program = shutil.which("redis-server")
+    if program is None:
+        raise FileNotFoundError("No Redis: apt-get install -y redis-server")
+    port, folder = free_port(), tempfile.mkdtemp(prefix="ae-redis-")
+    proc = subprocess.Popen([program, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        client, deadline = redis.Redis(port=port), time.time() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,10 +71,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.0, script: str | Path = "app.py"):
-    """Run `streamlit run app.py` until the block ends; yields the base URL once it answers."""
+    """Run the app (`python -m ae.serve`, which warms it as it starts) until the block ends; yields
+    the base URL once it answers."""
     port = port or free_port()
+    start = [sys.executable, "-m", "ae.serve"] if script == "app.py" else [sys.executable, "-m", "streamlit", "run", str(ROOT / script)]
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / script),
+        *start,
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip

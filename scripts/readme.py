@@ -4,7 +4,7 @@
 
 Each block sits between `<!-- name -->` and `<!-- /name -->`: results (python -m ae.evaluate, from
 the checkpoints' stored metrics), digit (python -m ae.novelty), compress (python -m ae.compress),
-bench (docs/bench.json as python -m bench prints it). tests/test_shipped.py and tests/test_readme.py
+bench and class (docs/bench.json as python -m bench prints it). tests/test_shipped.py and tests/test_readme.py
 check that the README holds exactly these.
 """
 
@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ae import checkpoints, compress, evaluate, novelty  # noqa: E402
+from bench import classroom  # noqa: E402
 from bench.__main__ import markdown  # noqa: E402
 
 
@@ -29,16 +30,21 @@ def printed(main, argv) -> str:
     return out.getvalue().strip()
 
 
+def bench_blocks(result: dict) -> dict[str, str]:
+    """The README's two blocks of bench figures: speed (everything but the class) and the class."""
+    return {"bench": markdown({k: v for k, v in result.items() if k != "class"}), "class": "\n".join(classroom.markdown(result["class"]))}
+
+
 def main() -> int:
     shipped = checkpoints.checkpoint_files(ROOT / "checkpoints")
     blocks = {
         "results": evaluate.results_table(shipped),
         "digit": printed(novelty.main, [str(p) for p in shipped]),
         "compress": printed(compress.main, [str(ROOT / "checkpoints" / "conv32.safetensors")]),
-        "bench": markdown(json.loads((ROOT / "docs" / "bench.json").read_text())),
+        **bench_blocks(json.loads((ROOT / "docs" / "bench.json").read_text())),
     }
     (ROOT / "docs" / "results.md").write_text(blocks["results"] + "\n")
-    (ROOT / "docs" / "bench.md").write_text(blocks["bench"] + "\n")
+    (ROOT / "docs" / "bench.md").write_text(markdown(json.loads((ROOT / "docs" / "bench.json").read_text())) + "\n")
     readme = (ROOT / "README.md").read_text()
     for name, text in blocks.items():
         pattern = re.compile(rf"(<!-- {name} -->\n)(?:.*?\n)?(<!-- /{name} -->)", re.S)

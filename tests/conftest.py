@@ -6,8 +6,7 @@ unit subset (`make test-unit`, AE_TESTS=unit) skips them instead, and says so in
 
 import os
 import shutil
-import subprocess
-import time
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ DEFAULT_MNIST = ROOT.parent / "shared" / "mnist"
 
 if "MNIST_DIR" not in os.environ and DEFAULT_MNIST.is_dir():
     os.environ["MNIST_DIR"] = str(DEFAULT_MNIST)
+# The class's rooms in a file of this test run, never beside the shared MNIST copy.
+os.environ.setdefault("AE_ROOMS", str(Path(tempfile.mkdtemp(prefix="ae-rooms-")) / "rooms.sqlite3"))
 
 
 def missing(reason: str) -> None:
@@ -74,29 +75,11 @@ def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory) -> str:
+def redis_url() -> str:
     """A real redis-server (Debian's package) on a free port, for this test session."""
-    from bench.appserver import free_port
+    from bench import appserver
 
-    server = shutil.which("redis-server")
-    if server is None:
+    if shutil.which("redis-server") is None:
         missing("this test needs Redis: apt-get install -y redis-server")
-    port, folder = free_port(), tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    import redis
-
-    client = redis.Redis(port=port)
-    deadline = time.time() + 20
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                pytest.fail("redis-server did not start", pytrace=False)
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
+    with appserver.redis_server() as url:
+        yield url

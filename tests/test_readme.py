@@ -12,9 +12,15 @@ from tests.conftest import ROOT
 README = (ROOT / "README.md").read_text()
 
 
-def test_the_speed_section_is_the_bench_json_as_the_bench_prints_it():
+def test_the_speed_and_class_sections_are_the_bench_json_as_the_bench_prints_it():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_script", ROOT / "scripts" / "readme.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
     result = json.loads((ROOT / "docs" / "bench.json").read_text())
-    assert markdown(result) in README
+    for name, text in script.bench_blocks(result).items():
+        assert f"<!-- {name} -->\n{text}\n<!-- /{name} -->" in README, name
     assert (ROOT / "docs" / "bench.md").read_text().strip() == markdown(result).strip()
 
 

@@ -68,8 +68,10 @@ def test_a_drawing_is_stored_checked_and_becomes_the_students_current_one(store)
         (PIXELS, [1.0, 2.0], (0.1, 0.1), "4 finite numbers"),
         (PIXELS, [1.0, np.nan, 0, 0], (0.1, 0.1), "4 finite numbers"),
         (PIXELS, [1.0, np.inf, 0, 0], (0.1, 0.1), "4 finite numbers"),
-        (PIXELS, None, (1.5, 0.1), "shares between 0 and 1"),
-        (PIXELS, None, ("x", 0.1), "shares between 0 and 1"),
+        (PIXELS, None, (1.5, 0.1), "two shares between 0 and 1"),
+        (PIXELS, None, ("x", 0.1), "two shares between 0 and 1"),
+        (PIXELS, None, (True, 0.1), "two shares between 0 and 1"),
+        (PIXELS, None, (0.1, 0.1, 0.1), "two shares between 0 and 1"),
     ],
 )
 def test_a_malformed_drawing_is_refused_with_a_sentence_and_nothing_is_stored(store, pixels, code, shares, why):

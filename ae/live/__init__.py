@@ -10,7 +10,7 @@ vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in J
     drawn = live.draw(choice, key="draw_live")      # the Draw page's canvas
     t = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")
     live.hover(choice, points, labels, lo, hi, key="explore_live")
-    selected, failed = live.classmap(choice, background, drawings, pair, key="class_map")
+    failed = live.classmap(choice, background, drawings, pair, key="class_map")
 """
 
 from __future__ import annotations
@@ -39,15 +39,29 @@ _component = components.declare_component("live", path=str(FRONTEND))
 
 
 @functools.cache
-def _exports() -> tuple[Path, str]:
-    """The folder of exports, and the URL of it relative to the widget's page: a component of its own."""
+def _exports() -> tuple[Path, object]:
+    """The folder of exports, and a component of its own that serves it."""
     folder = export.cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         pass  # onnx_files says so, and the page falls back to the server
-    served = components.declare_component("models", path=str(folder))
-    return folder, f"../{served.name}/"
+    return folder, components.declare_component("models", path=str(folder))
+
+
+def _served() -> tuple[Path, str]:
+    """The folder of exports and its URL relative to the widget's page, both components registered
+    with the running server: Streamlit registers one only when it is declared inside a script run,
+    and this module may first be imported by the warm-up, before any."""
+    from streamlit.runtime import Runtime
+
+    folder, models = _exports()
+    if Runtime.exists():
+        registry = Runtime.instance().component_registry
+        for component in (_component, models):
+            if registry.get_component_path(component.name) is None:
+                registry.register_component(component)
+    return folder, f"../{models.name}/"
 
 
 @functools.cache
@@ -58,7 +72,7 @@ def runtime_version() -> str:
 @st.cache_resource(max_entries=64, show_spinner=False)  # a spinner in its place would remount the widget
 def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | None]:
     """(what the page needs to load the model, or None; why not). Once per file version."""
-    folder, url = _exports()
+    folder, url = _served()
     try:
         files = export.onnx_files(path, folder)
     except (export.ExportError, checkpoints.CheckpointError) as e:
@@ -68,10 +82,26 @@ def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | N
     return {"digest": files.digest, "latent_dim": files.latent_dim, **served}, None
 
 
+def beside_model(choice, name: str, data: bytes) -> str | None:
+    """A file made for the page from this model (the class map's points), kept beside its
+    exported files and served with them: its URL for the widget, or None where it cannot be."""
+    spec = model_args(choice)["model"]
+    if spec is None:
+        return None
+    folder, url = _served()
+    path = folder / spec["digest"] / name
+    try:
+        if not path.exists():
+            checkpoints.write_atomic(path, data)
+    except OSError:
+        return None
+    return f"{url}{spec['digest']}/{name}"
+
+
 def model_args(choice) -> dict:
     """The arguments every widget gets about the chosen model (an `ae.ui.Choice`)."""
-    stat = choice.path.stat()
-    spec, error = _exported(str(choice.path), stat.st_mtime_ns, stat.st_size)
+    _served()
+    spec, error = _exported(str(choice.path), choice.mtime_ns, choice.size)
     return {"model": spec, "export_error": error, "model_name": choice.name, "latent_dim": choice.model.latent_dim, "version": runtime_version()}
 
 
@@ -84,6 +114,8 @@ class Drawn:
     failed: bool
     reason: str
     strokes: int = 0
+    code: np.ndarray | None = None  # what the page's model made of the drawing, where it ran: unchecked
+    shares: tuple | None = None  # the page's "is this a digit?" shares for it: unchecked
 
 
 def failed(value) -> tuple[bool, str]:
@@ -103,18 +135,36 @@ def digit_of(png_data_url: str) -> np.ndarray | None:
     return preprocess.to_mnist(preprocess.read_image(data))
 
 
+def page_input(value) -> np.ndarray | None:
+    """The 28x28 digit the page made of its drawing (784 bytes, base64), or None if it is not one."""
+    try:
+        raw = base64.b64decode(value, validate=True) if isinstance(value, str) and len(value) < 2048 else b""
+    except ValueError:
+        return None
+    return np.frombuffer(raw, np.uint8).reshape(28, 28) / np.float32(255.0) if len(raw) == 784 else None
+
+
 def draw(choice, key: str, editor: dict | None = None) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
-    frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions."""
+    frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions.
+    Where the page ran the model, the digit is the page's own 28x28 (preprocess.js, held to
+    ae.preprocess within 1/255 by the tests), else the server reads the canvas's PNG."""
     value = _component(widget="draw", editor=editor, key=key, default=None, **model_args(choice))
     is_failed, reason = failed(value)
     png = value.get("png") if isinstance(value, dict) else None
+    digit = page_input(value.get("input")) if png and not is_failed else None
     try:
-        digit = digit_of(png) if png else None
+        digit = digit_of(png) if png and digit is None else digit
     except (ValueError, preprocess.ImageError):
         digit = None
-    strokes = value.get("strokes") if isinstance(value, dict) else None
-    return Drawn(digit, is_failed, reason, strokes if isinstance(strokes, int) else 0)
+    value = value if isinstance(value, dict) else {}
+    strokes, code, shares = value.get("strokes"), value.get("code"), value.get("shares")
+    try:
+        code = np.asarray(code, np.float64) if isinstance(code, list) and digit is not None else None
+    except (TypeError, ValueError):
+        code = None
+    shares = tuple(shares) if isinstance(shares, list) and len(shares) == 2 and code is not None else None
+    return Drawn(digit, is_failed, reason, strokes if isinstance(strokes, int) else 0, code, shares)
 
 
 def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> tuple[float, bool]:
@@ -131,14 +181,19 @@ def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> b
     return failed(value)[0]
 
 
-def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, key: str) -> tuple[list[int], bool]:
-    """The class's map (background: the test digits' points, labels, lo, hi; drawings: id, xy,
-    png, tint, name, verdict) and the morph of a chosen pair (a, b: codes; names) decoded in the
-    page; (the drawings the teacher clicked, at most two; whether the page failed to run the model)."""
+def chosen(key: str) -> list[int]:
+    """The drawings the teacher has clicked on the class map (at most two, ids), as of this run."""
+    value = st.session_state.get(key)
+    picked = value.get("selected") if isinstance(value, dict) else None
+    return [int(i) for i in picked if isinstance(i, int)][-2:] if isinstance(picked, list) else []
+
+
+def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, key: str) -> bool:
+    """The class's map (background: the test digits' points or their URL, lo, hi; drawings: id,
+    xy, png, tint, name, verdict, unusual) and the morph of the chosen pair (a, b: codes; names)
+    decoded in the page; whether the page failed to run the model (`chosen(key)`: the clicks)."""
     value = _component(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
-    chosen = value.get("selected") if isinstance(value, dict) else None
-    selected = [int(i) for i in chosen if isinstance(i, int)][-2:] if isinstance(chosen, list) else []
-    return selected, failed(value)[0] and pair is not None
+    return failed(value)[0] and pair is not None
 
 
 def _floats(a) -> list[float]:

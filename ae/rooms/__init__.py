@@ -16,6 +16,7 @@ per student) are enforced by the store itself, atomically, so they hold across s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -101,9 +102,10 @@ def checked(room: Room, pixels, code, shares) -> tuple[np.ndarray, np.ndarray, t
     if code.shape != (room.latent_dim,) or not np.isfinite(code).all() or np.abs(code).max(initial=0) > 1e6:
         raise RoomError(f"The drawing's code must be {room.latent_dim} finite numbers.")
     out = []
-    for share in shares:
-        if share is not None and not (isinstance(share, (int, float, np.floating)) and 0.0 <= float(share) <= 1.0):
-            raise RoomError("The drawing's scores must be shares between 0 and 1.")
+    for share in shares if len(shares) == 2 else [-1]:
+        number = isinstance(share, (int, float, np.floating)) and not isinstance(share, bool)
+        if share is not None and not (number and 0.0 <= float(share) <= 1.0):
+            raise RoomError("The drawing's scores must be two shares between 0 and 1.")
         out.append(None if share is None else float(share))
     return pixels, code.astype(np.float32), tuple(out)
 
@@ -224,7 +226,12 @@ def default_location() -> str:
     """SQLite in the data folder (MNIST's), or beside the exports where that cannot be written."""
     from ae import data, export
 
-    for folder in (data.resolve_data_dir(), export.cache_dir().parent):
+    return _first_writable(str(data.resolve_data_dir()), str(export.cache_dir().parent))
+
+
+@functools.cache
+def _first_writable(*folders: str) -> str:
+    for folder in map(Path, folders):
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:

@@ -1,8 +1,9 @@
 """Rooms in one SQLite file (the standard library's; WAL, so readers never wait for the writer).
 
-A connection per thread (Streamlit runs each rerun in a thread of its own); an addition is one
-IMMEDIATE transaction, so the limits hold however many sessions write at once, and a committed
-drawing survives the app server being killed.
+One connection per store, shared by the threads of the process under a lock (Streamlit runs each
+rerun in a thread of its own: a connection each cost more than the query); another process has
+its own. An addition is one IMMEDIATE transaction, so the limits hold however many sessions and
+processes write at once, and a committed drawing survives the app server being killed.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from ae.rooms import Drawing, Room
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (code TEXT PRIMARY KEY, secret TEXT NOT NULL, model TEXT NOT NULL,
-  latent_dim INTEGER NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, locked INTEGER NOT NULL DEFAULT 0);
+  latent_dim INTEGER NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, locked INTEGER NOT NULL DEFAULT 0,
+  students INTEGER NOT NULL DEFAULT 0, drawings INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS students (room TEXT NOT NULL, student TEXT NOT NULL, PRIMARY KEY (room, student));
 CREATE TABLE IF NOT EXISTS drawings (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL,
   student TEXT NOT NULL, nickname TEXT NOT NULL, pixels BLOB NOT NULL, code BLOB NOT NULL,
   error_share REAL, code_share REAL, time REAL NOT NULL, hidden INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS drawings_by_student ON drawings (room, student, id);
+CREATE TABLE IF NOT EXISTS current (room TEXT NOT NULL, student TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (room, student));
 """
 COLUMNS = "id, student, nickname, pixels, code, error_share, code_share, time, hidden"
 
@@ -31,22 +34,20 @@ COLUMNS = "id, student, nickname, pixels, code, error_share, code_share, time, h
 class SqliteStore(rooms.Store):
     def __init__(self, path: str):
         self.path = path
-        self.local = threading.local()
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        self.mutex = threading.RLock()
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crash of the app loses nothing committed
+        self.db.execute("PRAGMA busy_timeout=30000")
+        with self.mutex:
+            self.db.executescript(SCHEMA)
 
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self.local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crash of the app loses nothing committed
-            db.execute("PRAGMA busy_timeout=30000")
-            self.local.db = db
-        return db
+    def _read(self, sql: str, args=()) -> list:
+        with self.mutex:
+            return self.db.execute(sql, args).fetchall()
 
     def _write(self):
-        return _Transaction(self._db())
+        return _Transaction(self.db, self.mutex)
 
     def _create(self, room: Room, secret_hash: str) -> bool:
         with self._write() as db:
@@ -55,57 +56,57 @@ class SqliteStore(rooms.Store):
                 self._delete(db, code)
                 db.execute("DELETE FROM rooms WHERE code = ?", (code,))
             try:
-                db.execute("INSERT INTO rooms VALUES (?, ?, ?, ?, ?, ?, 0)",
+                db.execute("INSERT INTO rooms VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
                            (room.code, secret_hash, room.model, room.latent_dim, room.created, room.expires))  # fmt: skip
             except sqlite3.IntegrityError:
                 return False
         return True
 
     def _get(self, code: str) -> Room | None:
-        row = self._db().execute("SELECT code, model, latent_dim, created, expires, locked FROM rooms WHERE code = ?", (code,)).fetchone()
-        return Room(row[0], row[1], row[2], row[3], row[4], bool(row[5])) if row else None
+        rows = self._read("SELECT code, model, latent_dim, created, expires, locked FROM rooms WHERE code = ?", (code,))
+        return Room(*rows[0][:5], bool(rows[0][5])) if rows else None
 
     def _secret_hash(self, code: str) -> str | None:
-        row = self._db().execute("SELECT secret FROM rooms WHERE code = ?", (code,)).fetchone()
-        return row[0] if row else None
+        rows = self._read("SELECT secret FROM rooms WHERE code = ?", (code,))
+        return rows[0][0] if rows else None
 
     def _add(self, room, student, nickname, pixels, z, shares, now) -> Drawing:
         with self._write() as db:
-            locked = db.execute("SELECT locked FROM rooms WHERE code = ?", (room.code,)).fetchone()
-            if locked is None:
+            row = db.execute("SELECT locked, students, drawings FROM rooms WHERE code = ?", (room.code,)).fetchone()
+            if row is None:
                 raise rooms.refused("gone")
-            if locked[0]:
+            locked, students, drawings = row
+            if locked:
                 raise rooms.refused("locked")
             known = db.execute("SELECT 1 FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()
-            if not known and db.execute("SELECT COUNT(*) FROM students WHERE room = ?", (room.code,)).fetchone()[0] >= rooms.MAX_STUDENTS:
+            if not known and students >= rooms.MAX_STUDENTS:
                 raise rooms.refused("students")
-            if db.execute("SELECT COUNT(*) FROM drawings WHERE room = ?", (room.code,)).fetchone()[0] >= rooms.MAX_DRAWINGS:
+            if drawings >= rooms.MAX_DRAWINGS:
                 raise rooms.refused("drawings")
             recent = db.execute("SELECT COUNT(*) FROM drawings WHERE room = ? AND student = ? AND time > ?", (room.code, student, now - 1.0)).fetchone()[0]
             if recent >= rooms.PER_SECOND:
                 raise rooms.refused("rate")
             if not known:
                 db.execute("INSERT INTO students VALUES (?, ?)", (room.code, student))
+            db.execute("UPDATE rooms SET students = students + ?, drawings = drawings + 1 WHERE code = ?", (0 if known else 1, room.code))
             cursor = db.execute(
                 "INSERT INTO drawings (room, student, nickname, pixels, code, error_share, code_share, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (room.code, student, nickname, pixels.tobytes(), z.tobytes(), shares[0], shares[1], now),
             )
+            db.execute("INSERT INTO current VALUES (?, ?, ?) ON CONFLICT (room, student) DO UPDATE SET id = excluded.id",
+                       (room.code, student, cursor.lastrowid))  # fmt: skip
         return Drawing(cursor.lastrowid, student, nickname, pixels, z, shares[0], shares[1], now, False)
 
     def _current(self, code: str) -> list[Drawing]:
-        rows = self._db().execute(
-            f"SELECT {COLUMNS} FROM drawings WHERE id IN (SELECT MAX(id) FROM drawings WHERE room = ? GROUP BY student) AND hidden = 0 ORDER BY id",
-            (code,),
-        )
+        rows = self._read(f"SELECT {COLUMNS} FROM drawings WHERE id IN (SELECT id FROM current WHERE room = ?) AND hidden = 0 ORDER BY id", (code,))
         return [_drawing(row) for row in rows]
 
     def _counts(self, code: str) -> tuple[int, int]:
-        db = self._db()
-        students = db.execute("SELECT COUNT(*) FROM students WHERE room = ?", (code,)).fetchone()[0]
-        return students, db.execute("SELECT COUNT(*) FROM drawings WHERE room = ?", (code,)).fetchone()[0]
+        rows = self._read("SELECT students, drawings FROM rooms WHERE code = ?", (code,))
+        return tuple(rows[0]) if rows else (0, 0)
 
     def _all(self, code: str) -> list[Drawing]:
-        return [_drawing(row) for row in self._db().execute(f"SELECT {COLUMNS} FROM drawings WHERE room = ? ORDER BY id", (code,))]
+        return [_drawing(row) for row in self._read(f"SELECT {COLUMNS} FROM drawings WHERE room = ? ORDER BY id", (code,))]
 
     def _hide(self, code: str, drawing_id: int) -> None:
         with self._write() as db:
@@ -123,20 +124,31 @@ class SqliteStore(rooms.Store):
     def _delete(db, code: str) -> None:
         db.execute("DELETE FROM drawings WHERE room = ?", (code,))
         db.execute("DELETE FROM students WHERE room = ?", (code,))
+        db.execute("DELETE FROM current WHERE room = ?", (code,))
+        db.execute("UPDATE rooms SET students = 0, drawings = 0 WHERE code = ?", (code,))
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception): one writer at a time, no lost update."""
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception), holding the connection's lock: one
+    writer at a time in this process, and in every other (SQLite's own lock), no lost update."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
+    def __init__(self, db: sqlite3.Connection, lock):
+        self.db, self.lock = db, lock
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.lock.acquire()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
         return self.db
 
     def __exit__(self, kind, value, traceback) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        try:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self.lock.release()
 
 
 def _drawing(row) -> Drawing:

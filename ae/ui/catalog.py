@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from ae import checkpoints, latent, models
-from ae.ui.inputs import test_digits, train_digits
+from ae.ui.inputs import test_digits
 
 MODEL_KEY = "model_name"  # the chosen model, shared by every page
 DEFAULT_MODEL = "conv32"
@@ -24,6 +24,8 @@ class Choice:
     model: models.Autoencoder | None
     meta: checkpoints.Meta | None
     error: str | None
+    mtime_ns: int = 0  # the file's, when it was loaded: with the path, the version of the model
+    size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -32,7 +34,7 @@ class Choice:
     @property
     def version(self) -> tuple[str, int]:
         """Changes when the file is replaced (retrained): a key for caches of what the model computes."""
-        return str(self.path), self.path.stat().st_mtime_ns if self.path.exists() else 0
+        return str(self.path), self.mtime_ns
 
     def label(self) -> str:
         parts = [self.name, f"{self.model.latent_dim}-d"]
@@ -69,7 +71,7 @@ def all_models() -> list[Choice]:
         except FileNotFoundError:  # deleted since the listing
             continue
         model, meta, error = _load(str(path), stat.st_mtime_ns, stat.st_size)
-        out.append(Choice(path.stem, path, model, meta, error))
+        out.append(Choice(path.stem, path, model, meta, error, stat.st_mtime_ns, stat.st_size))
     return out
 
 
@@ -121,7 +123,10 @@ def selected_model_or_stop() -> Choice:
     return choice
 
 
-@st.cache_data(max_entries=32, show_spinner="Encoding test digits…")
+MAP_DIGITS = 2000  # test digits on a map of codes by default: Explore's, the class's; the code editor uses half
+
+
+@st.cache_resource(max_entries=32, show_spinner="Encoding test digits…")  # a resource: shared, read-only, never copied
 def _test_codes(path: str, mtime_ns: int, count: int) -> np.ndarray:
     model = next(c.model for c in loaded_models() if str(c.path) == path)
     return latent.encode(model, test_digits()[0][:count])
@@ -135,23 +140,17 @@ def test_codes(choice: Choice, count: int) -> tuple[np.ndarray, np.ndarray] | No
     return _test_codes(*choice.version, count), digits[1][:count]
 
 
-@st.cache_data(max_entries=32, show_spinner="Encoding training digits…")
-def _train_codes(path: str, mtime_ns: int) -> np.ndarray:
-    model = next(c.model for c in loaded_models() if str(c.path) == path)
-    return latent.encode(model, train_digits())
-
-
-def train_codes(choice: Choice) -> np.ndarray:
-    """The codes of 5,000 training digits, once per model version (MNIST must be there)."""
-    return _train_codes(*choice.version)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _code_directions(path: str, mtime_ns: int) -> dict:
+    choice = next(c for c in loaded_models() if str(c.path) == path)
+    return latent.code_directions(test_codes(choice, MAP_DIGITS)[0][:1000])  # the map's codes, encoded once
 
 
 def code_editor(choice: Choice) -> dict | None:
     """How the Draw page's code editor moves this model's codes (latent.code_directions), from
     1,000 test digits; for a small code without MNIST, a slider per number over a generous range."""
-    found = test_codes(choice, 1000)
-    if found is not None:
-        return latent.code_directions(found[0])
+    if test_digits() is not None:
+        return _code_directions(*choice.version)
     if choice.model.latent_dim <= latent.EDIT_NUMBERS:
         return {"kind": "numbers", "lo": [-5.0] * choice.model.latent_dim, "hi": [5.0] * choice.model.latent_dim}
     return None

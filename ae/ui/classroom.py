@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import gzip
 import html
 import io
+import json
 import os
 import re
 import secrets
@@ -20,7 +22,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ae import evaluate, latent, novelty, rooms
+from ae import evaluate, latent, live, novelty, rooms
 from ae.rooms import Drawing, Room
 from ae.ui import catalog, inputs
 
@@ -30,12 +32,16 @@ STUDENT_KEY = "class_student"  # session: this student's token
 NICKNAME_KEY = "class_nickname"
 SENT_KEY = "class_sent"  # session: the stroke count last sent, and what came of it
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
-MAP_DIGITS = 2000  # test digits behind the map, fitted for its axes: Explore's default
+
+
+def store() -> rooms.Store:
+    """The store $AE_ROOMS names (one per process and location)."""
+    return _store(os.environ.get("AE_ROOMS") or rooms.default_location())
 
 
 @st.cache_resource(show_spinner=False)
-def store() -> rooms.Store:
-    return rooms.open_store()
+def _store(location: str) -> rooms.Store:
+    return rooms.open_store(location)
 
 
 def _param(name: str) -> str | None:
@@ -107,14 +113,17 @@ def room_model(room: Room) -> catalog.Choice | None:
     return next((c for c in catalog.loaded_models() if c.name == room.model and c.model.latent_dim == room.latent_dim), None)
 
 
-def send(room: Room, choice: catalog.Choice, digit: np.ndarray, nickname: str) -> None:
-    """A student's finished drawing to the room, with its code and "is this a digit?" shares, as
-    the server computes them; RoomError says why it was not stored."""
-    z, x_hat = catalog.rebuild(choice, digit)
-    meter = novelty.Meter.of(choice.meta)
-    shares = meter.shares(evaluate.mse(digit, x_hat), z) if meter else (None, None)
+def send(room: Room, choice: catalog.Choice, drawn, nickname: str) -> None:
+    """A student's finished drawing (ae.live.Drawn) to the room, with its code and "is this a
+    digit?" shares: the page's where it ran the model (the store checks them), else the server's.
+    RoomError says why it was not stored."""
+    digit, z, shares = drawn.digit, drawn.code, drawn.shares
+    if z is None or len(z) != room.latent_dim:
+        z, x_hat = catalog.rebuild(choice, digit)
+        meter = novelty.Meter.of(choice.meta)
+        shares = meter.shares(evaluate.mse(digit, x_hat), z) if meter else (None, None)
     pixels = np.clip(np.round(digit * 255), 0, 255).astype(np.uint8)
-    store().add(room.code, student(), nickname, pixels, z, tuple(None if s is None else float(s) for s in shares))
+    store().add(room.code, student(), nickname, pixels, z, shares or (None, None))
 
 
 def join_url(room: Room) -> str:
@@ -136,8 +145,10 @@ def qr_svg(url: str) -> str:
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _background(path: str, mtime_ns: int) -> tuple[latent.Projection, dict] | None:
     """The map's fixed axes for a model (fitted to its first 2,000 test digits' codes, as Explore's
-    default) and the test digits' points behind it; None without MNIST."""
-    found = catalog.test_codes(next(c for c in catalog.loaded_models() if str(c.path) == path), MAP_DIGITS)
+    default) and the test digits' points behind it; None without MNIST. The points go to the page
+    once, as a file beside the model's (not with every refresh of the map), where that can be."""
+    choice = next(c for c in catalog.loaded_models() if str(c.path) == path)
+    found = catalog.test_codes(choice, catalog.MAP_DIGITS)
     if found is None:
         return None
     codes, labels = found
@@ -145,8 +156,9 @@ def _background(path: str, mtime_ns: int) -> tuple[latent.Projection, dict] | No
     points = projection(codes)
     lo, hi = np.percentile(points, [1, 99], axis=0)
     pad = 0.08 * (hi - lo)
-    background = {"points": [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(points, labels)],
-                  "lo": (lo - pad).tolist(), "hi": (hi + pad).tolist(), "how": projection.how}  # fmt: skip
+    listed = [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(points, labels)]
+    url = live.beside_model(choice, f"map-{catalog.MAP_DIGITS}.json.gz", gzip.compress(json.dumps(listed).encode(), mtime=0))
+    background = {"points": [] if url else listed, "points_url": url, "lo": (lo - pad).tolist(), "hi": (hi + pad).tolist(), "how": projection.how}
     return projection, background
 
 
@@ -187,7 +199,7 @@ def map_drawings(room: Room, choice: catalog.Choice, projection: latent.Projecti
     xy = projection(codes)
     return [
         {"id": d.id, "xy": [round(float(x), 3), round(float(y), 3)], "png": png(room, d), "name": name(d), "verdict": verdict(d),
-         "tint": int(tints[i]) if tints is not None else -1}
+         "unusual": round(d.unusual, 4) if d.error_share is not None else None, "tint": int(tints[i]) if tints is not None else -1}
         for i, (d, (x, y)) in enumerate(zip(drawings, xy))
     ]  # fmt: skip
 

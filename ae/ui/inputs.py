@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -17,12 +20,25 @@ def _test_digits(root: str) -> tuple[np.ndarray, np.ndarray]:
     return data.to_float(images)[:, 0].numpy(), labels.numpy()
 
 
+_FOUND: set[str] = set()  # MNIST roots seen complete: files once there stay (each look is four stats)
+
+
+@functools.cache
+def _resolved(root: str) -> str:
+    return str(Path(root).resolve())
+
+
+def _mnist_root() -> str | None:
+    root = _resolved(str(data.resolve_data_dir()))
+    if root not in _FOUND and data.mnist_available(root):
+        _FOUND.add(root)
+    return root if root in _FOUND else None
+
+
 def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
     """The 10k test digits (N, 28, 28) in [0, 1] and labels, or None when MNIST is not on disk."""
-    root = data.resolve_data_dir().resolve()
-    if not data.mnist_available(root):
-        return None
-    return _test_digits(str(root))
+    root = _mnist_root()
+    return None if root is None else _test_digits(root)
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,8 +48,8 @@ def _train_digits(root: str, count: int) -> np.ndarray:
 
 def train_digits(count: int = 5000) -> np.ndarray | None:
     """The first `count` digits of the training split (N, 28, 28), or None without MNIST."""
-    root = data.resolve_data_dir().resolve()
-    return _train_digits(str(root), count) if data.mnist_available(root) else None
+    root = _mnist_root()
+    return None if root is None else _train_digits(root, count)
 
 
 def mnist_missing_note(key: str = "download_mnist") -> None:

@@ -1,7 +1,9 @@
 // The class's map (the Class page, for a projector): the test digits faint on the model's fixed
 // 2-d map of codes, and every student's current drawing as a small picture where its code lies,
-// framed in the colour of the digit class nearest its code. New drawings pulse as they land. Click
-// two drawings and the model, in the page, morphs one into the other (Interpolate's walk).
+// framed in the colour of the digit class nearest its code. New drawings pulse as they land. Under
+// it, the most unusual drawings (by the meter) and the most digit-like. Click two drawings, on the
+// map or in a strip, and the model, in the page, morphs one into the other (Interpolate's walk);
+// the server hears which are chosen (to hide one).
 
 import { lerp } from "./latent.js";
 import { countPaint, digitCanvas, paintDigit } from "./paint.js";
@@ -10,6 +12,19 @@ import { LiveWidget, element } from "./widget.js";
 const SIDE = 900; // the map's own pixels (before the screen's pixel ratio)
 const PICTURE = 46;
 const PULSE_MS = 900;
+const STRIP = 8; // drawings in each strip
+
+const backgrounds = new Map(); // url -> promise of the test digits' points [[x, y, class], ...]
+function pointsAt(url) {
+  if (!backgrounds.has(url)) {
+    backgrounds.set(url, fetch(url).then(async (response) => {
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const text = await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).text();
+      return JSON.parse(text);
+    }).catch(() => (backgrounds.delete(url), [])));
+  }
+  return backgrounds.get(url);
+}
 
 export class ClassMapWidget extends LiveWidget {
   constructor(root) {
@@ -21,10 +36,14 @@ export class ClassMapWidget extends LiveWidget {
     this.slider = element("input", { type: "range", class: "live-only", min: 0, max: 1, step: 0.01, value: 0, "aria-label": "From the first chosen drawing (0) to the second (1)" });
     this.play = element("button", { type: "button", class: "live-only", text: "Pause" });
     this.pairNote = element("p", { class: "caption" });
+    this.strips = { unusual: element("div", { class: "strip" }), digitlike: element("div", { class: "strip" }) };
     this.morph = element("section", { class: "pair" },
       element("h3", { text: "Morph" }), this.pairNote, this.picture, this.slider, this.play, this.status);
     root.append(element("section", { class: "class" },
-      element("div", { class: "mapbox" }, this.map, this.tip, this.legend), this.morph));
+      element("div", { class: "mapbox" }, this.map, this.tip, this.legend,
+        element("h3", { text: "Most unusual" }), this.strips.unusual, element("h3", { text: "Most digit-like" }), this.strips.digitlike),
+      this.morph));
+    this.points = [];
     this.images = new Map(); // drawing id -> {image, born}
     this.selected = [];
     this.playing = true;
@@ -45,6 +64,12 @@ export class ClassMapWidget extends LiveWidget {
 
   update(args) {
     this.args = args;
+    if (args.points_url) {
+      pointsAt(args.points_url).then((points) => {
+        this.points = points;
+        this.draw();
+      });
+    } else this.points = args.points;
     this.legend.replaceChildren(...args.palette.map((colour, k) => element("span", {}, element("i", { style: `background:${colour}` }), String(k))));
     const ids = new Set(args.drawings.map((d) => d.id));
     for (const d of args.drawings) {
@@ -63,6 +88,7 @@ export class ClassMapWidget extends LiveWidget {
     this.pairNote.textContent = args.pair ? `${args.pair.names[0]} to ${args.pair.names[1]}, through the code space` : "";
     this.useModel(args); // at once, so that the first pair morphs without a wait
     this.draw();
+    this.fillStrips();
     if (args.pair && this.playing) this.tick();
   }
 
@@ -83,7 +109,7 @@ export class ClassMapWidget extends LiveWidget {
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, SIDE, SIDE);
     ctx.globalAlpha = 0.4;
-    for (const [x, y, label] of this.args.points) {
+    for (const [x, y, label] of this.points) {
       const [px, py] = this.place([x, y]);
       ctx.fillStyle = this.args.palette[label];
       ctx.fillRect(px - 2, py - 2, 4, 4);
@@ -116,6 +142,25 @@ export class ClassMapWidget extends LiveWidget {
     if (pulsing) requestAnimationFrame(() => this.draw());
   }
 
+  // The most unusual drawings and the most digit-like, each a picture to click, named under it.
+  fillStrips() {
+    const scored = this.args.drawings.filter((d) => d.unusual !== null).sort((a, b) => b.unusual - a.unusual);
+    const fill = (strip, picked) => strip.replaceChildren(...picked.map((d) => {
+      const picture = element("img", { src: d.png, alt: `A drawing by ${d.name}`, class: this.selected.includes(d.id) ? "chosen" : "" });
+      picture.addEventListener("click", () => this.choose(d.id));
+      return element("figure", { title: d.verdict }, picture, element("figcaption", { text: d.name }));
+    }));
+    fill(this.strips.unusual, scored.slice(0, STRIP));
+    fill(this.strips.digitlike, scored.slice(-STRIP).reverse());
+  }
+
+  choose(id) {
+    this.selected = this.selected.includes(id) ? this.selected.filter((i) => i !== id) : [...this.selected, id].slice(-2);
+    this.draw();
+    this.fillStrips();
+    this.send({ selected: this.selected });
+  }
+
   // The drawing under a point of the map (the one drawn last, on top), or null.
   at(e) {
     const box = this.map.getBoundingClientRect();
@@ -129,10 +174,7 @@ export class ClassMapWidget extends LiveWidget {
 
   click(e) {
     const d = this.at(e);
-    if (!d) return;
-    this.selected = this.selected.includes(d.id) ? this.selected.filter((id) => id !== d.id) : [...this.selected, d.id].slice(-2);
-    this.draw();
-    this.send({ selected: this.selected });
+    if (d) this.choose(d.id);
   }
 
   hover(e) {

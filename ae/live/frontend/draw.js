@@ -118,14 +118,26 @@ export class DrawWidget extends LiveWidget {
       up: (time) => {
         this.frames.request(time);
         this.strokes += 1;
-        this.send({ png: this.ink.toDataURL("image/png"), strokes: this.strokes });
+        const strokes = this.strokes;
+        // Once the last ink is painted, the server hears of the stroke: the canvas as a PNG and,
+        // where the page ran the model, the 28x28 input, the code and the meter's shares it found
+        // for that ink (the server checks them and reads the PNG itself where they are missing).
+        this.frames.afterPainting(() => {
+          if (strokes !== this.strokes) return; // a newer stroke sends its own
+          const ran = this.model && this.code && this.input;
+          this.send({
+            png: this.ink.toDataURL("image/png"), strokes,
+            input: ran ? btoa(String.fromCharCode(...this.input.map((v) => Math.round(Math.min(Math.max(v, 0), 1) * 255)))) : null,
+            code: ran ? Array.from(this.code) : null, shares: ran && this.shares ? this.shares : null,
+          });
+        });
       },
     });
     clear.addEventListener("click", () => {
       this.blank();
       this.strokes += 1;
       this.frames.request();
-      this.send({ png: null, strokes: this.strokes });
+      this.send({ png: null, strokes: this.strokes, input: null, code: null, shares: null });
     });
   }
 

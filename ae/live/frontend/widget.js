@@ -28,6 +28,13 @@ export class FrameLoop {
     this.busy = false;
     this.again = false;
     this.frameUsed = false;
+    this.waiting = []; // callbacks for when everything requested so far has been painted
+  }
+
+  // Calls `then` once every input requested so far has been painted (at once if none is pending).
+  afterPainting(then) {
+    if (!this.busy && !this.requested) then();
+    else this.waiting.push(then);
   }
 
   request(time = performance.now()) {
@@ -58,6 +65,8 @@ export class FrameLoop {
       if (this.again) {
         this.again = false;
         this.request();
+      } else if (!this.requested) {
+        for (const then of this.waiting.splice(0)) then();
       }
     }
   }

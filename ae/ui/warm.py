@@ -1,0 +1,71 @@
+"""What a first visit would wait for, done before and as the server starts: every checkpoint
+loaded, MNIST read and the default model's codes (`essentials`, before the server answers: a
+few seconds), then in the background its Compress measures, its class map and every model
+exported for the page, the default first (`start`). A class that arrives at once on a fresh
+server finds it ready. `python -m ae.serve` does both; app.py starts the background part at the
+first visit too (for `streamlit run app.py`). Only st.cache_resource caches are warmed: they
+exist before the Streamlit runtime does."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+_STARTED = threading.Event()
+log = logging.getLogger(__name__)
+
+
+def _default():
+    from ae.ui import catalog
+
+    choices = catalog.loaded_models()
+    return next((c for c in choices if c.name == catalog.DEFAULT_MODEL), choices[0] if choices else None), choices
+
+
+def essentials() -> None:
+    """Every checkpoint, MNIST, the default model's test codes: what the first pages ask for."""
+    from ae.ui import catalog, inputs
+
+    default, _ = _default()
+    if default is not None and inputs.test_digits() is not None:
+        inputs.train_digits()
+        catalog.test_codes(default, catalog.MAP_DIGITS)
+
+
+def start() -> None:
+    """The rest, in a background thread, once per process."""
+    if _STARTED.is_set():
+        return
+    _STARTED.set()
+    threading.Thread(target=_warm, name="ae-warm", daemon=True).start()
+
+
+def lower_priority() -> None:
+    """This thread yields the CPU to the pages' own (Linux: a thread has its own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
+    except (AttributeError, OSError):
+        pass
+
+
+def _warm() -> None:
+    lower_priority()
+    from ae import live
+    from ae.ui import catalog, classroom, inputs, measures
+
+    began = time.perf_counter()
+    try:
+        default, choices = _default()
+        if default is None:
+            return
+        if inputs.test_digits() is not None:
+            measures.quantiser(default), measures.curves(default)  # queued in ae.ui.later's worker
+            catalog.code_editor(default)
+            classroom.background(default)
+        for choice in [default, *(c for c in choices if c is not default)]:
+            live.model_args(choice)  # exported for the page
+    except Exception:  # warming is a favour: a failure here shows again where a page asks for it
+        log.exception("warming up failed")
+    log.info("warmed up in %.1f s", time.perf_counter() - began)

@@ -1,0 +1,203 @@
+"""A class as load, with Locust: simulated students that speak Streamlit's websocket protocol
+(bench/streamlit_client.py) to the Draw page of a room, each finishing a stroke every 2 seconds
+(the rerun the page sends when the pen lifts, with the live widget's value), and one teacher on
+the Class page, rerunning its map as the browser does (twice a second). Run in a process of its
+own (Locust patches the standard library for gevent):
+
+    python -m bench.class_load --class URL URL CODE SECRET --users 150 --seconds 60
+
+Several classes at once: `--class STUDENTS_URL TEACHER_URL ROOM SECRET` once for each (students
+are dealt to the classes in turn, each class has its teacher). It prints one JSON object: strokes
+sent and stored, drawings seen on the teachers' maps, and the percentiles of stroke end to the
+server's finished rerun and to the drawing on the teacher's map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import sys
+import time
+
+import gevent
+import gevent.event
+from locust import User, constant_pacing, events, task
+from locust.env import Environment
+
+STROKE_EVERY_S = 2.0
+TEACHER_EVERY_S = 0.5
+SETTINGS: dict = {}
+CLASSES: list[dict] = []  # students_url, teacher_url, room, secret
+DEALT = {"students": 0, "teachers": 0}
+SENT: dict[str, float] = {}  # a drawing's nickname tag -> when its stroke ended
+DONE: set[str] = set()  # the tags whose rerun finished: stored, to be seen (one cut off by the end is not)
+SEEN: dict[str, float] = {}  # -> when the teacher's map first showed it
+POOL: list[tuple[str, str]] = []  # drawings as the page sends them
+JOINED = gevent.event.Event()  # every student has opened the page: the class starts drawing
+OPENED: list[int] = []  # students whose page has opened
+
+
+def drawings(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """n different drawings as the Draw canvas sends them: the 280x280 canvas as a PNG data URL,
+    and the page's 28x28 digit (784 bytes, base64)."""
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    from ae import preprocess
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+        points = [(rng.uniform(40, 240), rng.uniform(40, 240)) for _ in range(rng.randint(2, 5))]
+        ImageDraw.Draw(img).line(points, fill=(255, 255, 255, 255), width=20, joint="curve")
+        buffer = io.BytesIO()
+        img.save(buffer, format="PNG")
+        digit = (preprocess.to_mnist(img) * 255).round().astype("uint8").tobytes()
+        out.append(("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), base64.b64encode(digit).decode()))
+    return out
+
+
+def _report(name: str, started: float, error: Exception | None = None, length: int = 0) -> None:
+    events.request.fire(request_type="ws", name=name, response_time=(time.perf_counter() - started) * 1000,
+                        response_length=length, exception=error, context={})  # fmt: skip
+
+
+class Student(User):
+    def wait_time(self) -> float:
+        """Until this student's next stroke: every 2 s, each student at a phase of their own
+        (Locust's constant_pacing would keep them all in step, lifting their pens at once)."""
+        self.next_stroke += STROKE_EVERY_S
+        return max(0.0, self.next_stroke - time.monotonic())
+
+    def on_start(self):
+        from bench.streamlit_client import StreamlitSession
+
+        self.next_stroke = 0.0
+        self.number = id(self) % 1_000_000
+        self.strokes = 0
+        started = time.perf_counter()
+        place = CLASSES[DEALT["students"] % len(CLASSES)]
+        DEALT["students"] += 1
+        self.session = StreamlitSession(place["students_url"])
+        run = self.session.rerun(page="draw", query=f"room={place['room']}")
+        _report("a student opens the room's Draw page", started)
+        self.live, self.nickname = run.component("ae.live.live"), run.by_label("Nickname (optional)")
+        if self.live is None or self.nickname is None:
+            raise RuntimeError(f"the Draw page in the room has no live widget or nickname ({run.status}, {run.exceptions})")
+        OPENED.append(self.number)
+
+    @task
+    def stroke(self):
+        if self.strokes == 0:  # the class draws once all have joined, each student at a phase of their own
+            JOINED.wait()
+            self.next_stroke = time.monotonic() + random.uniform(0, STROKE_EVERY_S)
+            gevent.sleep(max(0.0, self.next_stroke - time.monotonic()))
+        self.strokes += 1
+        tag = f"u{self.number}-{self.strokes}"[:20]
+        # what the page sends when the pen lifts: the canvas, and the code and shares its model found
+        code = [round(random.gauss(0, 3), 4) for _ in range(SETTINGS["latent_dim"])]
+        png, digit = random.choice(POOL)
+        value = {"png": png, "input": digit, "strokes": self.strokes, "code": code, "shares": [random.random(), random.random()], "runtime": "ok", "reason": ""}
+        started = time.perf_counter()
+        SENT[tag] = time.monotonic()
+        try:
+            run = self.session.rerun(widgets={self.live.id: json.dumps(value), self.nickname.id: tag}, fragment=self.live.fragment)
+            error = RuntimeError(run.exceptions[0]) if run.exceptions else None
+            if error is None:
+                DONE.add(tag)
+        except Exception as e:  # a timeout or a closed socket: counted, and the student goes on
+            error = e
+        _report("stroke end to the server's finished rerun", started, error)
+
+    def on_stop(self):
+        self.session.close()
+
+
+class Teacher(User):
+    fixed_count = 1  # set to the number of classes by main()
+    wait_time = constant_pacing(TEACHER_EVERY_S)
+
+    def on_start(self):
+        from bench.streamlit_client import StreamlitSession
+
+        self.place = CLASSES[DEALT["teachers"] % len(CLASSES)]
+        DEALT["teachers"] += 1
+        self.session = StreamlitSession(self.place["teacher_url"])
+        run = self.session.rerun(page="class", query=f"room={self.place['room']}&teacher={self.place['secret']}")
+        if not run.auto_rerun:
+            raise RuntimeError(f"the Class page has no map that refreshes ({run.status}, {run.exceptions})")
+        self.fragment = run.auto_rerun[-1][1]
+        self.look(run)
+
+    def look(self, run) -> None:
+        now = time.monotonic()
+        live = run.component("ae.live.live")
+        if live is None:
+            return
+        for drawing in json.loads(live.element.json_args).get("drawings", []):
+            tag = drawing["name"]
+            if tag in SENT and tag not in SEEN:
+                SEEN[tag] = now
+                events.request.fire(request_type="ws", name="stroke end to the drawing on the teacher's map",
+                                    response_time=(now - SENT[tag]) * 1000, response_length=0, exception=None, context={})  # fmt: skip
+
+    @task
+    def refresh(self):
+        started = time.perf_counter()
+        try:
+            run = self.session.rerun(fragment=self.fragment, auto=True)
+            self.look(run)
+            error = RuntimeError(run.exceptions[0]) if run.exceptions else None
+        except Exception as e:
+            error = e
+        _report("the teacher's map refreshed", started, error)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.class_load", description=__doc__.splitlines()[0])
+    p.add_argument("--class", dest="classes", nargs=4, action="append", required=True, metavar=("STUDENTS_URL", "TEACHER_URL", "ROOM", "SECRET"),
+                   help="a class: the app server its students use, the one its teacher uses, its room and secret (once per class)")  # fmt: skip
+    p.add_argument("--latent-dim", type=int, default=32, help="the rooms' model's code size")
+    p.add_argument("--users", type=int, default=150, help="students, dealt to the classes in turn")
+    p.add_argument("--seconds", type=float, default=60)
+    args = p.parse_args(argv)
+    SETTINGS.update(vars(args))
+    CLASSES.extend(dict(zip(("students_url", "teacher_url", "room", "secret"), c)) for c in args.classes)
+    Teacher.fixed_count = len(CLASSES)
+    POOL.extend(drawings(200))
+    env = Environment(user_classes=[Student, Teacher], events=events)
+    runner = env.create_local_runner()
+    runner.start(args.users + len(CLASSES), spawn_rate=50)
+    deadline = time.monotonic() + 180
+    while len(OPENED) < args.users and time.monotonic() < deadline:  # the class has arrived: then it draws
+        gevent.sleep(0.1)
+    JOINED.set()
+    gevent.sleep(args.seconds)
+    runner.stop()  # the students stop, the teachers too: each class's map is read once more for the last drawings
+    from bench.streamlit_client import StreamlitSession
+
+    teacher = Teacher(env)
+    deadline = time.monotonic() + 5
+    sessions = [(StreamlitSession(c["teacher_url"]), c) for c in CLASSES]
+    while time.monotonic() < deadline and not DONE <= SEEN.keys():
+        for session, c in sessions:
+            teacher.look(session.rerun(page="class", query=f"room={c['room']}&teacher={c['secret']}"))
+        gevent.sleep(TEACHER_EVERY_S)
+    for session, _ in sessions:
+        session.close()
+    out = {"students": args.users, "seconds": args.seconds, "sent": len(DONE), "seen_on_map": len(DONE & SEEN.keys()), "errors": {}}
+    for entry in env.stats.entries.values():
+        out[entry.name] = {"count": entry.num_requests, "failures": entry.num_failures, "p50_ms": entry.get_response_time_percentile(0.5),
+                           "p95_ms": entry.get_response_time_percentile(0.95), "max_ms": round(entry.max_response_time)}  # fmt: skip
+    for error in env.stats.errors.values():
+        out["errors"][f"{error.name}: {error.error}"[:200]] = error.occurrences
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The class under load (`python -m bench --only class`): classes of growing size on one app
+server with SQLite, and on two app servers sharing one Redis (students on one, the teacher on the
+other); each server's CPU a stroke and memory at the end; the largest class each setup holds at
+p95 <= 1 s from stroke end to the drawing on the teacher's map, none lost; and every page's first
+visit on a freshly started server. The load is bench/class_load.py (Locust), in its own process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import appserver
+
+# (students, classes): a room holds 200 students at most (ae.rooms.MAX_STUDENTS); beyond, two classes at once
+SIZES = ((50, 1), (100, 1), (150, 1), (200, 1), (300, 2), (400, 2))
+TWO_SERVER_SIZES = ((150, 1), (200, 1), (300, 2), (400, 2))
+SECONDS = 45
+GOAL_MS = 1000
+TO_MAP = "stroke end to the drawing on the teacher's map"
+TO_RERUN = "stroke end to the server's finished rerun"
+OPEN = "a student opens the room's Draw page"
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024)
+    return float("nan")
+
+
+MODEL, LATENT_DIM = "conv32", 32  # the default model, which the class's room uses
+
+
+def _room(location: str) -> tuple[str, str]:
+    from ae import rooms
+
+    room, secret = rooms.open_store(location).create(MODEL, LATENT_DIM)
+    return room.code, secret
+
+
+def one_class(classes: list[tuple[str, str]], location: str, users: int, pids: list[int], seconds: float = SECONDS) -> dict:
+    """`users` students dealt to one class for each (students' server, teacher's server): the load
+    process's figures, and each server's CPU a stroke."""
+    argv = []
+    for students_url, teacher_url in classes:
+        argv += ["--class", students_url, teacher_url, *_room(location)]
+    before = [cpu_s(p) for p in pids]
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.class_load", *argv, "--users", str(users), "--seconds", str(seconds), "--latent-dim", str(LATENT_DIM)],
+        cwd=appserver.ROOT, capture_output=True, text=True, timeout=seconds + 400,
+    )  # fmt: skip
+    if out.returncode != 0 or not out.stdout.strip():
+        raise RuntimeError(f"the load failed:\n{out.stderr[-3000:]}")
+    load = json.loads(out.stdout.strip().splitlines()[-1])
+    sent = max(load["sent"], 1)
+    row = {
+        "students": users, "classes": len(classes), "sent": load["sent"], "seen_on_map": load["seen_on_map"], "errors": load["errors"],
+        "to_map": _percentiles(load.get(TO_MAP)), "to_rerun": _percentiles(load.get(TO_RERUN)), "open": _percentiles(load.get(OPEN)),
+        "server_cpu_ms_per_stroke": [round(1000 * (cpu_s(p) - b) / sent, 1) for p, b in zip(pids, before)],
+        "server_rss_mb": [rss_mb(p) for p in pids],
+    }  # fmt: skip
+    row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["seen_on_map"] == row["sent"] and not row["errors"]
+    print(f"class: {row}", file=sys.stderr)
+    return row
+
+
+def settle(pids: list[int], quiet_s: float = 0.05, timeout: float = 300) -> None:
+    """Waits until the servers have finished warming up: a second in which they used under 5% of a core."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        before = [cpu_s(p) for p in pids]
+        time.sleep(1.0)
+        if all(cpu_s(p) - b < quiet_s for p, b in zip(pids, before)):
+            return
+
+
+def _percentiles(entry: dict | None) -> dict:
+    return {k: entry[k] for k in ("p50_ms", "p95_ms", "count")} if entry else {"p50_ms": None, "p95_ms": None, "count": 0}
+
+
+def first_visits(env: dict) -> dict[str, float]:
+    """Seconds from opening each page (a fresh browser context, one after the other) to its first
+    run done, on a server started just before: its health check answered, nothing visited yet."""
+    from app_pages import PAGES
+
+    out = {}
+    with appserver.browser() as b, appserver.serve(env) as url:
+        for file, _, _ in PAGES:
+            context = b.new_context(viewport={"width": 1440, "height": 1000})
+            page = context.new_page()
+            started = time.perf_counter()
+            page.goto(f"{url}/{'' if file == 'home' else file}")
+            page.wait_for_selector("[data-testid='stMain'] h1", timeout=120_000)
+            appserver.wait_idle(page, timeout=120_000)
+            out[file] = round(time.perf_counter() - started, 2)
+            context.close()
+    print(f"class: first visits {out}", file=sys.stderr)
+    return out
+
+
+def largest(rows: list[dict]) -> int | None:
+    held = [r["students"] for r in rows if r["holds"]]
+    return max(held) if held else None
+
+
+def class_bench(data_dir=None, quick: bool = False) -> dict:
+    env = {"MNIST_DIR": str(data_dir)} if data_dir else {}
+    sizes, two, seconds = (((20, 1),), ((20, 2),), 15) if quick else (SIZES, TWO_SERVER_SIZES, SECONDS)
+    out: dict = {"goal_ms": GOAL_MS, "seconds": seconds}
+    out["first_visits_s"] = first_visits(env)
+    with tempfile.TemporaryDirectory() as folder:
+        location = str(Path(folder) / "rooms.sqlite3")
+        with appserver.serve({**env, "AE_ROOMS": location}) as url:
+            pid = appserver.server_pid(url)
+            _room(location)  # the store made before the clock
+            settle([pid])
+            out["sqlite_one_server"] = [one_class([(url, url)] * k, location, n, [pid], seconds) for n, k in sizes]
+    with appserver.redis_server() as redis_url, contextlib.ExitStack() as servers:
+        urls = [servers.enter_context(appserver.serve({**env, "AE_ROOMS": redis_url})) for _ in range(2)]
+        pids = [appserver.server_pid(u) for u in urls]
+        settle(pids)
+        # class i's students on server i, its teacher on the other: each server serves students and a teacher
+        pairs = [(urls[0], urls[1]), (urls[1], urls[0])]
+        out["redis_two_servers"] = [one_class(pairs[:k] if k > 1 else pairs[:1], redis_url, n, pids, seconds) for n, k in two]
+    out["largest_sqlite_one_server"] = largest(out["sqlite_one_server"])
+    out["largest_redis_two_servers"] = largest(out["redis_two_servers"])
+    return out
+
+
+def markdown(result: dict) -> list[str]:
+    """The README's lines for what class_bench measured."""
+    lines = [
+        f"Classes of simulated students (Locust, Streamlit's websocket protocol), each finishing a stroke every 2 s for {result['seconds']} s, "
+        "and one teacher whose map refreshes twice a second; the load generator on the same 2 cores.",
+        "",
+        "| setup | students (classes) | strokes sent | on the teachers' maps | stroke end to the server's finished rerun, p50 / p95 (ms) | to the drawing on the teacher's map, p50 / p95 (ms) | server CPU a stroke (ms) | server memory at the end (MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for setup, name in (("sqlite_one_server", "one server, SQLite"), ("redis_two_servers", "two servers, one Redis")):
+        for r in result[setup]:
+            lines.append(
+                f"| {name} | {r['students']} ({r['classes']}) | {r['sent']:,} | {r['seen_on_map']:,} | {r['to_rerun']['p50_ms']} / {r['to_rerun']['p95_ms']} | "
+                f"{r['to_map']['p50_ms']} / {r['to_map']['p95_ms']} | {' / '.join(str(c) for c in r['server_cpu_ms_per_stroke'])} | "
+                f"{' / '.join(str(m) for m in r['server_rss_mb'])} |"
+            )
+    verdict = lambda n: f"{n} students" if n else "none of the sizes tried"  # noqa: E731
+    lines += [
+        "",
+        "With two servers, one class's students are on the first and its teacher on the second; two classes are dealt one to each server, "
+        "their teachers on the other (CPU and memory: first server / second; CPU is each server's over all the strokes sent).",
+        "",
+        f"- the most students held at p95 <= {result['goal_ms'] / 1000:.0f} s to the teacher's map, none lost (a room holds at most 200; "
+        f"beyond, two classes at once): one server with SQLite, {verdict(result['largest_sqlite_one_server'])}; "
+        f"two servers on Redis, {verdict(result['largest_redis_two_servers'])}",
+        "- a student opening the room's Draw page while the whole class arrives within seconds (50 a second), one server: "
+        + ", ".join(f"{r['students']} students p95 {r['open']['p95_ms']} ms" for r in result["sqlite_one_server"] if r["classes"] == 1),
+        "- first visit of each page on a freshly started server (s): " + ", ".join(f"{k} {v}" for k, v in result["first_visits_s"].items()),
+    ]  # fmt: skip
+    return lines

@@ -1,0 +1,274 @@
+"""The class in the app: a teacher's room, students' strokes landing in it, and everything a public
+link may throw at it (AppTest); an app server killed while a class draws (the protocol client)."""
+
+import io
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from ae import latent, rooms
+from ae.rooms import files
+from tests.apptools import SEVEN, ZERO, app, live_value, no_exception
+
+
+@pytest.fixture(autouse=True)
+def lab(monkeypatch, tiny_checkpoints, mnist_dir, tmp_path):
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tiny_checkpoints))
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    monkeypatch.setenv("AE_ROOMS", str(tmp_path / "rooms.sqlite3"))
+    monkeypatch.delenv("AE_CLASS", raising=False)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return rooms.open_store(str(tmp_path / "rooms.sqlite3"))
+
+
+def _texts(at) -> str:
+    """Everything the page says, markdown, captions, alerts and inline HTML, as one string."""
+    parts = [e.value for kind in ("markdown", "caption", "warning", "info", "error", "success") for e in getattr(at, kind)]
+    parts += [e.value for e in at.main if type(e).__name__ == "Html"]
+    return "\n".join(str(p) for p in parts)
+
+
+def _student(room_code: str):
+    at = app()
+    at.query_params["room"] = room_code
+    at.switch_page("app_pages/draw.py")
+    at.run()
+    return at
+
+
+def _stroke(at, points, runtime="ok", strokes=None, code=None):
+    """A stroke ends on the Draw page: the live widget's value as the page sends it."""
+    value = live_value(points, runtime=runtime)
+    value["strokes"] = strokes if strokes is not None else at.session_state["draw_live"]["strokes"] + 1 if "draw_live" in at.session_state else 1
+    if code is not None:
+        value.update(code=list(code), shares=[0.25, 0.5])
+    at.session_state["draw_live"] = value
+    at.run()
+    no_exception(at)
+
+
+def test_the_teacher_opens_a_room_and_sees_its_code_link_and_qr_code():
+    at = app("class")
+    at.button(key="class_open").click().run()
+    no_exception(at)
+    said = _texts(at)
+    code = at.query_params["room"]
+    assert rooms.normal_code(code) == code and rooms.pretty_code(code) in said
+    assert f"/draw?room={code}" in said and "QR code of the join link" in said
+    assert f"teacher={at.query_params['teacher']}" in at.code[0].value  # the private link, to run it again
+    assert "0</b> students" in said
+
+
+def test_a_forged_teacher_secret_runs_nothing(store):
+    room, secret = store.create("tiny_dense", 16)
+    at = app()
+    at.query_params.update(room=room.code, teacher=secret[:-1] + "x")
+    at.switch_page("app_pages/class.py")
+    at.run()
+    no_exception(at)
+    assert "This teacher link is wrong or its class has ended." in _texts(at)
+    assert "students ·" not in _texts(at) and at.button(key="class_open")
+
+
+def test_a_wrong_code_on_draw_gets_one_sentence_and_drawing_still_works(store):
+    at = _student("NOTAROOM9")
+    assert "This class has ended, or its code is wrong" in _texts(at)
+    _stroke(at, SEVEN, runtime="failed")  # the server draws as ever
+    assert "You are in class" not in _texts(at)
+
+
+def test_a_students_stroke_lands_in_the_room_with_the_pages_code_or_the_servers(store):
+    room, secret = store.create("tiny_dense", 16)
+    at = _student(room.code)
+    assert at.sidebar.selectbox(key="model_name").value == "tiny_dense" and at.sidebar.selectbox(key="model_name").disabled
+    assert f"You are in class **{rooms.pretty_code(room.code)}**" in _texts(at)
+    at.text_input(key="class_nickname").input("<b>Ada</b> [x](http://e.vil)").run()
+    _stroke(at, SEVEN, code=np.arange(16) / 10)  # the page ran the model: its code and shares
+    assert "On the class map" in _texts(at)
+    (drawing,) = store.current(room.code)
+    assert drawing.nickname == "<b>Ada</b> [x](http://" and drawing.code.tolist() == pytest.approx(np.arange(16) / 10)
+    assert (drawing.error_share, drawing.code_share) == (0.25, 0.5) and drawing.pixels.max() == 255
+    _stroke(at, ZERO, runtime="failed")  # the page could not: the server encodes the drawing itself
+    (drawing,) = store.current(room.code)
+    from ae import checkpoints
+
+    model, _ = checkpoints.load(os.path.join(os.environ["AE_CHECKPOINT_DIR"], "tiny_dense.safetensors"))
+    assert np.abs(drawing.code - latent.encode(model, drawing.pixels / 255.0)[0]).max() < 1e-2
+    assert store.counts(room.code) == (1, 2)
+
+
+def test_a_drawing_the_store_refuses_gets_its_sentence_and_is_not_stored(store, monkeypatch):
+    room, secret = store.create("tiny_dense", 16)
+    at = _student(room.code)
+    store.lock(room.code, secret)
+    _stroke(at, SEVEN, code=np.zeros(16))
+    assert "The teacher has locked this class" in _texts(at) and store.counts(room.code) == (0, 0)
+    store.lock(room.code, secret, False)
+    _stroke(at, SEVEN, code=np.zeros(16) + np.nan)  # a page that sends nonsense
+    assert "16 finite numbers" in _texts(at) and store.counts(room.code) == (0, 0)
+
+
+def test_a_flood_of_strokes_from_one_page_is_cut_at_five_a_second(store):
+    room, _ = store.create("tiny_dense", 16)
+    at = _student(room.code)
+    for _ in range(7):
+        _stroke(at, SEVEN, code=np.zeros(16))
+    assert "At most 5 drawings a second" in _texts(at)
+    assert store.counts(room.code) == (1, 5)
+
+
+def test_a_full_or_ended_room_says_so(store, monkeypatch):
+    monkeypatch.setattr(rooms, "MAX_STUDENTS", 1)
+    room, _ = store.create("tiny_dense", 16)
+    store.add(room.code, "someone", "", np.zeros((28, 28), np.uint8), np.zeros(16))
+    at = _student(room.code)
+    _stroke(at, SEVEN, code=np.zeros(16))
+    assert "This class is full (1 students)" in _texts(at)
+    ended, _ = store.create("tiny_dense", 16, hours=1e-9)
+    assert "has ended, or its code is wrong" in _texts(_student(ended.code))
+
+
+def test_with_the_class_off_there_is_no_class_page_and_no_room(store, monkeypatch):
+    monkeypatch.setenv("AE_CLASS", "off")
+    room, _ = store.create("tiny_dense", 16)
+    at = _student(room.code)
+    _stroke(at, SEVEN, code=np.zeros(16))
+    assert "class" not in _texts(at).lower() and store.counts(room.code) == (0, 0)
+    at.switch_page("app_pages/class.py")
+    at.run()
+    assert "The class is turned off on this server" in _texts(at)
+
+
+def test_the_teacher_sees_the_counts_hides_a_chosen_drawing_locks_and_clears(store):
+    room, secret = store.create("tiny_dense", 16)
+    kept = [store.add(room.code, f"s{i}", f"n{i}", np.full((28, 28), 40 * i, np.uint8), np.full(16, float(i)), (0.1 * i, 0.2)) for i in range(3)]
+    at = app()
+    at.query_params.update(room=room.code, teacher=secret)
+    at.switch_page("app_pages/class.py")
+    at.run()
+    no_exception(at)
+    assert "<b>3</b> students · <b>3</b> drawings · open" in _texts(at)
+    at.session_state["class_map"] = {"selected": [kept[1].id], "runtime": "ok"}  # the teacher clicked one
+    at.run()
+    at.button(key=f"class_hide_{kept[1].id}").click().run()
+    assert [d.id for d in store.current(room.code)] == [kept[0].id, kept[2].id]
+    at.button(key="class_lock").click().run()
+    assert store.get(room.code).locked and "locked: no new drawings" in _texts(at.run())
+    at.button(key="class_clear").click().run()
+    assert store.counts(room.code) == (3, 3)  # not before it is confirmed
+    at.button(key="class_clear_yes").click().run()
+    assert store.counts(room.code) == (0, 0)
+
+
+def test_the_download_holds_every_drawing_with_its_code_time_and_nickname(store):
+    room, secret = store.create("tiny_dense", 4)
+    for i in range(3):
+        store.add(room.code, f"s{i}", ["Ada", "", "<b>x</b>"][i], np.full((28, 28), i, np.uint8), np.arange(4) + i, (0.5, None))
+    store.hide(room.code, secret, store.current(room.code)[0].id)
+    saved = np.load(io.BytesIO(files.npz_bytes(store.all_drawings(room.code, secret), room.model)))
+    assert saved["pixels"].shape == (3, 28, 28) and saved["pixels"].dtype == np.uint8 and saved["pixels"][2].max() == 2
+    assert saved["codes"].tolist() == [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]
+    assert list(saved["nicknames"]) == ["Ada", "", "<b>x</b>"] and saved["hidden"].tolist() == [True, False, False]
+    assert np.isnan(saved["code_shares"]).all() and (saved["times"] > 1e9).all() and str(saved["model"]) == "tiny_dense"
+    from PIL import Image
+
+    sheet = Image.open(io.BytesIO(files.sheet_png(store.all_drawings(room.code, secret))))
+    assert sheet.size == (3 * files.CELL, files.CELL + 12)
+
+
+@pytest.mark.slow
+def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_picks_up(tiny_checkpoints, mnist_dir, tmp_path):
+    """Students draw through Streamlit's own protocol; the server is killed (SIGKILL) and started
+    again on the same store; the teacher's link shows every student's drawing."""
+    from bench import appserver
+    from bench.class_load import drawings
+    from bench.streamlit_client import StreamlitSession
+
+    location = str(tmp_path / "class.sqlite3")
+    room, secret = rooms.open_store(location).create("tiny_dense", 16)
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": location}
+    pool = drawings(6)
+    with appserver.serve(env) as url:
+        for n, (png, digit) in enumerate(pool):
+            student = StreamlitSession(url)
+            run = student.rerun(page="draw", query=f"room={room.code}")
+            live, nickname = run.component("ae.live.live"), run.by_label("Nickname (optional)")
+            value = {"png": png, "input": digit, "strokes": 1, "code": [float(n)] * 16, "shares": [0.5, 0.5], "runtime": "ok", "reason": ""}
+            assert student.rerun(widgets={live.id: json.dumps(value), nickname.id: f"student {n}"}, fragment=live.fragment).status
+            student.close()
+        os.kill(appserver.server_pid(url), signal.SIGKILL)
+    with appserver.serve(env) as url:
+        teacher = StreamlitSession(url)
+        run = teacher.rerun(page="class", query=f"room={room.code}&teacher={secret}")
+        shown = json.loads(run.component("ae.live.live").element.json_args)["drawings"]
+        assert sorted(d["name"] for d in shown) == [f"student {n}" for n in range(6)]
+        assert not run.exceptions
+
+
+@pytest.mark.browser
+def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(tiny_checkpoints, mnist_dir, chromium, tmp_path):
+    """Three students' strokes land on the teacher's map (the phone's by finger); a lock stops them;
+    the download holds their drawings."""
+    from bench import appserver
+
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
+    with appserver.serve(env) as url, appserver.browser() as b:
+        teacher = appserver.open_page(b, url, "class", width=1600, height=1200)
+        teacher.get_by_role("button", name="Open a room for").click()
+        teacher.wait_for_selector(".join-code", timeout=30_000)
+        code = teacher.locator(".join-code").inner_text().replace("-", "")
+        board = appserver.live_frame(teacher)
+
+        def on_map() -> list[dict]:
+            return board.evaluate("window.aeLive.args.drawings")
+
+        students = []
+        for n, shape in enumerate([appserver.SEVEN, appserver.ZERO, appserver.ONE]):
+            phone = n == 2
+            context = b.new_context(**({"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if phone else {"viewport": {"width": 1280, "height": 900}}))
+            page = context.new_page()
+            page.goto(f"{url}/draw?room={code}")
+            page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+            appserver.wait_idle(page)
+            page.get_by_placeholder("Nickname (optional)").fill(f"<i>s{n}</i>")
+            page.get_by_placeholder("Nickname (optional)").press("Enter")
+            appserver.wait_idle(page)
+            frame = appserver.live_frame(page)
+            canvas = frame.locator("canvas.ink")
+            if phone:  # a finger, through the phone's touch screen
+                box, touch = canvas.bounding_box(), context.new_cdp_session(page)
+                points = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in shape[0]]
+                touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]})
+                for x, y in points[1:]:
+                    touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+                    page.wait_for_timeout(30)
+                touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            else:
+                appserver.draw(page, shape, canvas=canvas)
+            page.get_by_text("On the class map").wait_for(timeout=20_000)
+            students.append((page, frame))
+        board.wait_for_function("() => window.aeLive.args.drawings.length === 3", timeout=10_000)
+        assert sorted(d["name"] for d in on_map()) == ["<i>s0</i>", "<i>s1</i>", "<i>s2</i>"]
+        assert board.locator(".strip figcaption", has_text="<i>s0</i>").count() >= 1  # a nickname is text, not markup
+        assert board.locator(".strip i").count() == 0
+
+        teacher.get_by_role("button", name="Lock: no new drawings").click()
+        appserver.wait_idle(teacher)
+        page, frame = students[0]
+        appserver.draw(page, [[(0.2, 0.8), (0.8, 0.8)]], canvas=frame.locator("canvas.ink"))
+        page.get_by_text("The teacher has locked this class").wait_for(timeout=20_000)
+        teacher.wait_for_timeout(1500)
+        assert len(on_map()) == 3 and "locked" in teacher.locator(".counts").inner_text()
+
+        with teacher.expect_download() as download:
+            teacher.get_by_role("button", name="Download the drawings (.npz)").click()
+        saved = np.load(download.value.path())
+        assert saved["pixels"].shape == (3, 28, 28) and sorted(saved["nicknames"]) == ["<i>s0</i>", "<i>s1</i>", "<i>s2</i>"]
+        assert saved["codes"].shape[0] == 3 and np.isfinite(saved["codes"]).all()
+        assert teacher.locator("[data-testid='stException']").count() == 0
