@@ -29,7 +29,7 @@ def start() -> None:
         "nickname, and the room closes itself after a day."
     )
     choice = ui.selected_model_or_stop()
-    if st.button(f"Open a room for {choice.name}", type="primary", icon=":material/groups:", key="class_open"):
+    if st.button(f"Open a room for {choice.name}", icon=":material/groups:", key="class_open"):
         try:
             room, secret = classroom.store().create(choice.name, choice.model.latent_dim)
         except RoomError as e:
@@ -98,7 +98,7 @@ def live_view(code: str, secret: str) -> None:
     for letter, d in zip("AB", chosen):  # the names stay in the map, as text: a label would read markdown
         if st.button(f"Hide drawing {letter}", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
             store.hide(room.code, secret, d.id)
-            st.rerun(scope="fragment")
+            classroom.rerun_part()
 
 
 @st.fragment
@@ -111,20 +111,20 @@ def controls(code: str, secret: str) -> None:
     lock, clear, npz, sheet = st.columns(4, vertical_alignment="center")
     if lock.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
         store.lock(room.code, secret, not room.locked)
-        st.rerun(scope="fragment")
+        classroom.rerun_part()
     if st.session_state.get("class_confirm_clear"):
         clear.warning(f"Clear all {store.counts(room.code)[1]} drawings?")
         yes, no = clear.columns(2)
-        if yes.button("Clear", key="class_clear_yes", type="primary"):
+        if yes.button("Clear", key="class_clear_yes"):
             store.clear(room.code, secret)
             st.session_state["class_confirm_clear"] = False
-            st.rerun(scope="fragment")
+            classroom.rerun_part()
         if no.button("Keep", key="class_clear_no"):
             st.session_state["class_confirm_clear"] = False
-            st.rerun(scope="fragment")
+            classroom.rerun_part()
     elif clear.button("Clear the room", key="class_clear", icon=":material/delete_sweep:"):
         st.session_state["class_confirm_clear"] = True
-        st.rerun(scope="fragment")
+        classroom.rerun_part()
     name = f"class-{room.code}"
     npz.download_button("Download the drawings (.npz)", lambda: files.npz_bytes(store.all_drawings(room.code, secret), room.model),
                         f"{name}.npz", "application/octet-stream", key="class_npz", icon=":material/download:", on_click="ignore")  # fmt: skip

@@ -15,7 +15,6 @@ server's finished rerun and to the drawing on the teacher's map.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import random
 import sys
@@ -25,6 +24,8 @@ import gevent
 import gevent.event
 from locust import User, constant_pacing, events, task
 from locust.env import Environment
+
+from bench.streamlit_client import drawings
 
 STROKE_EVERY_S = 2.0
 TEACHER_EVERY_S = 0.5
@@ -37,28 +38,6 @@ SEEN: dict[str, float] = {}  # -> when the teacher's map first showed it
 POOL: list[tuple[str, str]] = []  # drawings as the page sends them
 JOINED = gevent.event.Event()  # every student has opened the page: the class starts drawing
 OPENED: list[int] = []  # students whose page has opened
-
-
-def drawings(n: int, seed: int = 0) -> list[tuple[str, str]]:
-    """n different drawings as the Draw canvas sends them: the 280x280 canvas as a PNG data URL,
-    and the page's 28x28 digit (784 bytes, base64)."""
-    import base64
-
-    from PIL import Image, ImageDraw
-
-    from ae import preprocess
-
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-        points = [(rng.uniform(40, 240), rng.uniform(40, 240)) for _ in range(rng.randint(2, 5))]
-        ImageDraw.Draw(img).line(points, fill=(255, 255, 255, 255), width=20, joint="curve")
-        buffer = io.BytesIO()
-        img.save(buffer, format="PNG")
-        digit = (preprocess.to_mnist(img) * 255).round().astype("uint8").tobytes()
-        out.append(("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), base64.b64encode(digit).decode()))
-    return out
 
 
 def _report(name: str, started: float, error: Exception | None = None, length: int = 0) -> None:
@@ -168,7 +147,7 @@ def main(argv=None) -> int:
     SETTINGS.update(vars(args))
     CLASSES.extend(dict(zip(("students_url", "teacher_url", "room", "secret"), c)) for c in args.classes)
     Teacher.fixed_count = len(CLASSES)
-    POOL.extend(drawings(200))
+    POOL.extend(drawings(200))  # before the first greenlet: PIL and numpy, not Locust's
     env = Environment(user_classes=[Student, Teacher], events=events)
     runner = env.create_local_runner()
     runner.start(args.users + len(CLASSES), spawn_rate=50)

@@ -13,6 +13,8 @@ Uses websocket-client (blocking sockets), which gevent makes cooperative under L
 
 from __future__ import annotations
 
+import io
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -106,3 +108,25 @@ class StreamlitSession:
                 run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
                 return run
         raise TimeoutError(f"no end of run within {timeout} s")
+
+
+def drawings(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """n different drawings as the Draw canvas sends them: the 280x280 canvas as a PNG data URL,
+    and the page's 28x28 digit (784 bytes, base64)."""
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    from ae import preprocess
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        img = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+        points = [(rng.uniform(40, 240), rng.uniform(40, 240)) for _ in range(rng.randint(2, 5))]
+        ImageDraw.Draw(img).line(points, fill=(255, 255, 255, 255), width=20, joint="curve")
+        buffer = io.BytesIO()
+        img.save(buffer, format="PNG")
+        digit = (preprocess.to_mnist(img) * 255).round().astype("uint8").tobytes()
+        out.append(("data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), base64.b64encode(digit).decode()))
+    return out

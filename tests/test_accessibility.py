@@ -51,3 +51,25 @@ def test_explore_with_a_2d_model_passes_axe(shipped_app):
     found = _violations(page) + _violations(appserver.live_frame(page))
     page.close()
     assert found == []
+
+
+def test_the_teachers_view_and_a_students_page_in_a_class_pass_axe(shipped_app):
+    import numpy as np
+
+    from ae import rooms
+
+    url, b = shipped_app
+    store = rooms.open_store()  # the server's: conftest names it for the whole test run
+    room, secret = store.create("conv32", 32)
+    for i in range(3):
+        store.add(room.code, f"s{i}", f"student {i}", np.eye(28, dtype=np.uint8) * 255, np.full(32, float(i)), (0.2 * i, 0.3))
+    teacher = appserver.open_page(b, url, f"class?room={room.code}&teacher={secret}")
+    appserver.live_frame(teacher).wait_for_function("() => window.aeLive.args.drawings.length === 3")
+    student = appserver.open_page(b, url, f"draw?room={room.code}")
+    student.get_by_text("You are in class").wait_for()
+    found = []
+    for page in (teacher, student):
+        found += _violations(page)
+        found += [f"live widget: {v}" for v in _violations(appserver.live_frame(page))]
+        page.close()
+    assert found == []

@@ -91,13 +91,14 @@ def sidebar_model_picker(fixed: str | None = None) -> Choice | None:
         )
         return None
     names = [c.name for c in choices]
-    if fixed in names:
-        st.session_state[MODEL_KEY] = fixed
-    elif st.session_state.get(MODEL_KEY) not in names:
-        st.session_state[MODEL_KEY] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
     by_name = {c.name: c for c in choices}
-    st.sidebar.selectbox("Model", names, key=MODEL_KEY, format_func=lambda name: by_name[name].label(),
-                         disabled=fixed in names, help="The class uses this model" if fixed in names else None)  # fmt: skip
+    if fixed in names:  # shown, not a control (a disabled one would be too faint to read)
+        st.session_state[MODEL_KEY] = fixed
+        st.sidebar.markdown(f"**Model** (your class's): {by_name[fixed].label()}")
+    else:
+        if st.session_state.get(MODEL_KEY) not in names:
+            st.session_state[MODEL_KEY] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+        st.sidebar.selectbox("Model", names, key=MODEL_KEY, format_func=lambda name: by_name[name].label())
     chosen = by_name[st.session_state[MODEL_KEY]]
     st.sidebar.caption(chosen.describe())
     broken = [c for c in all_models() if not c.ok]

@@ -204,6 +204,16 @@ def map_drawings(room: Room, choice: catalog.Choice, projection: latent.Projecti
     ]  # fmt: skip
 
 
+def rerun_part() -> None:
+    """Reruns the fragment that asks (the map, the controls), or the page where it runs whole."""
+    from streamlit.errors import StreamlitInvalidLayoutContextError
+
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitInvalidLayoutContextError:  # a full run of the page, not a rerun of the fragment
+        st.rerun()
+
+
 def pretty(room: Room) -> str:
     return html.escape(rooms.pretty_code(room.code))
 
