@@ -12,13 +12,16 @@ def main() -> None:
     import streamlit as st
 
     from ae import rooms, ui
-    from ae.ui import classroom, warm
+    from ae.ui import classroom, links, warm
     from app_pages import PAGES
 
-    st.set_page_config(page_title="Autoencoder lab", page_icon=":material/blur_on:", layout="wide")
+    sidebar = "collapsed" if links.presenting() else "auto"  # ?present=1: a projector
+    st.set_page_config(page_title="Autoencoder lab", page_icon=":material/blur_on:", layout="wide", initial_sidebar_state=sidebar)
     shown = [row for row in PAGES if row[0] != "class" or rooms.enabled()]
     pages = [st.Page(f"app_pages/{file}.py", title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(shown)]
     page = st.navigation(pages)
+    links.present()
+    links.restore_model([c.name for c in ui.loaded_models()])  # a link's model, before the picker shows one
     room = classroom.joined_room()  # a class's page uses the class's model
     ui.sidebar_model_picker(fixed=room.model if room else None)
     warm.start()  # once per process: for `streamlit run app.py`, which has no start-up hook

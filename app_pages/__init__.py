@@ -4,6 +4,7 @@ tests and the screenshot script visit every page in it. A page is `app_pages/<fi
 PAGES = [
     # (file, title, icon)
     ("home", "Home", ":material/home:"),
+    ("lesson", "Lesson", ":material/school:"),
     ("draw", "Draw", ":material/draw:"),
     ("denoise", "Denoise", ":material/auto_fix_high:"),
     ("interpolate", "Interpolate", ":material/linear_scale:"),

@@ -3,8 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from ae import compress, evaluate, latent, ui
-from ae.ui import measures
+from ae import compress, ui
+from ae.ui import links, measures
 
 st.title("Your digit in a few bytes")
 st.caption(
@@ -14,26 +14,16 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
+FIELDS = [*links.digit_fields("compress"), links.Field("bits", "compress_bits", links.some_of(compress.CURVE_BITS), links.write_list)]
+links.restore(FIELDS, "compress")
 
 
-def comparison(digit: np.ndarray, q: compress.Quantiser) -> None:
-    """The digit squeezed to 8, 4 and 2 bits a number of the code, each next to PCA and JPEG at that size."""
-    z = latent.encode(choice.model, digit[None])
-    basis = evaluate.pca_basis()
-    for bits in compress.BITS:
+def comparison(digit: np.ndarray, q: compress.Quantiser, budgets) -> None:
+    """The digit squeezed to each budget's bits a number of the code, each next to PCA and JPEG at that size."""
+    for bits in sorted(budgets, reverse=True):
         size = compress.code_bytes(choice.model.latent_dim, bits)
-        ours = latent.decode(choice.model, q.round_trip(z, bits))[0]
-        pca = evaluate.pca_model(basis, size)  # as many numbers as bytes, at 8 bits each
-        pca_out = latent.decode(pca, measures.pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
-        jpeg_size, jpeg_out, quality = compress.jpeg_within(digit, size)
-        jpeg_note = f"{jpeg_size} bytes, quality {quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
         st.markdown(f"**{size} bytes**: {bits} bits for each of the {choice.model.latent_dim} numbers of the code")
-        ui.gallery(
-            [digit, ours, pca_out, jpeg_out],
-            ["Original (784 bytes)", f"{choice.name}: {evaluate.psnr(ours, digit):.1f} dB", f"PCA, {size} numbers: {evaluate.psnr(pca_out, digit):.1f} dB",
-             f"JPEG, {jpeg_note}: {evaluate.psnr(jpeg_out, digit):.1f} dB"],
-            size=120,
-        )  # fmt: skip
+        ui.gallery(*measures.squeezed(choice, digit, q, bits), size=120)
 
 
 def chart(found: dict):
@@ -57,10 +47,12 @@ if ui.test_digits() is None:
 else:
     q = measures.quantiser(choice)
     digit = ui.digit_source("compress", "Source")
+    st.session_state.setdefault("compress_bits", list(compress.BITS))
+    budgets = st.pills("Budgets: bits for each number of the code", compress.CURVE_BITS, selection_mode="multi", key="compress_bits")
     if q is None:
         measures.wait_for("quantiser", choice, f"Measuring {choice.name}'s codes of 5,000 training digits, to know each number's range (a few seconds)…")
     elif digit is not None:
-        comparison(digit, q)
+        comparison(digit, q, budgets)
     st.subheader("Quality against size, over 500 test digits")
     found = measures.curves(choice)
     if found is None:
@@ -72,3 +64,5 @@ else:
         "decoder. Below that, a few bytes of code buy what PCA needs several times more bytes for, "
         "and what JPEG, whose headers alone weigh about 200 bytes, cannot reach at that size at all."
     )
+    links.keep(FIELDS, "compress")
+    links.copy_button()

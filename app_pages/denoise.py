@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ae import evaluate, ui
+from ae.ui import links
 
 KINDS = {"gaussian": "Gaussian", "salt_pepper": "Salt and pepper", "mask": "Masking"}
 EXPLAIN = {
@@ -19,6 +20,14 @@ st.caption(
 
 choice = ui.selected_model_or_stop()
 choices = ui.loaded_models()
+FIELDS = [
+    *links.digit_fields("denoise"),
+    links.Field("noise", "denoise_kind", links.one_of(KINDS)),
+    links.Field("level", "denoise_level", links.number(0.0, 1.0)),
+    links.Field("seed", "denoise_seed", links.number(0, 10_000, whole=True)),
+    links.Field("against", "denoise_compare", links.one_of([c.name for c in choices if c.name != choice.name])),
+]
+links.restore(FIELDS, "denoise")
 
 
 def contrast_default():
@@ -35,12 +44,20 @@ def contrast_default():
 
 @st.fragment
 def workspace():
+    """The controls and the pictures: a change reruns only this, and the link follows it."""
+    panel()
+    links.keep(FIELDS, "denoise")
+
+
+def panel():
     controls, results = st.columns([1, 2], gap="large")
     with controls:
         digit = ui.digit_source("denoise", "Source")
         kind = st.radio("Noise", list(KINDS), format_func=KINDS.get, horizontal=True, key="denoise_kind")
         level = st.slider("Noise level", 0.0, 1.0, 0.4, 0.05, key="denoise_level", help=EXPLAIN[kind])
-        seed = st.number_input("Seed", 0, 10_000, 0, key="denoise_seed", help="The same seed gives the same noise")
+        seed = st.session_state.setdefault("denoise_seed", 0)
+        if not links.presenting():  # a lesson's projector needs no seed
+            seed = st.number_input("Seed", 0, 10_000, key="denoise_seed", help="The same seed gives the same noise")
         others = [c.name for c in choices if c.name != choice.name]
         default = contrast_default()
         compare = st.selectbox(
@@ -65,3 +82,4 @@ def workspace():
 
 
 workspace()
+links.copy_button()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from ae import evaluate, features, live, novelty, ui
 from ae.rooms import RoomError
-from ae.ui import classroom
+from ae.ui import classroom, links
 
 st.title("Draw a digit")
 st.caption(
@@ -21,6 +21,30 @@ if room is not None:
         st.stop()
 elif classroom.wrong_code():
     st.warning(classroom.wrong_code(), icon=":material/group_off:")
+by_name = {c.name: c for c in ui.loaded_models()}
+FIELDS = [
+    links.Field("compare", "draw_compare", links.flag, links.write_flag),
+    links.Field("models", "draw_models", links.some_of(by_name, most=4), links.write_list),
+]
+links.restore(FIELDS, "draw")
+
+
+def default_comparison() -> list[str]:
+    """The drawn model and up to three others, each a code of another size: the bottleneck's lesson."""
+    picked, sizes = [choice.name], {choice.model.latent_dim}
+    for c in sorted(by_name.values(), key=lambda c: (c.meta.architecture != choice.meta.architecture, c.model.latent_dim)):
+        if c.model.latent_dim not in sizes and len(picked) < 4:
+            picked.append(c.name)
+            sizes.add(c.model.latent_dim)
+    return picked
+
+
+def compared() -> list:
+    """The models compare mode rebuilds the drawing with (none when it is off)."""
+    if not st.session_state.get("draw_compare"):
+        return []
+    names = st.session_state.setdefault("draw_models", default_comparison())
+    return [by_name[n] for n in names if n in by_name][:4]
 
 
 def results(digit):
@@ -102,7 +126,8 @@ def hint(text: str) -> None:
 @st.fragment
 def workspace():
     """The inputs and what the server shows of them: a finished stroke reruns only this."""
-    source = st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="draw_source")
+    source = "Draw" if links.presenting() else st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="draw_source")
+    drawn = None
     if source == "Upload":
         left, right = st.columns([1, 2], gap="large")
         with left:
@@ -114,7 +139,7 @@ def workspace():
                 results(digit)
     else:
         class_line = st.container(horizontal=True, vertical_alignment="center", gap="medium") if room is not None else None
-        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice))
+        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice), compare=compared())
         digit = drawn.digit
         if class_line is not None:
             with class_line:
@@ -126,14 +151,14 @@ def workspace():
                 results(digit)
     if digit is not None and st.toggle("What the encoder sees", key="draw_features"):
         encoder_view(digit)
-    if st.toggle("Compare all models", key="draw_compare") and digit is not None:
-        choices = ui.loaded_models()
-        outputs = [ui.rebuild(c, digit)[1] for c in choices]
-        ui.gallery(
-            [digit, *outputs],
-            ["input", *(f"{c.name}\nMSE {evaluate.mse(digit, o):.4f}" for c, o in zip(choices, outputs))],
-            size=112,
-        )
+    if st.toggle("Compare models", key="draw_compare", help="Up to four models rebuild the same drawing, side by side, as you draw"):
+        st.multiselect("Models to compare (up to four)", list(by_name), max_selections=4, key="draw_models")
+        on_server = source == "Upload" or drawn.failed
+        if on_server and digit is not None:  # the page cannot run them: the server rebuilds after the stroke
+            outputs = [ui.rebuild(c, digit)[1] for c in compared()]
+            ui.gallery([digit, *outputs], ["input", *(f"{c.name}\nMSE {evaluate.mse(digit, o):.4f}" for c, o in zip(compared(), outputs))], size=112)
+    links.keep(FIELDS, "draw")
 
 
 workspace()
+links.copy_button()

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ae import evaluate, latent, live, ui
+from ae.ui import links
 
 st.title("Explore the code space")
 st.caption(
@@ -13,6 +14,12 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
+COUNTS = [500, 1000, 2000, 5000]
+FIELDS = [
+    links.Field("count", "explore_count", links.one_of(COUNTS)),
+    links.Field("digit", "explore_digit", links.number(0, 9999, whole=True)),
+]
+links.restore(FIELDS, "explore")
 
 
 def digit_map(points, labels, how):
@@ -36,7 +43,9 @@ digits = ui.test_digits()
 if digits is None:
     ui.mnist_missing_note()
 else:
-    count = st.select_slider("Test digits on the map", [500, 1000, 2000, 5000], value=ui.MAP_DIGITS, key="explore_count")
+    count = st.session_state.setdefault("explore_count", ui.MAP_DIGITS)
+    if not links.presenting():
+        count = st.select_slider("Test digits on the map", COUNTS, key="explore_count")
     codes, labels = ui.test_codes(choice, count)
     points, how = latent.project_2d(codes)
     left, right = st.columns([3, 1], gap="large")
@@ -44,14 +53,18 @@ else:
         event = st.plotly_chart(digit_map(points, labels, how), on_select="rerun", selection_mode="points", key="explore_map", config={"displayModeBar": False})
     with right:
         picked = [p for p in event.selection.points if "customdata" in p] if event and event.selection else []
-        if picked:
-            index = int(np.ravel(picked[0]["customdata"])[0])
+        if picked:  # a click: the digit is kept (and in the link) until the next one
+            st.session_state["explore_digit"] = int(np.ravel(picked[0]["customdata"])[0])
+        index = st.session_state.get("explore_digit")
+        if index is not None:
             digit = digits[0][index]
             _, x_hat = ui.rebuild(choice, digit)
-            st.markdown(f"**Test digit #{index}**, a {labels[index]}")
+            st.markdown(f"**Test digit #{index}**, a {digits[1][index]}")
             ui.gallery([digit, x_hat], ["original", f"rebuilt · MSE {evaluate.mse(digit, x_hat):.4f}"], size=140)
         else:
             st.info("Click a dot to see its digit and reconstruction.", icon=":material/touch_app:")
+    links.keep(FIELDS, "explore")
+    links.copy_button()
 
 if choice.model.latent_dim == 2:
     if digits is not None:

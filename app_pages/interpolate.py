@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ae import latent, live, ui
+from ae.ui import links
 
 st.title("Interpolate")
 st.caption(
@@ -13,10 +14,23 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
+FIELDS = [
+    *links.digit_fields("interp_a", "a_"),
+    *links.digit_fields("interp_b", "b_"),
+    links.Field("path", "interp_method", links.one_of(latent.METHODS)),
+    links.Field("t", "interp_live_t", links.number(0.0, 1.0), lambda t: f"{round(t, 2):g}"),
+]
+links.restore(FIELDS, "interpolate")
 
 
 @st.fragment
 def workspace():
+    """The two digits, the path and the strips: a change reruns only this, and the link follows it."""
+    panel()
+    links.keep(FIELDS, "interpolate")
+
+
+def panel():
     col_a, col_mid, col_b = st.columns([1, 1.3, 1], gap="large")
     with col_a:
         a = ui.digit_source("interp_a", "Digit A", canvas_size=224, show=True)
@@ -43,9 +57,12 @@ def workspace():
     ui.picture(ui.row_picture(frames, 96), alt=f"{steps} digits decoded along the {method} path from A to B")
     st.markdown("**Pixel cross-fade** (no model): the two pictures simply overlaid")
     ui.picture(ui.row_picture(fades, 96), alt=f"{steps} pixel mixes of A and B, from A to B")
+    if links.presenting():
+        return
     d1, d2 = st.columns(2)
     d1.download_button("Download the strip (PNG)", ui.png_bytes(ui.row_picture(frames, 112)), "interpolation.png", "image/png", icon=":material/download:")
     d2.download_button("Download the animation (GIF)", ui.gif_bytes(frames), "interpolation.gif", "image/gif", icon=":material/animation:")
 
 
 workspace()
+links.copy_button()

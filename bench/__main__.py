@@ -110,6 +110,10 @@ def markdown(result: dict) -> str:
     if result.get("live"):
         out += ["", "| model | pointer to painted reconstruction, p50 (ms) | p95 (ms) | frames | page vs torch, max abs diff |", "|---|---|---|---|---|"]
         out += [f"| {r['model']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['frames']} | {r['max_abs_diff']:.1e} |" for r in result["live"]]
+    if result.get("live_compare"):
+        c = result["live_compare"]
+        out += ["", f"- compare mode, {', '.join(c['models'])} rebuilding the same stroke: pointer to all four painted, p50 {c['p50_ms']:.1f} ms, "
+                f"p95 {c['p95_ms']:.1f} ms over {c['frames']} frames (goal p95 <= 33 ms: {'met' if c['p95_ms'] <= 33 else 'not met'})"]  # fmt: skip
     if result.get("devices"):
         out += ["", *devices.markdown(result["devices"])]
     if result.get("class"):

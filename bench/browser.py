@@ -32,6 +32,7 @@ def app_timings(cold_start: bool, strokes: int, live_models: list[str], data_dir
             if live_models:
                 out["live"] = live.live_rows(b, url, live_models, data_dir)
                 out.update(live.page_weight(b, url))
+                out["live_compare"] = live.compare_row(b, url)
     return out
 
 

@@ -16,6 +16,7 @@ SETUPS = [
     ("firefox", "mouse", 1.0), ("firefox", "touch", 1.0), ("webkit", "mouse", 1.0),
 ]  # fmt: skip
 THROTTLE = 4
+NAMES = {"chromium": "Chromium", "firefox": "Firefox", "webkit": "WebKit"}
 
 
 def devices(url: str) -> dict:
@@ -68,11 +69,11 @@ def markdown(result: dict) -> list[str]:
     """The README's lines for what `devices` measured."""
     out = ["| engine, pen | where the ink landed (stroke from 30% to 60%) | repaints during the stroke |", "|---|---|---|"]
     for r in result["engines"]:
-        name = f"{r['engine'].capitalize()}, {'a finger (phone layout, 390 px)' if r['pen'] == 'touch' else 'mouse'}" + (f", browser zoom {r['zoom']:.0%}" if r["zoom"] != 1 else "")
+        name = f"{NAMES[r['engine']]}, {'a finger (phone layout, 390 px)' if r['pen'] == 'touch' else 'mouse'}" + (f", browser zoom {r['zoom']:.0%}" if r["zoom"] != 1 else "")
         ink = f"{r['ink'][0]:.0%}-{r['ink'][1]:.0%}" if r["ink"] else "nothing"
         out.append(f"| {name} | {ink} | {r['painted_during_stroke']} |")
     out += ["", "| engine | Draw opened to the live path running, first visit (s) | cached (s) |", "|---|---|---|"]
-    out += [f"| {r['engine'].capitalize()} | {r['first_visit_s']} | {r['cached_s']} |" for r in result["startup"]]
+    out += [f"| {NAMES[r['engine']]} | {r['first_visit_s']} | {r['cached_s']} |" for r in result["startup"]]
     t = result["throttled"]
     out += ["", f"- pointer to painted reconstruction, default model, Chromium with its CPU throttled {t['rate']}x: "
             f"p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms over {t['frames']} frames (goal p95 <= 33 ms: {'met' if t['p95_ms'] <= 33 else 'not met'})"]  # fmt: skip

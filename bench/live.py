@@ -51,6 +51,27 @@ def model_row(page, name: str, digits: np.ndarray) -> dict:
     return row
 
 
+COMPARED = ["conv2", "conv32", "conv128", "pca32"]  # Draw's compare mode: four code sizes rebuild the same stroke
+
+
+def compare_row(b, url: str, names=COMPARED) -> dict:
+    """Pointer event to painted reconstructions with compare mode on: the drawn model and the four
+    compared (the drawn one among them, computed once), over the scripted drawing."""
+    page = appserver.open_page(b, url, f"draw?model={names[1]}&compare=1&models={','.join(names)}")
+    frame = appserver.live_frame(page)
+    frame.wait_for_function(f"() => document.querySelectorAll('.compare-row canvas').length === {len(names)}")
+    frame.wait_for_function("() => window.aeLive.compare.entries.every((e) => e.model)", timeout=60_000)
+    frame.evaluate("() => { window.aeLive.frames.latencies.length = 0 }")
+    appserver.draw(page, DRAWING, canvas=frame.locator("canvas.ink"), steps=25)
+    page.wait_for_timeout(300)
+    latencies = frame.evaluate("Array.from(window.aeLive.frames.latencies)")
+    page.close()
+    p50, p95 = np.percentile(latencies, [50, 95])
+    row = {"models": names, "p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2), "frames": len(latencies)}
+    print(f"live compare {row}", file=sys.stderr)
+    return row
+
+
 def live_rows(b, url: str, names: list[str], data_dir=None) -> list[dict]:
     digits = data.to_float(data.load_split("test", data_dir)[0][:PARITY_DIGITS])[:, 0].numpy()
     page = appserver.open_page(b, url, "draw")
@@ -82,7 +103,7 @@ def page_weight(b, url: str) -> dict:
         frame = appserver.live_frame(page)
         frame.wait_for_function("() => window.aeLive.runtime === 'ok'")
 
-    ours = re.compile(r"/component/[^/]+/(ort|onnx)/")
+    ours = re.compile(r"/component/[^/]+/ort/|/component/ae\.live\.models/")  # the runtime; the model's files, served from the exports
     first = _bytes_received(page, visit)
     reload = _bytes_received(page, lambda: (page.reload(), visit()))
     context.close()

@@ -87,13 +87,17 @@ def test_a_new_stroke_changes_the_server_reconstruction():
     assert images(at) == []
 
 
-def test_compare_all_models_shows_every_model():
+def test_compare_on_the_server_path_rebuilds_with_each_chosen_model():
     at = app("draw")
-    at.session_state["draw_live"] = live_value(SEVEN)
+    at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")  # the page cannot run them
     at.run()
     at.toggle(key="draw_compare").set_value(True).run()
+    chosen = at.multiselect(key="draw_models").value
+    assert len(chosen) == 3 and chosen[0] == at.sidebar.selectbox(key="model_name").value  # three code sizes here
     captions = [c for c, _ in images(at)]
-    assert any(c.startswith("tiny_conv\nMSE") for c in captions) and any(c.startswith("tiny_dense\nMSE") for c in captions)
+    assert [c.split("\n")[0] for c in captions if "\nMSE" in c] == chosen
+    at.multiselect(key="draw_models").set_value(chosen[:1]).run()
+    assert [c.split("\n")[0] for c, _ in images(at) if "\nMSE" in c] == chosen[:1]
 
 
 def test_denoise_slider_kind_and_seed_change_the_noisy_digit():

@@ -144,12 +144,14 @@ def page_input(value) -> np.ndarray | None:
     return np.frombuffer(raw, np.uint8).reshape(28, 28) / np.float32(255.0) if len(raw) == 784 else None
 
 
-def draw(choice, key: str, editor: dict | None = None) -> Drawn:
+def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
-    frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions.
+    frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions;
+    `compare`: up to four more models (ae.ui.Choice) that rebuild the same drawing live.
     Where the page ran the model, the digit is the page's own 28x28 (preprocess.js, held to
     ae.preprocess within 1/255 by the tests), else the server reads the canvas's PNG."""
-    value = _component(widget="draw", editor=editor, key=key, default=None, **model_args(choice))
+    others = [model_args(c) for c in compare]
+    value = _component(widget="draw", editor=editor, compare=others, key=key, default=None, **model_args(choice))
     is_failed, reason = failed(value)
     png = value.get("png") if isinstance(value, dict) else None
     digit = page_input(value.get("input")) if png and not is_failed else None

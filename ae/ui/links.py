@@ -1,13 +1,13 @@
 """Every view in its link: the chosen model and each page's state in the URL's query parameters,
 so that a teacher hands out a view (or a lesson's step) as a link. A page names its fields; when
 a link is opened, their values go into the widgets' state before the widgets are drawn (a bad or
-stale one falls back to the default, said once in one line); after each run the current values
-go back into the URL.
+stale one falls back to the default, said in one line); after each run the current values go back
+into the URL, which is then the link to copy.
 
     FIELDS = [links.Field("level", "denoise_level", links.number(0.0, 1.0))]
-    links.restore(FIELDS)       # at the top of the page
+    links.restore(FIELDS)       # at the top of the page (app.py restores the model)
     ...                         # the widgets, with their keys
-    links.keep(FIELDS)          # at the end of the page (and of a fragment that changes them)
+    links.keep(FIELDS)          # at the end of the page, and of a fragment that changes them
     links.copy_button()         # "Copy a link to this view"
 """
 
@@ -19,13 +19,17 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-PRESENT = "present"  # ?present=1: the projector's view
-KEPT = ("room", "teacher", "me", PRESENT)  # parameters that are not a page's fields, kept as they are
-SAID = "links_said"  # session: the links whose troubles were said already
+from ae.ui.catalog import MODEL_KEY
+
+MODEL = "model"
+PRESENT = "present"  # ?present=1: the view for a projector
+OTHERS = ("room", "teacher", "me", PRESENT)  # parameters that are nobody's field: kept as they are
+OPENED = "links_opened"  # session: per page, the link (query) last restored or written
+TROUBLES = "links_troubles"  # session: what could not be used of the link, to say in one line
 
 
 class Stale(ValueError):
-    """A parameter the page cannot use; its message says what it was, for the one line."""
+    """A parameter the page cannot use; the message says why, for the one line."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Field:
 def number(lo: float, hi: float, whole: bool = False) -> Callable[[str], float]:
     def read(text: str):
         value = int(text) if whole else float(text)
-        if not lo <= value <= hi or value != value:
+        if not lo <= value <= hi:  # NaN fails this too
             raise Stale(f"{text} is not between {lo:g} and {hi:g}")
         return value
 
@@ -47,14 +51,31 @@ def number(lo: float, hi: float, whole: bool = False) -> Callable[[str], float]:
 
 
 def one_of(choices) -> Callable[[str], object]:
-    names = {str(c): c for c in choices}
+    named = {str(c): c for c in choices}
 
     def read(text: str):
-        if text not in names:
-            raise Stale(f"{text!r} is not one of {', '.join(names)}")
-        return names[text]
+        if text not in named:
+            raise Stale(f"{text!r} is not one of {', '.join(named)}")
+        return named[text]
 
     return read
+
+
+def some_of(choices, most: int | None = None) -> Callable[[str], list]:
+    """A comma-separated list of choices (at most `most`), in the link's order."""
+    one = one_of(choices)
+
+    def read(text: str) -> list:
+        picked = [one(part) for part in text.split(",") if part]
+        if most is not None and len(picked) > most:
+            raise Stale(f"{len(picked)} are more than {most}")
+        return picked
+
+    return read
+
+
+def write_list(values) -> str:
+    return ",".join(str(v) for v in values)
 
 
 def flag(text: str) -> bool:
@@ -67,54 +88,100 @@ def write_flag(value) -> str:
     return "1" if value else "0"
 
 
-def restore(fields: list[Field]) -> None:
-    """The link's values into the widgets' state, once per link opened in this session (a rerun
-    must not undo what the user changed since); what could not be used is said in one line."""
-    query = {k: v for k, v in st.query_params.items() if k not in KEPT}
-    opened = urllib.parse.urlencode(sorted(query.items()))
-    if st.session_state.get(f"links_opened_{fields[0].key if fields else ''}") == opened:
-        return
-    st.session_state[f"links_opened_{fields[0].key if fields else ''}"] = opened
-    troubles = []
+def digit_fields(key: str, prefix: str = "") -> list[Field]:
+    """A digit source's fields (ae.ui.digit_source): MNIST or a drawing, the class, the test digit."""
+    return [
+        Field(f"{prefix}source", f"{key}_source", one_of(["MNIST", "Draw"])),
+        Field(f"{prefix}class", f"{key}_class", one_of(["any", *range(10)])),
+        Field(f"{prefix}digit", f"{key}_index", number(0, 9999, whole=True)),
+    ]
+
+
+def _query() -> dict[str, str]:
+    return {k: v for k, v in st.query_params.items() if k not in OTHERS}
+
+
+def _fresh(scope: str) -> bool:
+    """True the first time this page (scope) sees the present link in this session: a rerun must
+    not undo what the user changed since, and what the page wrote itself is no link to restore."""
+    opened = st.session_state.setdefault(OPENED, {})
+    query = urllib.parse.urlencode(sorted(_query().items()))
+    if opened.get(scope) == query:
+        return False
+    opened[scope] = query
+    return True
+
+
+def _read(fields: list[Field]) -> None:
+    query = _query()
     for field in fields:
-        text = query.get(field.name)
-        if text is None:
+        if field.name not in query:
             continue
         try:
-            st.session_state[field.key] = field.read(text)
-        except (Stale, ValueError, TypeError) as e:
-            troubles.append(f"{field.name}: {e}" if isinstance(e, Stale) else f"{field.name}: {text!r} cannot be read")
+            st.session_state[field.key] = field.read(query[field.name])
+        except (ValueError, TypeError) as e:
+            why = str(e) if isinstance(e, Stale) else f"{query[field.name]!r} cannot be read"
+            st.session_state.setdefault(TROUBLES, []).append(f"{field.name}: {why}")
+
+
+def restore_model(names: list[str]) -> None:
+    """The link's model into the picker's state (app.py, before the sidebar is drawn)."""
+    if _fresh("app"):
+        _read([Field(MODEL, MODEL_KEY, one_of(names))])
+
+
+def restore(fields: list[Field], page: str) -> None:
+    """The link's values into the widgets' state, once per link; one line for what could not be used."""
+    if _fresh(page):
+        _read(fields)
+    troubles = st.session_state.pop(TROUBLES, [])
     if troubles:
         st.info(f"Part of this link could not be used ({'; '.join(troubles)}): the page shows its default there instead.", icon=":material/link_off:")
 
 
-def keep(fields: list[Field]) -> None:
-    """The widgets' current values into the URL, beside the parameters that are not the page's."""
-    current = {k: v for k, v in st.query_params.items() if k in KEPT}
+def keep(fields: list[Field], page: str) -> None:
+    """The model and the widgets' current values into the URL, beside the parameters that are nobody's."""
+    current = {k: v for k, v in st.query_params.items() if k in OTHERS}
+    if st.session_state.get(MODEL_KEY) and "room" not in current:
+        current[MODEL] = str(st.session_state[MODEL_KEY])
     for field in fields:
-        if field.key in st.session_state and st.session_state[field.key] is not None:
-            current[field.name] = field.write(st.session_state[field.key])
+        value = st.session_state.get(field.key)
+        if value is not None:
+            current[field.name] = field.write(value)
     if dict(st.query_params) != current:
         st.query_params.from_dict(current)
-        st.session_state[f"links_opened_{fields[0].key if fields else ''}"] = urllib.parse.urlencode(
-            sorted((k, v) for k, v in current.items() if k not in KEPT)
-        )  # what is in the URL now is this session's own doing, not a link to restore
+    st.session_state.setdefault(OPENED, {}).update({page: urllib.parse.urlencode(sorted(_query().items())), "app": urllib.parse.urlencode(sorted(_query().items()))})
 
 
 def presenting() -> bool:
-    """?present=1: the projector's view (sidebar folded, large type, lesson controls only)."""
+    """?present=1: the projector's view (sidebar folded, large type, the lesson's controls only)."""
     return st.query_params.get(PRESENT) == "1"
 
 
+PRESENT_CSS = """<style>
+[data-testid='stMain'] { font-size: 1.3rem; }
+[data-testid='stMain'] h1 { font-size: 3.2rem; }
+[data-testid='stHeader'], [data-testid='stToolbar'], [data-testid='stDecoration'] { display: none; }
+</style>"""
+
+
+def present() -> None:
+    """The projector's view, where the link asks for it: larger type, Streamlit's toolbar gone."""
+    if presenting():
+        st.html(PRESENT_CSS)
+
+
 def link() -> str:
-    """This view's link: the page's address as the browser sees it, and its parameters."""
+    """This view's link: the page's address as the browser sees it, with its parameters."""
     base = st.context.url or ""
     query = urllib.parse.urlencode(dict(st.query_params))
     return f"{base}?{query}" if query else base
 
 
 def copy_button() -> None:
-    """'Copy a link to this view': the link, with the copy button every code block has."""
+    """'Copy a link to this view': the link in a code block, whose corner button copies it."""
+    if presenting():
+        return
     with st.popover("Copy a link to this view", icon=":material/link:"):
         st.code(link(), language=None, wrap_lines=True)
         st.caption("Opened in any browser, it shows this view: the model and this page's settings. Add &present=1 for a projector.")

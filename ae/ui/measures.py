@@ -3,6 +3,7 @@ background (ae/ui/later.py): the page opens at once and fills in when they are r
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from ae import compress, evaluate, latent
@@ -38,3 +39,17 @@ def pca_quantiser(k: int) -> compress.Quantiser:
 def wait_for(name: str, choice: Choice, message: str) -> None:
     later.waiting((name, *choice.version), message)
 
+
+
+def squeezed(choice: Choice, digit: np.ndarray, q: compress.Quantiser, bits: int) -> tuple[list, list[str]]:
+    """The digit, then its code at `bits` bits a number decoded, PCA and JPEG at as many bytes:
+    the pictures and their captions (the Compress page's rows, the lesson's last step)."""
+    size = compress.code_bytes(choice.model.latent_dim, bits)
+    ours = latent.decode(choice.model, q.round_trip(latent.encode(choice.model, digit[None]), bits))[0]
+    pca = evaluate.pca_model(evaluate.pca_basis(), size)  # as many numbers as bytes, at 8 bits each
+    pca_out = latent.decode(pca, pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
+    jpeg_size, jpeg_out, quality = compress.jpeg_within(digit, size)
+    jpeg_note = f"{jpeg_size} bytes, quality {quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
+    captions = ["Original (784 bytes)", f"{choice.name}: {evaluate.psnr(ours, digit):.1f} dB", f"PCA, {size} numbers: {evaluate.psnr(pca_out, digit):.1f} dB",
+                f"JPEG, {jpeg_note}: {evaluate.psnr(jpeg_out, digit):.1f} dB"]  # fmt: skip
+    return [digit, ours, pca_out, jpeg_out], captions

@@ -2,6 +2,7 @@
 // input, the reconstruction, the error map, the figures and the code, redrawn on every animation
 // frame that has new ink. The server hears of the drawing only when a stroke ends.
 
+import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
 import {
   codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan,
@@ -45,6 +46,7 @@ export class DrawWidget extends LiveWidget {
       element("figcaption", { class: "title", text: "Is this a digit?" }), this.verdict, this.meters.error, this.meterCaptions.error, this.codeMeter);
     this.novelty.hidden = true; // until the model and its meter are loaded
     this.editor = new CodeEditor(this);
+    this.compare = new CompareStrip(() => this.frames.request());
     root.append(element("section", { class: "draw" },
       element("div", { class: "figures" },
         figure(this.pictures.input, element("figcaption", { text: "Model input, 28×28" })),
@@ -56,6 +58,7 @@ export class DrawWidget extends LiveWidget {
           stat("MSE", "Mean squared difference per pixel (0 is perfect)"),
           stat("PSNR", "Higher is better; 20 dB looks close"),
           stat("Code size", "Everything the decoder knows about your digit")),
+        this.compare.element,
         element("figure", {}, this.bars, this.barsCaption),
         this.novelty,
         this.status,
@@ -73,6 +76,7 @@ export class DrawWidget extends LiveWidget {
     this.outputCaption.textContent = `Rebuilt by ${args.model_name}`;
     this.stats["Code size"].textContent = `${args.latent_dim} numbers`;
     this.editor.update(args.editor, args.latent_dim);
+    this.compare.update(args.compare || [], args.version);
     this.useModel(args);
   }
 
@@ -147,7 +151,10 @@ export class DrawWidget extends LiveWidget {
     const x = toMnist(this.ctx.getImageData(0, 0, SIZE, SIZE).data, SIZE, SIZE);
     this.input = x;
     paintDigit(this.pictures.input, x);
-    if (!x) this.show(null, null);
+    if (!x) {
+      this.show(null, null);
+      await this.compare.paint(null);
+    }
     const model = this.model;
     if (!x || !model) return false;
     const code = await model.encode(x);
@@ -155,6 +162,7 @@ export class DrawWidget extends LiveWidget {
     if (model !== this.model) return false;
     this.show(code, output);
     this.editor.start(code);
+    await this.compare.paint(x, { digest: model.spec.digest, output });
     return true;
   }
   show(code, output) {

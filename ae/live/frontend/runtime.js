@@ -6,7 +6,7 @@ const HERE = new URL("./", import.meta.url);
 const DB_NAME = "ae-lab-live";
 const DB_VERSION = 2; // 2: entries are {bytes, used}; version 1 kept unchecked downloads, dropped on upgrade
 const KEEP_BYTES = 64e6; // what IndexedDB keeps at most: the runtime and a few models, least recently used out
-const LIVE_SESSIONS = 3; // models kept loaded in a page; the least recently used is released
+const LIVE_SESSIONS = 5; // models kept loaded in a page (the drawn one and four compared); the least recently used is released
 const FETCH_STALL_MS = 60_000; // a download that brings no byte for this long is given up
 
 function openDb() {
