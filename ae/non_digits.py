@@ -56,3 +56,86 @@ def non_digits(n: int, seed: int = 0) -> np.ndarray:
         return letter(LETTERS[k % len(LETTERS)], rng) if kind == 0 else scribble(rng) if kind == 1 else shape(rng)
 
     return np.stack([preprocess.to_mnist(np.asarray(make(i))) for i in range(n)])
+
+
+# ---- drawn with a pen: strokes, not a font --------------------------------------------------------
+
+# Each figure as strokes in a unit box (x right, y down), as a hand draws it on the Draw page: the
+# font set's letters (LETTERS), and shapes.
+PEN_LETTERS = {
+    "A": [[(0.15, 1), (0.5, 0), (0.85, 1)], [(0.3, 0.6), (0.7, 0.6)]],
+    "C": [[(0.85, 0.15), (0.55, 0), (0.25, 0.1), (0.1, 0.5), (0.25, 0.9), (0.55, 1), (0.85, 0.85)]],
+    "E": [[(0.8, 0), (0.2, 0), (0.2, 1), (0.8, 1)], [(0.2, 0.5), (0.7, 0.5)]],
+    "F": [[(0.8, 0), (0.2, 0), (0.2, 1)], [(0.2, 0.5), (0.7, 0.5)]],
+    "H": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.8, 1)], [(0.2, 0.5), (0.8, 0.5)]],
+    "K": [[(0.2, 0), (0.2, 1)], [(0.8, 0), (0.2, 0.55), (0.8, 1)]],
+    "M": [[(0.1, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.9, 1)]],
+    "N": [[(0.2, 1), (0.2, 0), (0.8, 1), (0.8, 0)]],
+    "P": [[(0.2, 1), (0.2, 0), (0.65, 0.05), (0.8, 0.25), (0.65, 0.45), (0.2, 0.5)]],
+    "R": [[(0.2, 1), (0.2, 0), (0.65, 0.05), (0.8, 0.25), (0.65, 0.45), (0.2, 0.5), (0.8, 1)]],
+    "T": [[(0.1, 0), (0.9, 0)], [(0.5, 0), (0.5, 1)]],
+    "U": [[(0.15, 0), (0.15, 0.7), (0.35, 1), (0.65, 1), (0.85, 0.7), (0.85, 0)]],
+    "V": [[(0.1, 0), (0.5, 1), (0.9, 0)]],
+    "W": [[(0.05, 0), (0.25, 1), (0.5, 0.35), (0.75, 1), (0.95, 0)]],
+    "X": [[(0.15, 0), (0.85, 1)], [(0.85, 0), (0.15, 1)]],
+    "Y": [[(0.1, 0), (0.5, 0.5), (0.9, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "J": [[(0.75, 0), (0.75, 0.75), (0.55, 1), (0.3, 1), (0.15, 0.8)]],
+    "L": [[(0.25, 0), (0.25, 1), (0.8, 1)]],
+}  # fmt: skip
+PEN_SHAPES = {
+    "square": [[(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)]],
+    "triangle": [[(0.5, 0), (1, 1), (0, 1), (0.5, 0)]],
+    "star": [[(0.5, 0), (0.8, 1), (0.0, 0.35), (1.0, 0.35), (0.2, 1), (0.5, 0)]],
+    "plus": [[(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]],
+    "arrow": [[(0, 0.5), (1, 0.5)], [(0.65, 0.15), (1, 0.5), (0.65, 0.85)]],
+    "heart": [[(0.5, 1), (0.05, 0.45), (0.1, 0.1), (0.35, 0.0), (0.5, 0.25), (0.65, 0.0), (0.9, 0.1), (0.95, 0.45), (0.5, 1)]],
+    "smile": [[(0.1, 0.5), (0.2, 0.15), (0.5, 0), (0.8, 0.15), (0.9, 0.5), (0.8, 0.85), (0.5, 1), (0.2, 0.85), (0.1, 0.5)],
+              [(0.3, 0.35), (0.32, 0.37)], [(0.7, 0.35), (0.72, 0.37)], [(0.3, 0.65), (0.5, 0.78), (0.7, 0.65)]],
+    "zigzag": [[(0, 0.2), (0.25, 0.8), (0.5, 0.2), (0.75, 0.8), (1, 0.2)]],
+}  # fmt: skip
+# Digits as strokes, for the other side of the same comparison: drawn the same way.
+PEN_DIGITS = {
+    0: [[(0.5, 0), (0.15, 0.2), (0.1, 0.6), (0.35, 1), (0.7, 0.95), (0.9, 0.5), (0.8, 0.1), (0.5, 0)]],
+    1: [[(0.35, 0.2), (0.55, 0), (0.55, 1)]],
+    2: [[(0.15, 0.2), (0.45, 0), (0.8, 0.15), (0.75, 0.45), (0.15, 1), (0.9, 1)]],
+    3: [[(0.15, 0.1), (0.55, 0), (0.8, 0.2), (0.45, 0.48), (0.85, 0.7), (0.6, 1), (0.15, 0.9)]],
+    4: [[(0.65, 1), (0.65, 0), (0.1, 0.7), (0.9, 0.7)]],
+    5: [[(0.85, 0), (0.25, 0), (0.2, 0.45), (0.6, 0.4), (0.85, 0.65), (0.6, 1), (0.15, 0.9)]],
+    6: [[(0.75, 0), (0.3, 0.3), (0.15, 0.75), (0.45, 1), (0.8, 0.8), (0.65, 0.5), (0.2, 0.65)]],
+    7: [[(0.1, 0), (0.9, 0), (0.4, 1)]],
+    8: [[(0.5, 0.48), (0.2, 0.25), (0.5, 0), (0.8, 0.25), (0.5, 0.48), (0.15, 0.75), (0.5, 1), (0.85, 0.75), (0.5, 0.48)]],
+    9: [[(0.8, 0.35), (0.5, 0.5), (0.2, 0.3), (0.45, 0), (0.8, 0.2), (0.75, 1)]],
+}  # fmt: skip
+BRUSH = 20  # the Draw page's default brush, on its 280-pixel canvas
+
+
+def pen(strokes, rng: np.random.Generator) -> np.ndarray:
+    """Strokes drawn as a hand would on the Draw page: a random size, place, slant and wobble, the
+    app's round brush, then ae.preprocess.to_mnist. (28, 28)."""
+    img, draw = _canvas()
+    size = rng.uniform(130, 220)
+    angle, shear = np.radians(rng.uniform(-12, 12)), rng.uniform(-0.25, 0.25)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array([[1, shear], [0, 1]])
+    centre = 140 + rng.uniform(-25, 25, 2)
+    for stroke in strokes:
+        points = (np.asarray(stroke, np.float64) - 0.5) * size * np.array([rng.uniform(0.6, 0.9), 1.0])
+        points = points @ turn.T + centre + rng.normal(0, 0.02 * size, (len(points), 2))
+        path = [tuple(p) for p in points]
+        width = int(rng.integers(BRUSH - 6, BRUSH + 6))
+        draw.line(path if len(path) > 1 else path * 2, fill=255, width=width, joint="curve")
+        for x, y in (path[0], path[-1]):  # the brush's round ends
+            draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
+    return preprocess.to_mnist(np.asarray(img))
+
+
+def pen_non_digits(n: int, seed: int = 1) -> np.ndarray:
+    """(n, 28, 28): letters (as the font set, leaving out those that pass for digits) and shapes, drawn with a pen."""
+    rng = np.random.default_rng(seed)
+    figures = [*PEN_LETTERS.values(), *PEN_SHAPES.values()]
+    return np.stack([pen(figures[i % len(figures)], rng) for i in range(n)])
+
+
+def pen_digits(n: int, seed: int = 2) -> np.ndarray:
+    """(n, 28, 28): the ten digits in turn, drawn with a pen the same way."""
+    rng = np.random.default_rng(seed)
+    return np.stack([pen(PEN_DIGITS[i % 10], rng) for i in range(n)])

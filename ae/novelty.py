@@ -21,6 +21,7 @@ The table scores 200 test digits against 200 things that are not digits (ae.non_
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,9 +104,15 @@ def measure(model: models.Autoencoder, test_images: np.ndarray, test_errors: np.
 
 
 def worse_than(quantiles, value):
-    """The share of real digits that score better than this value (or these values), in [0, 1]."""
+    """The share of real digits that score better than this value (or these values), in [0, 1]:
+    linear between the quantiles, the first of equal ones (paint.js's worseThan, the same rule)."""
     q = np.asarray(quantiles, np.float64)
-    return np.interp(value, q, np.linspace(0, 1, len(q)), left=0.0, right=1.0)
+    v = np.asarray(value, np.float64)
+    hi = np.clip(np.searchsorted(q, v, side="left"), 1, len(q) - 1)
+    span = q[hi] - q[hi - 1]
+    inside = (hi - 1 + np.divide(v - q[hi - 1], span, out=np.zeros_like(v), where=span > 0)) / (len(q) - 1)
+    out = np.where(v <= q[0], 0.0, np.where(v >= q[-1], 1.0, inside))
+    return float(out) if np.ndim(value) == 0 else out
 
 
 @dataclass(frozen=True)
@@ -142,37 +149,60 @@ class Meter:
 
 
 def for_the_page(meta: checkpoints.Meta) -> dict | None:
-    """The numbers the page's meter computes with (paint.js), the same a Meter holds; None without."""
-    return {"error_quantiles": meta.error_quantiles, "classes": meta.code_classes or None} if meta.error_quantiles else None
+    """The numbers the page's meter computes with (paint.js), the same a Meter holds, and what it
+    says (WORDS); None without."""
+    return {"error_quantiles": meta.error_quantiles, "classes": meta.code_classes or None, "words": WORDS} if meta.error_quantiles else None
+
+
+# What the meter says, in one place: Python's verdict reads these, and the page gets them with the
+# meter's numbers (for_the_page) and fills them by the same rules (paint.js).
+LINE = 0.975  # a share from here up calls a drawing unusual: each share is a rank among the test
+#               digits, so at most 2.5% of them pass it by either score, 5% by both (the union bound)
+STRONG = 0.99  # from here: "does not look like anything the model has seen"
+EVERY = 0.9995  # from here: "worse than every real digit", not a percentage
+WORDS = {
+    "line": LINE, "strong": STRONG, "every": EVERY,
+    "by_code": "Its code is further from every digit class than {than}",
+    "by_code_every": "any real digit's",
+    "by_code_share": "{share} of real digits' codes",
+    "by_error": "Rebuilt worse than {than}",
+    "by_error_every": "every real digit",
+    "by_error_share": "{share} of real digits",
+    "strong_tail": "this does not look like anything the model has seen.",
+    "unusual_tail": "an unusual digit, or not a digit at all.",
+    "digit": "Rebuilt as well as {error} of real digits{code}: it looks like a digit to this model.",
+    "digit_code": ", and its code is as near a digit class as {code} of theirs",
+    "caption": "{score}: yours (orange line) is larger than {share} of the 10,000 test digits' (blue)",
+    "caption_empty": "{score}: the 10,000 test digits' (blue) and yours (orange line)",
+    "empty": "Draw something: its reconstruction error and its code are placed among the real digits' here.",
+}  # fmt: skip
 
 
 def percent(share: float) -> str:
-    """'62%', or '99.7%' near the top, where a tenth of a percent matters (paint.js's percent)."""
-    return f"{share:.1%}" if share >= 0.99 else f"{share:.0%}"
+    """'62%', or '99.7%' near the top, where a tenth of a percent matters; halves round up (as the page's)."""
+    if share >= WORDS["strong"]:
+        return f"{math.floor(1000 * share + 0.5) / 10:.1f}%"
+    return f"{math.floor(100 * share + 0.5)}%"
 
 
 def verdict(error_share: float, code_share: float | None = None) -> str:
-    """What the shares mean, in one line, naming the score that spoke (paint.js says the same)."""
+    """What the shares mean, in one line, naming the score that spoke (paint.js fills the same WORDS)."""
+    w = WORDS
     by_code = code_share is not None and code_share > error_share
     top = code_share if by_code else error_share
-    if top >= 0.9:
-        if by_code:
-            than = "any real digit's" if top >= 0.9995 else f"{percent(top)} of real digits' codes"
-            head = f"Its code is further from every digit class than {than}"
-        else:
-            than = "every real digit" if top >= 0.9995 else f"{percent(top)} of real digits"
-            head = f"Rebuilt worse than {than}"
-        tail = "this does not look like anything the model has seen." if top >= 0.99 else "an unusual digit, or not a digit at all."
-        return f"{head}: {tail}"
-    code = "" if code_share is None else f", and its code is as near a digit class as {1 - code_share:.0%} of theirs"
-    return f"Rebuilt as well as {1 - error_share:.0%} of real digits{code}: it looks like a digit to this model."
+    if top >= w["line"]:
+        kind = "by_code" if by_code else "by_error"
+        than = w[f"{kind}_every"] if top >= w["every"] else w[f"{kind}_share"].format(share=percent(top))
+        return w[kind].format(than=than) + ": " + (w["strong_tail"] if top >= w["strong"] else w["unusual_tail"])
+    code = "" if code_share is None else w["digit_code"].format(code=percent(1 - code_share))
+    return w["digit"].format(error=percent(1 - error_share), code=code)
 
 
 def meter_caption(score: str, share: float | None) -> str:
-    """The line under a meter: which score, and where this drawing's falls (paint.js says the same)."""
+    """The line under a meter: which score, and where this drawing's falls (paint.js fills the same WORDS)."""
     if share is None:
-        return f"{score}: the 10,000 test digits' (blue) and yours (orange line)"
-    return f"{score}: yours (orange line) is larger than {percent(share)} of the 10,000 test digits' (blue)"
+        return WORDS["caption_empty"].format(score=score)
+    return WORDS["caption"].format(score=score, share=percent(share))
 
 
 def meter_svg(quantiles, value: float, labels=("smaller error", "larger error"), width: int = 600, height: int = 70, bins: int = 40) -> str:
@@ -199,35 +229,73 @@ def roc_auc(digit_scores: np.ndarray, other_scores: np.ndarray) -> float:
     return float(higher + ties / 2)
 
 
+COMBINATIONS = {
+    "the larger share": lambda e, c: np.maximum(e, c),
+    # both p-values at once (Fisher's): -log p_error - log p_code, p = 1 - share
+    "both shares at once": lambda e, c: -np.log(np.clip(1 - e, 1e-4, 1)) - np.log(np.clip(1 - c, 1e-4, 1)),
+}
+ALARM_DIGITS = 1000  # test digits (after the 200 of the AUC) on which the line's false alarms are counted
+
+
+def _scored(model: models.Autoencoder, meter: Meter, images: np.ndarray) -> dict[str, np.ndarray]:
+    error, z = errors(model, images), codes(model, images)
+    by_error, by_code = meter.shares(error, z)
+    out = {"error": error, "code": meter.distance(z), "shares": (np.asarray(by_error), np.asarray(by_code))}
+    out["meter"] = COMBINATIONS["the larger share"](*out["shares"])
+    return out
+
+
 def aucs_of(model: models.Autoencoder, meter: Meter, data_dir=None) -> dict[str, float]:
     """ROC AUC of the error, of the code's distance to the nearest digit class, and of the meter
-    (the larger of the two shares), on 200 test digits against 200 non-digits."""
-    test = data.to_float(data.load_split("test", data_dir)[0][:SAMPLES])[:, 0].numpy()
-    scored = {}
-    for kind, images in (("digits", test), ("others", non_digits.non_digits(SAMPLES))):
-        error, z = errors(model, images), codes(model, images)
-        scored[kind] = {"error": error, "code": meter.distance(z), "meter": np.maximum(*meter.shares(error, z))}
-    return {k: roc_auc(scored["digits"][k], scored["others"][k]) for k in ("error", "code", "meter")}
+    (the larger of the two shares), on 200 test digits against 200 non-digits (letters set in a
+    font, scribbles, shapes); the meter's AUC on 200 pen-drawn non-digits against 200 pen-drawn
+    digits; and at the meter's line (ae.novelty.LINE), the share of pen-drawn non-digits it calls
+    unusual and the share of 1,000 other test digits."""
+    test = data.to_float(data.load_split("test", data_dir)[0][: SAMPLES + ALARM_DIGITS])[:, 0].numpy()
+    digits, others = _scored(model, meter, test[:SAMPLES]), _scored(model, meter, non_digits.non_digits(SAMPLES))
+    pen_digits, pen_others = _scored(model, meter, non_digits.pen_digits(SAMPLES)), _scored(model, meter, non_digits.pen_non_digits(SAMPLES))
+    alarms = _scored(model, meter, test[SAMPLES:])
+    out = {k: roc_auc(digits[k], others[k]) for k in ("error", "code", "meter")}
+    out["pen_meter"] = roc_auc(pen_digits["meter"], pen_others["meter"])
+    out["pen_caught"] = float((pen_others["meter"] >= LINE).mean())
+    out["test_alarms"] = float((alarms["meter"] >= LINE).mean())
+    for name, combine in COMBINATIONS.items():  # what each way of combining the two shares costs
+        line = np.quantile(combine(*alarms["shares"]), 0.95)  # 5% of these test digits above it
+        out[name] = {"pen_auc": roc_auc(combine(*pen_digits["shares"]), combine(*pen_others["shares"])),
+                     "pen_caught_at_5pct": float((combine(*pen_others["shares"]) >= line).mean())}  # fmt: skip
+    return out
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ae.novelty", description="Each model's ROC AUC at telling digits from non-digits.")
     p.add_argument("paths", nargs="*", help="checkpoint files (default: every one in $AE_CHECKPOINT_DIR or checkpoints/)")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--combinations", action="store_true", help="also compare ways of combining the two shares, on the pen-drawn sets")
     args = p.parse_args(argv)
     paths = args.paths or checkpoints.checkpoint_files(checkpoints.default_dir())
     print(
-        f"ROC AUC, {SAMPLES} test digits against {SAMPLES} letters, scribbles and shapes:\n\n"
-        "| model | by its error | by its code's distance to the nearest digit class | the meter: the larger share |\n|---|---|---|---|"
-    )
+        f"ROC AUC, {SAMPLES} test digits against {SAMPLES} letters set in a font, scribbles and shapes; then {SAMPLES} pen-drawn "
+        f"digits against {SAMPLES} pen-drawn letters and shapes; and at the meter's line (a share of {LINE}), the pen-drawn "
+        f"non-digits it calls unusual, and {ALARM_DIGITS:,} other test digits:\n\n"
+        "| model | by its error | by its code's distance to the nearest digit class | the meter: the larger share "
+        "| pen-drawn: the meter | pen-drawn non-digits called unusual | test digits called unusual |\n|---|---|---|---|---|---|---|"
+    )  # fmt: skip
+    found = {}
     for path in paths:
         model, meta = checkpoints.load(path)
         meter = Meter.of(meta)
         if meter is None or meter.classes is None:  # saved before the meter had classes: measure them now
             test = data.to_float(data.load_split("test", args.data_dir)[0])[:, 0].numpy()
             meter = Meter.of(checkpoints.Meta(metrics=measure(model, test, data_dir=args.data_dir)))
-        auc = aucs_of(model, meter, args.data_dir)
-        print(f"| {Path(path).stem} | {auc['error']:.3f} | {auc['code']:.3f} | {auc['meter']:.3f} |")
+        auc = found[Path(path).stem] = aucs_of(model, meter, args.data_dir)
+        print(f"| {Path(path).stem} | {auc['error']:.3f} | {auc['code']:.3f} | {auc['meter']:.3f} | {auc['pen_meter']:.3f} | "
+              f"{auc['pen_caught']:.0%} | {auc['test_alarms']:.1%} |")  # fmt: skip
+    if args.combinations:
+        print("\nPen-drawn, two ways of combining the shares: ROC AUC, and the pen-drawn non-digits called unusual at the line "
+              "that 5% of the 1,000 test digits pass\n\n| model | " + " | ".join(f"{n}: AUC | {n}: called" for n in COMBINATIONS) + " |\n|---|"
+              + "---|---|" * len(COMBINATIONS))  # fmt: skip
+        for name, auc in found.items():
+            print(f"| {name} | " + " | ".join(f"{auc[n]['pen_auc']:.3f} | {auc[n]['pen_caught_at_5pct']:.0%}" for n in COMBINATIONS) + " |")
     return 0
 
 

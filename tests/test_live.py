@@ -513,3 +513,25 @@ def test_hovering_the_code_plane_of_a_2d_model_decodes_the_point_under_the_point
     assert "decode(" in frame.locator("figcaption").inner_text()
     page.close()
 
+
+
+@pytest.mark.browser
+def test_the_page_says_what_python_says_for_every_share(server):
+    """The verdict, the captions and the shares' rule, filled in the page from the same WORDS."""
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    grid = [0.0, 0.004, 0.125, 0.5, 0.615, 0.9, 0.974, 0.975, 0.985, 0.9899, 0.99, 0.9965, 0.9995, 1.0]
+    pairs = [[e, c] for e in grid for c in [*grid, None]]
+    ours = frame.evaluate(
+        """async ([words, pairs, quantiles, values]) => {
+            const paint = await import('./paint.js');
+            return {verdicts: pairs.map(([e, c]) => paint.verdict(words, e, c)),
+                    captions: pairs.map(([e]) => paint.meterCaption(words, "Reconstruction error", e)),
+                    shares: values.map((v) => paint.worseThan(quantiles, v))};
+        }""",
+        [novelty.WORDS, pairs, [0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7]],
+    )
+    page.close()
+    assert ours["verdicts"] == [novelty.verdict(e, c) for e, c in pairs]
+    assert ours["captions"] == [novelty.meter_caption("Reconstruction error", e) for e, _ in pairs]
+    assert ours["shares"] == pytest.approx(list(novelty.worse_than([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12)

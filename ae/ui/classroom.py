@@ -186,7 +186,7 @@ def verdict(d: Drawing) -> str:
     """The meter in a few words, for the map's tooltip and the strips."""
     if d.error_share is None:
         return "not scored"
-    return f"stranger than {novelty.percent(d.unusual)} of test digits" if d.unusual >= 0.9 else "looks like a digit"
+    return f"stranger than {novelty.percent(d.unusual)} of test digits" if d.unusual >= novelty.LINE else "looks like a digit"
 
 
 def map_drawings(room: Room, choice: catalog.Choice, projection: latent.Projection, drawings: list[Drawing]) -> list[dict]:

@@ -34,7 +34,7 @@ def error_picture(x: np.ndarray, x_hat: np.ndarray) -> Image.Image:
     d = np.clip(x_hat - x, -1.0, 1.0)
     extra, missing = np.sqrt(np.clip(d, 0, 1)), np.sqrt(np.clip(-d, 0, 1))  # sqrt: small errors show
     rgb = np.stack([extra * 255, extra * 150 + missing * 160, missing * 255], -1)
-    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    return Image.fromarray(np.rint(np.clip(rgb, 0, 255)).astype(np.uint8))  # to the nearest, halves to even, as a canvas does
 
 
 def row_picture(images, size: int = 112, gap: int = 4) -> Image.Image:

@@ -188,8 +188,9 @@ export class DrawWidget extends LiveWidget {
     if (this.classes) paintMeter(this.meters.code, this.classes.quantiles, distance);
     this.shares = error == null ? null : [worseThan(this.reference.error_quantiles, error), distance == null ? null : worseThan(this.classes.quantiles, distance)];
     const [byError, byCode] = this.shares || [null, null];
-    this.meterCaptions.error.textContent = meterCaption("Reconstruction error", byError);
-    this.meterCaptions.code.textContent = meterCaption("Code's distance to the nearest digit class", byCode);
-    this.verdict.textContent = this.shares ? verdict(...this.shares) : "Draw something: its reconstruction error and its code are placed among the real digits' here.";
+    const words = this.reference.words;
+    this.meterCaptions.error.textContent = meterCaption(words, "Reconstruction error", byError);
+    this.meterCaptions.code.textContent = meterCaption(words, "Code's distance to the nearest digit class", byCode);
+    this.verdict.textContent = this.shares ? verdict(words, ...this.shares) : words.empty;
   }
 }

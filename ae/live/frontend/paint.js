@@ -82,26 +82,28 @@ export function worseThan(quantiles, value) {
   return (lo + (span > 0 ? (value - quantiles[lo]) / span : 0)) / (n - 1);
 }
 
-const percent = (share) => (share >= 0.99 ? `${(100 * share).toFixed(1)}%` : `${Math.round(100 * share)}%`);
-
-// The line under a meter: which score, and where this drawing's falls (ae/novelty.py's meter_caption).
-export function meterCaption(score, share) {
-  if (share == null) return `${score}: the 10,000 test digits' (blue) and yours (orange line)`;
-  return `${score}: yours (orange line) is larger than ${percent(share)} of the 10,000 test digits' (blue)`;
+// What the meter says: the words and lines come from Python (ae/novelty.py's WORDS, with the
+// meter's numbers), filled by the same rules as its verdict, meter_caption and percent.
+export function percent(words, share) {
+  return share >= words.strong ? `${(Math.floor(1000 * share + 0.5) / 10).toFixed(1)}%` : `${Math.floor(100 * share + 0.5)}%`;
 }
 
-export function verdict(errorShare, codeShare = null) {
+const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, name) => values[name]);
+
+export function meterCaption(words, score, share) {
+  return share == null ? fill(words.caption_empty, { score }) : fill(words.caption, { score, share: percent(words, share) });
+}
+
+export function verdict(words, errorShare, codeShare = null) {
   const byCode = codeShare != null && codeShare > errorShare;
   const top = byCode ? codeShare : errorShare;
-  if (top >= 0.9) {
-    const head = byCode
-      ? `Its code is further from every digit class than ${top >= 0.9995 ? "any real digit's" : `${percent(top)} of real digits' codes`}`
-      : `Rebuilt worse than ${top >= 0.9995 ? "every real digit" : `${percent(top)} of real digits`}`;
-    const tail = top >= 0.99 ? "this does not look like anything the model has seen." : "an unusual digit, or not a digit at all.";
-    return `${head}: ${tail}`;
+  if (top >= words.line) {
+    const kind = byCode ? "by_code" : "by_error";
+    const than = top >= words.every ? words[`${kind}_every`] : fill(words[`${kind}_share`], { share: percent(words, top) });
+    return `${fill(words[kind], { than })}: ${top >= words.strong ? words.strong_tail : words.unusual_tail}`;
   }
-  const code = codeShare == null ? "" : `, and its code is as near a digit class as ${Math.round(100 * (1 - codeShare))}% of theirs`;
-  return `Rebuilt as well as ${Math.round(100 * (1 - errorShare))}% of real digits${code}: it looks like a digit to this model.`;
+  const code = codeShare == null ? "" : fill(words.digit_code, { code: percent(words, 1 - codeShare) });
+  return fill(words.digit, { error: percent(words, 1 - errorShare), code });
 }
 
 // The digit classes a code is measured to (ae/novelty.py's Meter): the distance to the nearest
