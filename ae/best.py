@@ -1,4 +1,4 @@
-"""The best epoch of a run so far: its weights, and its checkpoint on disk, rewritten at every improvement."""
+"""The best epoch of a run so far: its weights, and its checkpoint on disk, which the loop writes at every improvement."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import dataclasses
 import math
 from pathlib import Path
 
-from ae import checkpoints, evaluate, models
+from ae import checkpoints, models, results
 
 
 class BestSoFar:
-    """Keeps the weights of the best validation loss and writes them to `cfg.out` (if set) each
-    time they improve; `finish` puts them back in the model and adds the test metrics."""
+    """Keeps the weights of the best validation loss (`offer`); `write` puts them in `cfg.out` (if
+    set) as an incomplete checkpoint; `finish` puts them back in the model, scores them on the test
+    set if asked, and writes the final checkpoint."""
 
     def __init__(self, cfg, model: models.Autoencoder, resumed: checkpoints.Meta | None, device, precision: str):
         self.cfg, self.model, self.device, self.precision = cfg, model, device, precision
@@ -34,7 +35,8 @@ class BestSoFar:
         self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def offer(self, val_loss: float, epoch: int, record: dict) -> bool:
-        """Count a finished epoch (its history `record`); keep its weights if they are the best so far."""
+        """Count a finished epoch (its history `record`); keep its weights if they are the best so
+        far, and say so."""
         self.history.append(record)
         self.epochs_done = epoch
         self.train_seconds += record["seconds"]
@@ -42,18 +44,22 @@ class BestSoFar:
             return False
         self.val_loss, self.epoch = val_loss, epoch
         self.state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        return True
+
+    def write(self) -> None:
+        """The best weights so far as an incomplete checkpoint: what a crash leaves."""
         if self.out:
             checkpoints.save(self.out, self.model, self._meta(complete=False))
             self.wrote = True
-        return True
 
-    def finish(self, complete: bool) -> dict:
-        """Back to the best weights, score them on the test set, write the final checkpoint."""
+    def finish(self, complete: bool, score: bool = True) -> dict:
+        """Back to the best weights, scored on the test set (`score` and cfg.test_metrics), written
+        as the final checkpoint; the metrics."""
         if self.state is None:
             return {}
         self.model.load_state_dict(self.state)
         train_cfg = dataclasses.asdict(self.cfg)
-        metrics = evaluate.checkpoint_metrics(self.model, train_cfg, self.cfg.data_dir) if self.cfg.test_metrics else {}
+        metrics = results.checkpoint_metrics(self.model, train_cfg, self.cfg.data_dir) if score and self.cfg.test_metrics else {}
         if self.out:
             checkpoints.save(self.out, self.model, self._meta(complete, metrics))
         return metrics

@@ -13,7 +13,6 @@ import platform
 import re
 import struct
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -261,38 +260,9 @@ def _tuples(config: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
 
 
-@dataclass
-class Entry:
-    """One file of a checkpoint folder: its metadata, or why it cannot be used."""
-
-    path: Path
-    meta: Meta | None = None
-    error: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.path.name[: -len(SUFFIX)] if self.path.name.endswith(SUFFIX) else self.path.name
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 def checkpoint_files(directory: str | os.PathLike) -> list[Path]:
     """The *.safetensors files of a folder, sorted by name (none if it does not exist)."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.glob(f"*{SUFFIX}") if p.is_file())
-
-
-def list_checkpoints(directory: str | os.PathLike) -> list[Entry]:
-    """Every checkpoint file in a folder with its metadata; broken ones carry the reason, never raise."""
-    entries = []
-    for path in checkpoint_files(directory):
-        try:
-            _, meta = load(path)
-            entries.append(Entry(path, meta))
-        except CheckpointError as e:
-            entries.append(Entry(path, error=str(e)))
-    return entries

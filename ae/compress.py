@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ae import checkpoints, data, evaluate, latent
@@ -104,8 +105,9 @@ def curves(model, pca_basis, train: np.ndarray, digits: np.ndarray) -> dict:
 
 
 def _psnr(x_hat: np.ndarray, x: np.ndarray) -> float:
-    per_image = ((np.asarray(x_hat) - np.asarray(x)) ** 2).reshape(len(x), -1).mean(1)
-    return float(np.mean([evaluate.psnr_of_mse(m) for m in per_image]))
+    """Mean per-image PSNR of (N, 28, 28) arrays."""
+    per_image = evaluate.per_image_mse(torch.as_tensor(np.asarray(x_hat, np.float64)), torch.as_tensor(np.asarray(x, np.float64)))
+    return float(evaluate.psnr_of_mse(per_image).mean())
 
 
 def bytes_for(curve: list[tuple[float, float]], psnr: float) -> float | None:
@@ -122,8 +124,7 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
     model, _ = checkpoints.load(args.checkpoint)
-    train = data.to_float(data.load_split("train", args.data_dir)[0][:5000])[:, 0].numpy()
-    test = data.to_float(data.load_split("test", args.data_dir)[0][:CURVE_DIGITS])[:, 0].numpy()
+    train, test = data.digits("train", 5000, args.data_dir), data.digits("test", CURVE_DIGITS, args.data_dir)
     found = curves(model, evaluate.pca_basis(args.data_dir), train, test)
     name = Path(args.checkpoint).stem
     print(f"| {CURVE_DIGITS} test digits | bytes | mean PSNR (dB) |\n|---|---|---|")

@@ -11,6 +11,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -102,6 +103,11 @@ def load_split(split: str, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [0, 1]."""
     return images.float().div_(255.0)
+
+
+def digits(split: str, count: int | None = None, data_dir=None) -> np.ndarray:
+    """The first `count` digits of a split as (N, 28, 28) float32 in [0, 1], for numpy code."""
+    return to_float(load_split(split, data_dir)[0][:count])[:, 0].numpy()
 
 
 def batch(

@@ -1,23 +1,20 @@
-"""Metrics on the 10k MNIST test digits, and the results table of the README.
+"""Metrics of a model's reconstructions: MSE, PSNR and BCE, a model's scores on the test digits
+(clean or cleaning noise), and PCA, the linear baseline. The primitives: what a checkpoint stores
+and the README's table are ae/results.py.
 
-    python -m ae.evaluate checkpoints/*.safetensors --markdown
-    python -m ae.evaluate my.safetensors --json --noise gaussian --level 0.4
+    evaluate.metrics(model, test_images)                       # {"mse", "psnr", "bce"}
+    evaluate.metrics(model, test_images, "gaussian", 0.4)      # cleaning noise, with input_psnr
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
-import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ae import checkpoints, data, models
+from ae import data, models
 
 NOISE_SEED = 1234  # the same noisy test set for every model
 MIN_MSE = 1e-10  # a perfect copy scores 100 dB, not infinity
@@ -104,110 +101,3 @@ def pca_model(basis: models.Pca, k: int) -> models.Pca:
 def pca(latent_dim: int, data_dir: str | None = None) -> models.Pca:
     """PCA with k components fit on the 48k training split (one eigendecomposition for every k)."""
     return pca_model(pca_basis(str(data_dir) if data_dir else None), latent_dim)
-
-
-NOISY = ("gaussian", 0.4)  # every checkpoint is also scored cleaning this noise: the table's last figure
-
-
-def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None) -> dict:
-    """What a checkpoint stores under "metrics": test scores (all 10k and the first SPOT_CHECK),
-    PCA at the same code size, its scores on the test digits with gaussian noise 0.4, and what
-    the "is this a digit?" meter places a drawing among (ae.novelty)."""
-    from ae import novelty
-
-    test, _ = data.load_split("test", data_dir)
-    clean = data.to_float(test)
-    rebuilt = reconstructions(model, clean)  # once: for the scores and for the meter's errors
-    return {
-        "test": metrics(model, test, rebuilt=rebuilt),
-        "test_spot_check": {"images": SPOT_CHECK, **metrics(model, test[:SPOT_CHECK])},
-        "pca": metrics(pca(model.latent_dim, data_dir), test),
-        "test_noisy": metrics(model, test, *NOISY),
-        **novelty.measure(model, clean[:, 0].numpy(), per_image_mse(rebuilt, clean).numpy(), data_dir),
-    }
-
-
-def rescore(path: Path, data_dir=None) -> None:
-    """Measure a checkpoint again and store the metrics in it (after a change to the metrics)."""
-    model, meta = checkpoints.load(path)
-    meta["metrics"] = checkpoint_metrics(model, meta.train, data_dir)
-    checkpoints.save(path, model, meta)
-
-
-TABLE_HEAD = [
-    "model", "architecture", "latent", "params", "test MSE", "PSNR dB", "BCE", "PCA MSE (same k)",
-    f"PSNR gain at {NOISY[0]} {NOISY[1]:g}", "trained", "epochs", "time", "on",
-]  # fmt: skip
-
-
-def table_row(path: Path) -> str:
-    """The results table's row of a checkpoint, from the metrics stored in it (tests/test_shipped.py
-    measures them again on the whole test set)."""
-    try:
-        model, meta = checkpoints.load(path)
-    except checkpoints.CheckpointError as e:
-        return f"| {path.stem} | broken: {e} |" + " |" * (len(TABLE_HEAD) - 2)
-    test, noisy = meta.test, meta.metrics.get("test_noisy") or {}
-    cells = [
-        path.stem,
-        meta.architecture,
-        str(model.latent_dim),
-        f"{meta.parameters:,}",
-        f"{test['mse']:.5f}",
-        f"{test['psnr']:.2f}",
-        f"{test['bce']:.4f}",
-        f"{meta.pca_mse:.5f}",
-        f"{noisy['psnr'] - noisy['input_psnr']:+.1f} dB" if noisy else "",
-        f"denoising, {meta.noise_label}" if meta.denoising else "plain",
-        str(meta.epochs_done or ""),
-        _duration(meta.train_seconds),
-        f"{meta.get('device')} {meta.get('precision')}" if meta.get("precision") else "",
-    ]
-    return "| " + " | ".join(cells) + " |"
-
-
-def results_table(paths: list[Path]) -> str:
-    """The README's results table: one row per checkpoint, from its stored metrics."""
-    return "\n".join(["| " + " | ".join(TABLE_HEAD) + " |", "|" + "---|" * len(TABLE_HEAD), *(table_row(p) for p in paths)])
-
-
-def _duration(seconds) -> str:
-    if not seconds:
-        return ""
-    m = math.floor(seconds / 60)
-    return f"{m} min {seconds - 60 * m:.0f} s" if m else f"{seconds:.0f} s"
-
-
-def _stored_metrics(path: Path) -> dict:
-    try:
-        return checkpoints.load(path)[1].metrics
-    except checkpoints.CheckpointError as e:
-        return {"error": str(e)}
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="The results table of checkpoints (from their stored test metrics), or measure them again.")
-    p.add_argument("paths", nargs="*", type=Path, help="checkpoint files (default: every one in $AE_CHECKPOINT_DIR or checkpoints/)")
-    p.add_argument("--json", action="store_true", help="each file's stored metrics as one JSON document instead")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default $MNIST_DIR or ./data)")
-    p.add_argument("--rescore", action="store_true", help="measure each file on the test set again and store the metrics in it first")
-    args = p.parse_args(argv)
-    paths = args.paths or checkpoints.checkpoint_files(checkpoints.default_dir())
-    if not paths:
-        p.error(f"no checkpoints given and none in {checkpoints.default_dir()}/")
-    try:
-        for path in paths if args.rescore else []:
-            rescore(path, args.data_dir)
-    except data.MnistMissingError as e:
-        print(e, file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps({path.stem: _stored_metrics(path) for path in paths}, indent=2))
-        return 0
-    table = results_table(paths)
-    print(table)
-    return 1 if "broken:" in table else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ae import checkpoints, data
+from ae import checkpoints, data, results
 from ae.train import (
     BatchEnd,
     Done,
@@ -145,7 +145,9 @@ class Manager:
             for ev in events:
                 _record(job, ev)
                 if self._stop.is_set():
-                    events.close()  # keeps the best checkpoint so far and scores it
+                    events.close()  # keeps the best checkpoint so far, unscored
+                    if job.path.exists() and job.config.test_metrics:
+                        results.rescore(job.path, job.config.data_dir)  # its test scores, as a finished run has
                     job.state, job.message = "stopped", _kept(job, "Stopped")
                     return
             job.state = "done"
@@ -167,17 +169,10 @@ def _kept(job: Job, verb: str) -> str:
     if best is None:
         return f"{verb}."
     text = f"{verb}. Kept the best epoch ({best['epoch']}) as the model '{job.name}'"
-    if not job.metrics:  # stopped: the generator scored the kept epoch on its way out
-        job.metrics = _stored_metrics(job.path)
+    if not job.metrics:  # stopped: scored after the generator closed
+        job.metrics = results.stored_metrics(job.path)
     test_mse = job.metrics.get("test", {}).get("mse")
     return text + (f"; test MSE {test_mse:.5f}." if test_mse is not None else ".")
-
-
-def _stored_metrics(path: Path) -> dict:
-    try:
-        return checkpoints.load(path)[1].metrics
-    except checkpoints.CheckpointError:
-        return {}
 
 
 def _record(job: Job, ev) -> None:

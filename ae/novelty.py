@@ -251,7 +251,7 @@ def aucs_of(model: models.Autoencoder, meter: Meter, data_dir=None) -> dict[str,
     font, scribbles, shapes); the meter's AUC on 200 pen-drawn non-digits against 200 pen-drawn
     digits; and at the meter's line (ae.novelty.LINE), the share of pen-drawn non-digits it calls
     unusual and the share of 1,000 other test digits."""
-    test = data.to_float(data.load_split("test", data_dir)[0][: SAMPLES + ALARM_DIGITS])[:, 0].numpy()
+    test = data.digits("test", SAMPLES + ALARM_DIGITS, data_dir)
     digits, others = _scored(model, meter, test[:SAMPLES]), _scored(model, meter, non_digits.non_digits(SAMPLES))
     pen_digits, pen_others = _scored(model, meter, non_digits.pen_digits(SAMPLES)), _scored(model, meter, non_digits.pen_non_digits(SAMPLES))
     alarms = _scored(model, meter, test[SAMPLES:])
@@ -285,7 +285,7 @@ def main(argv=None) -> int:
         model, meta = checkpoints.load(path)
         meter = Meter.of(meta)
         if meter is None or meter.classes is None:  # saved before the meter had classes: measure them now
-            test = data.to_float(data.load_split("test", args.data_dir)[0])[:, 0].numpy()
+            test = data.digits("test", data_dir=args.data_dir)
             meter = Meter.of(checkpoints.Meta(metrics=measure(model, test, data_dir=args.data_dir)))
         auc = found[Path(path).stem] = aucs_of(model, meter, args.data_dir)
         print(f"| {Path(path).stem} | {auc['error']:.3f} | {auc['code']:.3f} | {auc['meter']:.3f} | {auc['pen_meter']:.3f} | "

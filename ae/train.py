@@ -76,18 +76,14 @@ class EpochEnd:
 
     def record(self) -> dict:
         """This epoch as a row of the history that checkpoints and the Train page keep."""
+        return history_row(self.epoch, self.train_loss, self.val_loss, self.val_mse, self.lr, self.seconds)
 
-        def rounded(value: float):
-            return None if math.isnan(value) else round(value, 7)
 
-        return {
-            "epoch": self.epoch,
-            "train_loss": rounded(self.train_loss),
-            "val_loss": rounded(self.val_loss),
-            "val_mse": rounded(self.val_mse),
-            "lr": self.lr,
-            "seconds": round(self.seconds, 2),
-        }
+def history_row(epoch: int, train_loss: float, val_loss: float, val_mse: float, lr: float, seconds: float) -> dict:
+    def rounded(value: float):
+        return None if math.isnan(value) else round(value, 7)
+
+    return {"epoch": epoch, "train_loss": rounded(train_loss), "val_loss": rounded(val_loss), "val_mse": rounded(val_mse), "lr": lr, "seconds": round(seconds, 2)}
 
 
 @dataclass
@@ -158,18 +154,19 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
                     yield BatchEnd(epoch, i, batches, value, time.perf_counter() - epoch_start)
                 val_loss, val_mse, samples = _validate(scored, val_x, cfg, autocast)
                 _finite(val_loss, f"on the validation digits at epoch {epoch}")
-                end = EpochEnd(
-                    epoch=epoch, last_epoch=last_epoch, train_loss=total / seen, val_loss=val_loss,
-                    val_mse=val_mse, lr=optimizer.param_groups[0]["lr"], seconds=time.perf_counter() - epoch_start,
-                    improved=False, inputs=samples[0], outputs=samples[1], targets=samples[2],
+                lr, seconds = optimizer.param_groups[0]["lr"], time.perf_counter() - epoch_start
+                improved = best.offer(val_loss, epoch, history_row(epoch, total / seen, val_loss, val_mse, lr, seconds))
+                if improved:
+                    best.write()
+                yield EpochEnd(
+                    epoch=epoch, last_epoch=last_epoch, train_loss=total / seen, val_loss=val_loss, val_mse=val_mse, lr=lr,
+                    seconds=seconds, improved=improved, inputs=samples[0], outputs=samples[1], targets=samples[2],
                 )  # fmt: skip
-                end.improved = best.offer(val_loss, epoch, end.record())
-                yield end
     except TrainingDiverged:
         best.discard()
         raise
-    except BaseException:  # closed (Stop), interrupted: keep what was best so far
-        best.finish(complete=False)
+    except BaseException:  # closed (Stop), interrupted: keep what was best so far, unscored (the caller may score it)
+        best.finish(complete=False, score=False)
         raise
     finally:
         runtime.restore_threads(threads)
@@ -186,12 +183,13 @@ def _fit(model, train_x, val_x, cfg, best, epoch, autocast) -> EpochEnd:
     model.fit(data.to_float(train_x).cpu())
     model.to(train_x.device)
     val_loss, val_mse, samples = _validate(model, val_x, cfg, autocast)
-    end = EpochEnd(
+    seconds = time.perf_counter() - start
+    best.offer(val_loss, epoch, history_row(epoch, math.nan, val_loss, val_mse, 0.0, seconds))
+    best.write()
+    return EpochEnd(
         epoch=epoch, last_epoch=epoch, train_loss=math.nan, val_loss=val_loss, val_mse=val_mse, lr=0.0,
-        seconds=time.perf_counter() - start, improved=True, inputs=samples[0], outputs=samples[1], targets=samples[2],
+        seconds=seconds, improved=True, inputs=samples[0], outputs=samples[1], targets=samples[2],
     )  # fmt: skip
-    best.offer(val_loss, epoch, end.record())
-    return end
 
 
 @torch.no_grad()
@@ -247,7 +245,8 @@ def _finite(value: float, where: str) -> float:
     return value
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m ae.train: this module is ae.train too, not loaded a second time by the CLI
+    sys.modules.setdefault("ae.train", sys.modules[__name__])
     from ae.train_cli import main
 
     sys.exit(main())

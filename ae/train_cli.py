@@ -3,48 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 
-from ae import checkpoints, data, models
+from ae import checkpoints, data
 from ae.train import BatchEnd, Done, EpochEnd, Started, train
-from ae.train_config import (
-    LOSSES,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULES,
-    TrainConfig,
-    TrainingDiverged,
-)
+from ae.train_config import TrainConfig, TrainingDiverged, settings
 
 
 def parser() -> argparse.ArgumentParser:
+    """A flag for every setting of TrainConfig, made from its declaration; the model's own settings
+    as --latent-dim and --set KEY=VALUE."""
     p = argparse.ArgumentParser(prog="python -m ae.train", description="Train one autoencoder on MNIST.")
-    p.add_argument("--model", default="conv", choices=models.available())
     p.add_argument("--latent-dim", type=int, default=None, help="code size (models with a free one)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="another model setting, e.g. width=16 (JSON value)")
-    p.add_argument("--loss", choices=LOSSES, default=None, help="default: the architecture's own")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--schedule", choices=SCHEDULES, default="constant", help="onecycle: warm up, then anneal")
-    p.add_argument("--ema", type=float, default=0.0, help="score and keep a moving average of the weights with this decay (e.g. 0.999)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--limit", type=int, default=None, help="train on the first N training images")
-    p.add_argument("--val-limit", type=int, default=None, help="validate on the first N validation images")
-    p.add_argument("--noise", default="none", choices=("none", *data.NOISE_KINDS, data.MIXED), help="train to denoise")
-    p.add_argument("--noise-level", type=float, default=0.0)
-    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=False, help="random rotation and perspective")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="bf16: autocast (auto: where the hardware has it)")
-    p.add_argument("--out", default=None, help="checkpoint file to write (best by validation loss)")
-    p.add_argument("--resume", default=None, help="go on training this checkpoint (its architecture and config)")
-    p.add_argument("--data-dir", default=None, help="MNIST root (default $MNIST_DIR or ./data)")
-    p.add_argument("--no-test", dest="test_metrics", action="store_false", help="skip the test-set metrics at the end")
-    p.add_argument("--note", default="", help="a line kept in the checkpoint's metadata")
+    for f in settings():
+        meta, flag = f.metadata, "--" + f.name.replace("_", "-")
+        choices = meta["choices"]() if callable(meta["choices"]) else meta["choices"]
+        if isinstance(f.default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=meta["help"])
+            continue
+        kind = {"int": int, "int | None": int, "float": float}.get(str(f.type), str)
+        p.add_argument(flag, type=kind, default=f.default, choices=choices, help=meta["help"])
     return p
 
 
@@ -62,8 +42,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             model_config[key] = value
         if isinstance(model_config[key], list):
             model_config[key] = tuple(model_config[key])
-    names = {f.name for f in dataclasses.fields(TrainConfig)} - {"model_config"}
-    return TrainConfig(model_config=model_config, **{k: v for k, v in vars(args).items() if k in names})
+    return TrainConfig(model_config=model_config, **{f.name: getattr(args, f.name) for f in settings()})
 
 
 class Bars:
@@ -102,19 +81,29 @@ class Bars:
                   + (f"\nwrote {ev.path}" if ev.path else ""), file=sys.stderr)  # fmt: skip
 
 
-def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+def run(config: TrainConfig) -> int:
+    """One run with progress bars; the exit code, with a sentence on stderr when it is not 0."""
     try:
         bars = Bars()
-        for ev in train(config_from_args(args)):
+        for ev in train(config):
             bars.show(ev)
     except KeyboardInterrupt:
-        print("\nstopped; the best checkpoint so far is kept", file=sys.stderr)
+        print(f"\nstopped; the best epoch so far is kept, not yet scored: python -m ae.results --rescore {config.out or ''}".rstrip(), file=sys.stderr)
         return 130
     except (ValueError, TrainingDiverged, data.MnistMissingError, checkpoints.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return run(config)
 
 
 if __name__ == "__main__":

@@ -14,66 +14,74 @@ OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "onecycle")
 PRECISIONS = ("auto", "fp32", "bf16")
 LOSSES = (*models.RECONSTRUCTION_LOSSES, "elbo")
+NOISES = ("none", *data.NOISE_KINDS, data.MIXED)
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; nothing was kept."""
 
 
+def option(default, help: str, choices=None, between: tuple | None = None, label: str | None = None):
+    """A setting of a run: its default, what it means (the CLI's --help and the Train page's), the
+    values it may take (a tuple, or a function giving one) or the range it must lie in; `label`
+    names it in messages and on the page. The parser, the checks and the form are made from these."""
+    return field(default=default, metadata={"help": help, "choices": choices, "between": between, "label": label})
+
+
 @dataclass
 class TrainConfig:
-    model: str = "conv"
-    model_config: dict = field(default_factory=dict)
-    loss: str | None = None  # None: the architecture's own (its first in `losses`)
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "constant"
-    ema: float = 0.0  # keep a moving average of the weights with this decay (e.g. 0.999), and score it
-    epochs: int = 10
-    batch_size: int = 128
-    limit: int | None = None  # train on the first N images of the 48k training split
-    val_limit: int | None = None  # validate on the first N of the 12k validation split
-    noise: str = "none"  # denoising: noisy inputs, clean targets
-    noise_level: float = 0.0
-    augment: bool = False
-    seed: int = 0
-    device: str = "auto"
-    precision: str = "auto"  # bf16 autocast where the hardware has it (docs/performance.md)
-    out: str | None = None
-    resume: str | None = None
-    data_dir: str | None = None
-    test_metrics: bool = True
-    note: str = ""
+    """One training run, declared once: ae/train_cli.py makes its flags from these fields, `validate`
+    its checks, the Train page its form, and each shipped model's recipe is a set of them."""
+
+    model: str = option("conv", "the architecture", choices=models.available)
+    model_config: dict = field(default_factory=dict)  # the architecture's own settings (--latent-dim, --set)
+    loss: str | None = option(None, "default: the architecture's own", choices=LOSSES)
+    optimizer: str = option("adam", "the optimizer", choices=OPTIMIZERS)
+    lr: float = option(1e-3, "the (peak) learning rate", between=(1e-8, 10), label="learning rate")
+    weight_decay: float = option(0.0, "decoupled weight decay (AdamW) or L2 (Adam)", between=(0, 1), label="weight decay")
+    schedule: str = option("constant", "onecycle: warm up, then anneal", choices=SCHEDULES)
+    ema: float = option(0.0, "score and keep a moving average of the weights with this decay (e.g. 0.999)", between=(0, 0.99999), label="the moving average's decay")
+    epochs: int = option(10, "epochs to train", between=(1, 10_000))
+    batch_size: int = option(128, "images per step", between=(2, 65_536), label="batch size")
+    limit: int | None = option(None, "train on the first N training images", between=(2, 48_000))
+    val_limit: int | None = option(None, "validate on the first N validation images", between=(2, 12_000))
+    noise: str = option("none", "train to denoise: noisy inputs, clean targets", choices=NOISES)
+    noise_level: float = option(0.0, "the noise's level", between=(0, 1), label="noise level")
+    augment: bool = option(False, "random rotation and perspective")
+    seed: int = option(0, "seed of the weights, the order and the noise", between=(0, 2**31 - 1))
+    device: str = option("auto", "auto, cpu, cuda, mps")
+    precision: str = option("auto", "bf16: autocast (auto: where the hardware has it)", choices=PRECISIONS)
+    out: str | None = option(None, "checkpoint file to write (best by validation loss)")
+    resume: str | None = option(None, "go on training this checkpoint (its architecture and config)")
+    data_dir: str | None = option(None, "MNIST root (default $MNIST_DIR or ./data)")
+    test_metrics: bool = option(True, "score the kept epoch on the test set at the end")
+    note: str = option("", "a line kept in the checkpoint's metadata")
 
     def resolved_loss(self) -> str:
         return self.loss or models.model_class(self.model).losses[0]
 
     def validate(self) -> None:
         """ValueError with a message a user can act on, for every setting that cannot work."""
-        cls = models.model_class(self.model)
+        for f in settings():
+            value, meta, name = getattr(self, f.name), f.metadata, f.metadata.get("label") or f.name.replace("_", " ")
+            if value is None and f.default is None:
+                continue
+            choices = meta["choices"]() if callable(meta["choices"]) else meta["choices"]
+            if choices and value not in choices:
+                raise ValueError(f"unknown {'architecture' if f.name == 'model' else name} {value!r}: one of {', '.join(map(str, choices))}")
+            lo, hi = meta["between"] or (None, None)
+            if lo is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi):
+                raise ValueError(f"{name} must be a number from {lo:g} to {hi:,g}, not {value}")
         loss = self.resolved_loss()
-        if loss not in cls.losses:
-            raise ValueError(f"{self.model} trains with {' or '.join(cls.losses)}, not {loss!r}")
-        checks = [
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
-            (math.isfinite(self.lr) and 0 < self.lr <= 10, f"learning rate must be a positive number up to 10, not {self.lr}"),
-            (math.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight decay must be zero or positive"),
-            (0 <= self.ema < 1, "the moving average's decay must be at least 0 and below 1"),
-            (1 <= self.epochs <= 10_000, "epochs must be between 1 and 10,000"),
-            (2 <= self.batch_size <= 65_536, "batch size must be between 2 and 65,536"),
-            (self.limit is None or self.limit >= 2, "limit must be at least 2 images"),
-            (self.val_limit is None or self.val_limit >= 2, "val_limit must be at least 2 images"),
-            (self.noise in ("none", *data.NOISE_KINDS, data.MIXED), f"noise must be none, {', '.join(data.NOISE_KINDS)} or {data.MIXED}"),
-            (0 <= self.noise_level <= 1, "noise level must be between 0 and 1"),
-        ]  # fmt: skip
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        if loss not in models.model_class(self.model).losses:
+            raise ValueError(f"{self.model} trains with {' or '.join(models.model_class(self.model).losses)}, not {loss!r}")
         if self.resume is None:
             models.build(self.model, **self.model_config)  # raises on a config the model rejects
+
+
+def settings() -> list:
+    """The fields of a run that are settings (all but the model's own config)."""
+    return [f for f in dataclasses.fields(TrainConfig) if "help" in f.metadata]
 
 
 def start_from(cfg: TrainConfig) -> tuple[models.Autoencoder, TrainConfig, checkpoints.Meta | None]:

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from ae import checkpoints, data, jobs, models, ui
-from ae.train_config import OPTIMIZERS, TrainConfig
+from ae.train_config import NOISES, OPTIMIZERS, TrainConfig, settings
 
-NOISES = ["none", *data.NOISE_KINDS, data.MIXED]
 VAL_DIGITS = 2_000  # validating on all 12,000 would cost a third of a short run
 
 st.title("Train a model")
@@ -22,6 +21,8 @@ def free_name(stem: str = "lab") -> str:
 
 LABELS = {"latent_dim": "Code size", "width": "Width (channels)", "channels": "Channels", "code_channels": "Code channels", "dropout": "Dropout"}
 QUICK = {"latent_dim": 16, "width": 16}  # the form's first run should take under a minute
+HELP = {f.name: f.metadata["help"] for f in settings()}  # what each setting means: TrainConfig's own words
+BETWEEN = {f.name: f.metadata["between"] for f in settings()}
 
 
 def model_settings(arch: str) -> dict:
@@ -49,20 +50,19 @@ def config_form() -> tuple[TrainConfig, str] | None:
         model_config = model_settings(arch)
         a, b, c = st.columns(3)
         loss = a.selectbox("Loss", cls.losses, help=f"{arch} trains with {' or '.join(cls.losses)}")
-        optimizer = b.selectbox("Optimizer", OPTIMIZERS)
-        lr = c.number_input("Learning rate", 1e-5, 1.0, 3e-3, format="%.4f")
+        optimizer = b.selectbox("Optimizer", OPTIMIZERS, help=HELP["optimizer"])
+        lr = c.number_input("Learning rate", 1e-5, float(BETWEEN["lr"][1]), 3e-3, format="%.4f", help=HELP["lr"])
+        onecycle = st.checkbox("One-cycle schedule", True, help=HELP["schedule"])
         a, b, c = st.columns(3)
-        onecycle = a.checkbox("One-cycle schedule", True, help="Warm up, then anneal the learning rate")
+        epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs", help=f"{HELP['epochs']} (up to 200 here; the command line takes more)")
+        batch_size = b.number_input("Batch size", 8, 4096, 128, help=HELP["batch_size"])
+        limit = c.number_input("Training images", 500, BETWEEN["limit"][1], 6_000, step=500, key="train_limit", help=f"{HELP['limit']}; each epoch is scored on {VAL_DIGITS:,} held-out ones")
         a, b, c = st.columns(3)
-        epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs")
-        batch_size = b.number_input("Batch size", 8, 4096, 128)
-        limit = c.number_input("Training images", 500, 48_000, 6_000, step=500, key="train_limit", help=f"A subset of the 48,000 training digits; each epoch is scored on {VAL_DIGITS:,} held-out ones")
-        a, b, c = st.columns(3)
-        noise = a.selectbox("Noise (denoising)", NOISES, help="Train on noisy inputs with clean targets")
-        noise_level = b.slider("Noise level", 0.0, 1.0, 0.4, 0.05)
-        augment = c.checkbox("Augment (rotation, perspective)")
+        noise = a.selectbox("Noise (denoising)", NOISES, help=HELP["noise"])
+        noise_level = b.slider("Noise level", *map(float, BETWEEN["noise_level"]), 0.4, 0.05, help=HELP["noise_level"])
+        augment = c.checkbox("Augment (rotation, perspective)", help=HELP["augment"])
         a, b = st.columns(2)
-        seed = a.number_input("Seed", 0, 1_000_000, 0)
+        seed = a.number_input("Seed", 0, 1_000_000, 0, help=HELP["seed"])
         name = b.text_input("Save as", free_name(), max_chars=64, help="Letters, digits, '_', '-' or '.'")
         if not st.form_submit_button("Start training", icon=":material/play_arrow:"):
             return None

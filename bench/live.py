@@ -73,7 +73,7 @@ def compare_row(b, url: str, names=COMPARED) -> dict:
 
 
 def live_rows(b, url: str, names: list[str], data_dir=None) -> list[dict]:
-    digits = data.to_float(data.load_split("test", data_dir)[0][:PARITY_DIGITS])[:, 0].numpy()
+    digits = data.digits("test", PARITY_DIGITS, data_dir)
     page = appserver.open_page(b, url, "draw")
     rows = [model_row(page, name, digits) for name in names]
     page.close()

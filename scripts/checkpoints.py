@@ -13,14 +13,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ae import models, train_cli  # noqa: E402
+from ae.train_config import TrainConfig  # noqa: E402
 
 
 def retrain(recipe: models.Recipe, out: Path) -> int:
     path = out / f"{recipe.name}.safetensors"
     for i, stage in enumerate(recipe.stages):
-        then = ["--resume", str(path)] if i else []
         print(f"== {recipe.name}, stage {i + 1} of {len(recipe.stages)}", file=sys.stderr)
-        code = train_cli.main([*stage, *then, "--out", str(path)])
+        code = train_cli.run(TrainConfig(**stage, out=str(path), resume=str(path) if i else None))
         if code:
             return code
     return 0

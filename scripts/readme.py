@@ -2,7 +2,7 @@
 
     python scripts/readme.py            # (make readme)
 
-Each block sits between `<!-- name -->` and `<!-- /name -->`: results (python -m ae.evaluate, from
+Each block sits between `<!-- name -->` and `<!-- /name -->`: results (python -m ae.results, from
 the checkpoints' stored metrics), digit (python -m ae.novelty), compress (python -m ae.compress),
 bench and class (docs/bench.json as python -m bench prints it). tests/test_shipped.py and tests/test_readme.py
 check that the README holds exactly these.
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ae import checkpoints, compress, evaluate, novelty  # noqa: E402
+from ae import checkpoints, compress, novelty, results  # noqa: E402
 from bench import classroom  # noqa: E402
 from bench.__main__ import markdown  # noqa: E402
 
@@ -38,7 +38,7 @@ def bench_blocks(result: dict) -> dict[str, str]:
 def main() -> int:
     shipped = checkpoints.checkpoint_files(ROOT / "checkpoints")
     blocks = {
-        "results": evaluate.results_table(shipped),
+        "results": results.results_table(shipped),
         "digit": printed(novelty.main, [str(p) for p in shipped]),
         "compress": printed(compress.main, [str(ROOT / "checkpoints" / "conv32.safetensors")]),
         **bench_blocks(json.loads((ROOT / "docs" / "bench.json").read_text())),

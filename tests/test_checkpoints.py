@@ -78,15 +78,15 @@ def test_unknown_architecture_bad_json_and_wrong_shapes_are_refused(tmp_path):
     assert "does not build" in _reason(_with_meta(tmp_path, {"architecture": "dense", "config": {"depth": 3}}, name="cfg"))
 
 
-def test_listing_reports_broken_files_with_reasons_instead_of_raising(tmp_path):
+def test_a_folder_lists_its_checkpoint_files_and_a_broken_one_says_why_it_does_not_load(tmp_path):
     _saved(tmp_path, "dense")
     _broken(tmp_path, b"\x00" * 10, "zeros")
     (tmp_path / "notes.txt").write_text("ignored")
-    entries = {e.name: e for e in checkpoints.list_checkpoints(tmp_path)}
-    assert set(entries) == {"dense", "zeros"}
-    assert entries["dense"].ok and entries["dense"].meta["architecture"] == "dense"
-    assert not entries["zeros"].ok and entries["zeros"].error
-    assert checkpoints.list_checkpoints(tmp_path / "missing") == []
+    assert [p.stem for p in checkpoints.checkpoint_files(tmp_path)] == ["dense", "zeros"]
+    assert checkpoints.load(tmp_path / "dense.safetensors")[1]["architecture"] == "dense"
+    with pytest.raises(checkpoints.CheckpointError):
+        checkpoints.load(tmp_path / "zeros.safetensors")
+    assert checkpoints.checkpoint_files(tmp_path / "missing") == []
 
 
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ def test_sigkill_while_writing_leaves_the_previous_checkpoint_loadable(tmp_path)
         assert meta["writer"] == writer_id and meta["round"] >= 0
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "m.safetensors"]
     assert all(name.startswith(".m.safetensors.") and name.endswith(".tmp") for name in leftovers)
-    assert [e.name for e in checkpoints.list_checkpoints(tmp_path)] == ["m"]  # a dead write is not a model
+    assert [p.stem for p in checkpoints.checkpoint_files(tmp_path)] == ["m"]  # a dead write is not a model
 
 
 def test_training_killed_mid_epoch_leaves_the_best_checkpoint_loadable(mnist_dir, tmp_path):

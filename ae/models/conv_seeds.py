@@ -160,12 +160,9 @@ class ConvBnElu(Clamped):
         return self.decoder(z)
 
 
-KERAS = "--model keras_conv --loss bce --optimizer adam --batch-size 128"
-ship("conv_transpose", "--model conv_transpose --loss mse --epochs 20")
-ship("conv_upsample", "--model conv_upsample --loss mse --epochs 20")
-ship("keras_conv", f"{KERAS} --epochs 50")
-ship("keras_conv_denoise", f"{KERAS} --epochs 50 --noise gaussian --noise-level 0.4")
-ship(
-    "conv_bn_elu",
-    "--model conv_bn_elu --loss mse --optimizer adam --lr 6e-3 --schedule onecycle --epochs 40 --batch-size 32 --ema 0.999",
-)
+KERAS = dict(model="keras_conv", loss="bce", optimizer="adam", batch_size=128)
+ship("conv_transpose", dict(model="conv_transpose", loss="mse", epochs=20))
+ship("conv_upsample", dict(model="conv_upsample", loss="mse", epochs=20))
+ship("keras_conv", dict(KERAS, epochs=50))
+ship("keras_conv_denoise", dict(KERAS, epochs=50, noise="gaussian", noise_level=0.4))
+ship("conv_bn_elu", dict(model="conv_bn_elu", loss="mse", optimizer="adam", lr=6e-3, schedule="onecycle", epochs=40, batch_size=32, ema=0.999))

@@ -102,6 +102,6 @@ class DenseSigmoid(Autoencoder):
         return as_image(self.decoder(z), self.image_size)
 
 
-ship("dense", "--model dense --loss mse --epochs 20 --batch-size 256")
-ship("stacked", "--model stacked --loss l1 --lr 1e-3 --epochs 40")
-ship("dense_sigmoid", "--model dense_sigmoid --loss bce --optimizer adamw --lr 3e-3 --epochs 30 --batch-size 64")
+ship("dense", dict(model="dense", loss="mse", epochs=20, batch_size=256))
+ship("stacked", dict(model="stacked", loss="l1", lr=1e-3, epochs=40))
+ship("dense_sigmoid", dict(model="dense_sigmoid", loss="bce", optimizer="adamw", lr=3e-3, epochs=30, batch_size=64))

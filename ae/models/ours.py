@@ -64,7 +64,7 @@ class Conv(Autoencoder):
         return self.decoder(z)
 
 
-CONV = "--model conv --schedule onecycle --lr 3e-3"
+CONV = dict(model="conv", schedule="onecycle", lr=3e-3)
 for k in (2, 32, 128):
-    ship(f"conv{k}", f"{CONV} --latent-dim {k} --epochs 20")
-ship("conv32_denoise", f"{CONV} --latent-dim 32 --epochs 8 --noise mixed --noise-level 0.8")
+    ship(f"conv{k}", dict(CONV, model_config={"latent_dim": k}, epochs=20))
+ship("conv32_denoise", dict(CONV, model_config={"latent_dim": 32}, epochs=8, noise="mixed", noise_level=0.8))

@@ -42,4 +42,4 @@ class Pca(Autoencoder):
 
 
 for k in (2, 32, 128):
-    ship(f"pca{k}", f"--model pca --latent-dim {k}")
+    ship(f"pca{k}", dict(model="pca", model_config={"latent_dim": k}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 _ARCHITECTURES: dict[str, type] = {}
@@ -22,16 +21,17 @@ def register(name: str):
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a shipped checkpoint is trained: `python -m ae.train` arguments, one list per stage
-    (a later stage goes on from the file the one before wrote)."""
+    """How a shipped checkpoint is trained: each stage the fields of an ae.train.TrainConfig (a
+    later stage goes on from the file the one before wrote)."""
 
     name: str
-    stages: tuple[tuple[str, ...], ...]
+    stages: tuple[dict, ...]
 
 
-def ship(name: str, *stages: str) -> None:
-    """Declare that checkpoints/<name>.safetensors is shipped, trained by these stages."""
-    _SHIPPED[name] = Recipe(name, tuple(tuple(shlex.split(s)) for s in stages))
+def ship(name: str, *stages: dict) -> None:
+    """Declare that checkpoints/<name>.safetensors is shipped, trained by these stages, each a dict
+    of TrainConfig's fields: ship("dense", dict(model="dense", loss="mse", epochs=20))."""
+    _SHIPPED[name] = Recipe(name, tuple(stages))
 
 
 def architectures() -> dict[str, type]:

@@ -69,4 +69,4 @@ class Vae(Autoencoder):
         return self.decode(z)
 
 
-ship("vae16", "--model vae --latent-dim 16 --epochs 20")
+ship("vae16", dict(model="vae", model_config={"latent_dim": 16}, epochs=20))

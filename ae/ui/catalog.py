@@ -32,9 +32,10 @@ class Choice:
         return self.model is not None
 
     @property
-    def version(self) -> tuple[str, int]:
-        """Changes when the file is replaced (retrained): a key for caches of what the model computes."""
-        return str(self.path), self.mtime_ns
+    def version(self) -> tuple[str, int, int]:
+        """Changes when the file is replaced (retrained): a key for caches of what the model
+        computes, from which `choice_at` finds the loaded model again without listing the folder."""
+        return str(self.path), self.mtime_ns, self.size
 
     def label(self) -> str:
         parts = [self.name, f"{self.model.latent_dim}-d"]
@@ -60,6 +61,12 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple:
         return models.for_inference(model), meta, None
     except checkpoints.CheckpointError as e:
         return None, None, str(e)
+
+
+def choice_at(path: str, mtime_ns: int, size: int) -> Choice:
+    """The loaded checkpoint of a `Choice.version` (once per file version, as the folder's listing)."""
+    model, meta, error = _load(path, mtime_ns, size)
+    return Choice(Path(path).stem, Path(path), model, meta, error, mtime_ns, size)
 
 
 def all_models() -> list[Choice]:
@@ -128,9 +135,8 @@ MAP_DIGITS = 2000  # test digits on a map of codes by default: Explore's, the cl
 
 
 @st.cache_resource(max_entries=32, show_spinner="Encoding test digits…")  # a resource: shared, read-only, never copied
-def _test_codes(path: str, mtime_ns: int, count: int) -> np.ndarray:
-    model = next(c.model for c in loaded_models() if str(c.path) == path)
-    return latent.encode(model, test_digits()[0][:count])
+def _test_codes(path: str, mtime_ns: int, size: int, count: int) -> np.ndarray:
+    return latent.encode(choice_at(path, mtime_ns, size).model, test_digits()[0][:count])
 
 
 def test_codes(choice: Choice, count: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -142,8 +148,8 @@ def test_codes(choice: Choice, count: int) -> tuple[np.ndarray, np.ndarray] | No
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _code_directions(path: str, mtime_ns: int) -> dict:
-    choice = next(c for c in loaded_models() if str(c.path) == path)
+def _code_directions(path: str, mtime_ns: int, size: int) -> dict:
+    choice = choice_at(path, mtime_ns, size)
     return latent.code_directions(test_codes(choice, MAP_DIGITS)[0][:1000])  # the map's codes, encoded once
 
 

@@ -143,11 +143,11 @@ def qr_svg(url: str) -> str:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _background(path: str, mtime_ns: int) -> tuple[latent.Projection, dict] | None:
+def _background(path: str, mtime_ns: int, size: int) -> tuple[latent.Projection, dict] | None:
     """The map's fixed axes for a model (fitted to its first 2,000 test digits' codes, as Explore's
     default) and the test digits' points behind it; None without MNIST. The points go to the page
     once, as a file beside the model's (not with every refresh of the map), where that can be."""
-    choice = next(c for c in catalog.loaded_models() if str(c.path) == path)
+    choice = catalog.choice_at(path, mtime_ns, size)
     found = catalog.test_codes(choice, catalog.MAP_DIGITS)
     if found is None:
         return None

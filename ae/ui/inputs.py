@@ -43,7 +43,7 @@ def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
 
 @st.cache_resource(show_spinner=False)
 def _train_digits(root: str, count: int) -> np.ndarray:
-    return data.to_float(data.load_split("train", root)[0][:count])[:, 0].numpy()
+    return data.digits("train", count, root)
 
 
 def train_digits(count: int = 5000) -> np.ndarray | None:
