@@ -43,7 +43,7 @@ def reconstructions(model: models.Autoencoder, x: torch.Tensor, batch_size: int 
     in batches, in eval mode."""
     model.eval()
     device = models.device_of(model)
-    run = model.raw_output if raw else model
+    run = model.unclamped_output if raw else model
     return torch.cat([run(chunk.to(device)).float().cpu() for chunk in x.split(batch_size)])
 
 

@@ -31,7 +31,7 @@ import torch
 
 from ae import checkpoints, data, evaluate, latent, models, non_digits
 
-SAMPLES = 200
+SCORED = 200
 QUANTILES = 1001  # each score at every 0.1% of the test digits, stored in each checkpoint's metrics
 CLASS_DIGITS = 10_000  # training digits the classes' codes are fitted to
 DIRECTIONS = 64  # at most: keeps the matrix small for a big code (1,568 numbers: 64 x 1,568, not 1,568²)
@@ -103,9 +103,9 @@ def measure(model: models.Autoencoder, test_images: np.ndarray, test_errors: np.
     }
 
 
-def worse_than(quantiles, value):
+def share_better(quantiles, value):
     """The share of real digits that score better than this value (or these values), in [0, 1]:
-    linear between the quantiles, the first of equal ones (paint.js's worseThan, the same rule)."""
+    linear between the quantiles, the first of equal ones (paint.js's shareBetter, the same rule)."""
     q = np.asarray(quantiles, np.float64)
     v = np.asarray(value, np.float64)
     hi = np.clip(np.searchsorted(q, v, side="left"), 1, len(q) - 1)
@@ -141,10 +141,10 @@ class Meter:
     def shares(self, error, code) -> tuple:
         """(the share of test digits rebuilt better, the share whose codes lie nearer a digit class
         or None without classes), for one drawing or for arrays of them."""
-        by_error = worse_than(self.error_quantiles, error)
+        by_error = share_better(self.error_quantiles, error)
         if self.classes is None:
             return by_error, None
-        by_code = worse_than(self.classes["distance_quantiles"], self.distance(code))
+        by_code = share_better(self.classes["distance_quantiles"], self.distance(code))
         return by_error, (float(by_code[0]) if np.ndim(error) == 0 else by_code)
 
 
@@ -251,10 +251,10 @@ def aucs_of(model: models.Autoencoder, meter: Meter, data_dir=None) -> dict[str,
     font, scribbles, shapes); the meter's AUC on 200 pen-drawn non-digits against 200 pen-drawn
     digits; and at the meter's line (ae.novelty.LINE), the share of pen-drawn non-digits it calls
     unusual and the share of 1,000 other test digits."""
-    test = data.digits("test", SAMPLES + ALARM_DIGITS, data_dir)
-    digits, others = _scored(model, meter, test[:SAMPLES]), _scored(model, meter, non_digits.non_digits(SAMPLES))
-    pen_digits, pen_others = _scored(model, meter, non_digits.pen_digits(SAMPLES)), _scored(model, meter, non_digits.pen_non_digits(SAMPLES))
-    alarms = _scored(model, meter, test[SAMPLES:])
+    test = data.digits("test", SCORED + ALARM_DIGITS, data_dir)
+    digits, others = _scored(model, meter, test[:SCORED]), _scored(model, meter, non_digits.non_digits(SCORED))
+    pen_digits, pen_others = _scored(model, meter, non_digits.pen_digits(SCORED)), _scored(model, meter, non_digits.pen_non_digits(SCORED))
+    alarms = _scored(model, meter, test[SCORED:])
     out = {k: roc_auc(digits[k], others[k]) for k in ("error", "code", "meter")}
     out["pen_meter"] = roc_auc(pen_digits["meter"], pen_others["meter"])
     out["pen_caught"] = float((pen_others["meter"] >= LINE).mean())
@@ -274,8 +274,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     paths = args.paths or checkpoints.checkpoint_files(checkpoints.default_dir())
     print(
-        f"ROC AUC, {SAMPLES} test digits against {SAMPLES} letters set in a font, scribbles and shapes; then {SAMPLES} pen-drawn "
-        f"digits against {SAMPLES} pen-drawn letters and shapes; and at the meter's line (a share of {LINE}), the pen-drawn "
+        f"ROC AUC, {SCORED} test digits against {SCORED} letters set in a font, scribbles and shapes; then {SCORED} pen-drawn "
+        f"digits against {SCORED} pen-drawn letters and shapes; and at the meter's line (a share of {LINE}), the pen-drawn "
         f"non-digits it calls unusual, and {ALARM_DIGITS:,} other test digits:\n\n"
         "| model | by its error | by its code's distance to the nearest digit class | the meter: the larger share "
         "| pen-drawn: the meter | pen-drawn non-digits called unusual | test digits called unusual |\n|---|---|---|---|---|---|---|"

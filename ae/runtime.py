@@ -24,7 +24,7 @@ def keep_freed_memory() -> None:
     libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: ...which keeps up to 256 MB free at its top
 
 
-_SERVING = []  # set once per process: app.py runs again on every rerun
+_serving = False
 
 
 def tune_for_serving() -> None:
@@ -35,9 +35,10 @@ def tune_for_serving() -> None:
     runs every rerun in a fresh thread, which would otherwise get a team of every core whose
     spinning barrier slows a one-image inference down next to busy browsers.
     """
-    if _SERVING:
+    global _serving
+    if _serving:  # once per process: app.py runs again on every rerun
         return
-    _SERVING.append(True)
+    _serving = True
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import plotly.graph_objects  # noqa: F401  (the pages use it: loaded before the freeze)
     import streamlit  # noqa: F401

@@ -70,7 +70,7 @@ class EpochEnd:
     lr: float
     seconds: float
     improved: bool
-    inputs: np.ndarray  # (SAMPLES, 28, 28) what the model saw (noisy when denoising)
+    inputs: np.ndarray  # (SHOWN_DIGITS, 28, 28) what the model saw (noisy when denoising)
     outputs: np.ndarray  # its reconstructions
     targets: np.ndarray  # the clean digits
 
@@ -96,7 +96,7 @@ class Done:
     metrics: dict
 
 
-SAMPLES = 8  # validation digits shown with their reconstructions after every epoch
+SHOWN_DIGITS = 8  # validation digits shown with their reconstructions after every epoch
 
 
 def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
@@ -210,7 +210,7 @@ def _validate(model, val_x, cfg, autocast) -> tuple[float, float, tuple[np.ndarr
         total_loss += loss.item() * len(idx)
         total_mse += per_image_mse(outputs, targets).sum().item()
         if samples is None:
-            samples = tuple(t[:SAMPLES, 0].float().cpu().numpy() for t in (inputs, outputs, targets))
+            samples = tuple(t[:SHOWN_DIGITS, 0].float().cpu().numpy() for t in (inputs, outputs, targets))
     return total_loss / len(val_x), total_mse / len(val_x), samples
 
 

@@ -89,7 +89,7 @@ def live_view(code: str, secret: str) -> None:
     pair = None
     if len(chosen) == 2:
         pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d) for d in chosen]}
-    failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map")
+    failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map").failed
     st.caption(f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other.")
     if failed and pair:  # the page cannot decode: the server draws the morph
         t = st.slider("From A (0) to B (1)", 0.0, 1.0, 0.5, 0.1, key="class_t")

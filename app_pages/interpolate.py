@@ -43,9 +43,9 @@ def panel():
             st.info("Choose or draw both digits.", icon=":material/gesture:")
             return
         za, zb = latent.encode(choice.model, np.stack([a, b]))
-        t, failed = live.morph(choice, za, zb, method, st.session_state.get("interp_live_t", 0.5), key="interp_live")
-        st.session_state["interp_live_t"] = t
-        if failed:  # the page cannot decode: the server draws the frame when the slider is let go
+        slid = live.morph(choice, za, zb, method, st.session_state.get("interp_live_t", 0.5), key="interp_live")
+        st.session_state["interp_live_t"] = slid.t
+        if slid.failed:  # the page cannot decode: the server draws the frame when the slider is let go
             t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05, key="interp_t")
             frame = latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
             ui.picture(ui.digit_picture(frame, 280), f"decode at t = {t:.2f}")

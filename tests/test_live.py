@@ -527,11 +527,11 @@ def test_the_page_says_what_python_says_for_every_share(server):
             const paint = await import('./paint.js');
             return {verdicts: pairs.map(([e, c]) => paint.verdict(words, e, c)),
                     captions: pairs.map(([e]) => paint.meterCaption(words, "Reconstruction error", e)),
-                    shares: values.map((v) => paint.worseThan(quantiles, v))};
+                    shares: values.map((v) => paint.shareBetter(quantiles, v))};
         }""",
         [novelty.WORDS, pairs, [0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7]],
     )
     page.close()
     assert ours["verdicts"] == [novelty.verdict(e, c) for e, c in pairs]
     assert ours["captions"] == [novelty.meter_caption("Reconstruction error", e) for e, _ in pairs]
-    assert ours["shares"] == pytest.approx(list(novelty.worse_than([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12)
+    assert ours["shares"] == pytest.approx(list(novelty.share_better([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12)

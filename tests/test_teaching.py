@@ -57,8 +57,8 @@ def test_the_feature_map_view_works_for_every_architecture(name):
 
 def test_the_share_of_digits_rebuilt_better_and_what_it_means():
     quantiles = np.linspace(0.001, 0.1, novelty.QUANTILES)
-    assert novelty.worse_than(quantiles, 0.0) == 0 and novelty.worse_than(quantiles, 1.0) == 1
-    assert novelty.worse_than(quantiles, 0.0505) == pytest.approx(0.5, abs=1e-3)
+    assert novelty.share_better(quantiles, 0.0) == 0 and novelty.share_better(quantiles, 1.0) == 1
+    assert novelty.share_better(quantiles, 0.0505) == pytest.approx(0.5, abs=1e-3)
     assert "looks like a digit" in novelty.verdict(0.38) and "62%" in novelty.verdict(0.38)
     assert "99.7%" in novelty.verdict(0.997) and "does not look like anything" in novelty.verdict(0.997)
     assert "every real digit" in novelty.verdict(1.0)

@@ -4,13 +4,13 @@ Python stays the source of truth and the browser gets copies: a checkpoint's enc
 exported to ONNX (`ae.export`, cached outside the package and served by a second component
 declared on that folder, `models`, which is never drawn), the
 vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in JavaScript
-(`frontend/preprocess.js`). Each widget reports where it runs; where the runtime cannot start,
-`failed` is true and the page computes on the server as before.
+(`frontend/preprocess.js`). Each widget returns what it heard from the page, with `failed` true
+where the page cannot run the model (the server then computes as before) and `reason`:
 
-    drawn = live.draw(choice, key="draw_live")      # the Draw page's canvas
-    t = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")
-    live.hover(choice, points, labels, lo, hi, key="explore_live")
-    failed = live.classmap(choice, background, drawings, pair, key="class_map")
+    drawn = live.draw(choice, key="draw_live")      # Drawn: .digit, .strokes, .code, .shares
+    slid = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")   # Slid: .t
+    live.hover(choice, points, labels, lo, hi, key="explore_live")       # Heard
+    live.classmap(choice, background, drawings, pair, key="class_map")   # Heard; chosen(key): the clicks
 """
 
 from __future__ import annotations
@@ -99,28 +99,41 @@ def beside_model(choice, name: str, data: bytes) -> str | None:
 
 
 def model_args(choice) -> dict:
-    """The arguments every widget gets about the chosen model (an `ae.ui.Choice`)."""
+    """The arguments every widget gets about the chosen model (an `ae.ui.LoadedModel`)."""
     _served()
     spec, error = _exported(str(choice.path), choice.mtime_ns, choice.size)
     return {"model": spec, "export_error": error, "model_name": choice.name, "latent_dim": choice.model.latent_dim, "version": runtime_version()}
 
 
 @dataclass(frozen=True)
-class Drawn:
-    """What the Draw widget last told the server: the drawing as a 28x28 digit (None when empty),
-    how many strokes (and clears) it has seen, and whether the page could run the model itself."""
+class Heard:
+    """What a widget told the server: whether the page could not run the model, and why."""
 
-    digit: np.ndarray | None
     failed: bool
     reason: str
+
+
+@dataclass(frozen=True)
+class Slid(Heard):
+    """Interpolate's slider: where it was let go."""
+
+    t: float = 0.5
+
+
+@dataclass(frozen=True)
+class Drawn(Heard):
+    """The Draw widget: the drawing as a 28x28 digit (None when empty), how many strokes (and
+    clears) it has seen."""
+
+    digit: np.ndarray | None = None
     strokes: int = 0
     code: np.ndarray | None = None  # what the page's model made of the drawing, where it ran: unchecked
     shares: tuple | None = None  # the page's "is this a digit?" shares for it: unchecked
 
 
-def failed(value) -> tuple[bool, str]:
+def heard(value) -> Heard:
     value = value if isinstance(value, dict) else {}
-    return value.get("runtime") == "failed", str(value.get("reason") or "")
+    return Heard(value.get("runtime") == "failed", str(value.get("reason") or ""))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -147,14 +160,14 @@ def page_input(value) -> np.ndarray | None:
 def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
     frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions;
-    `compare`: up to four more models (ae.ui.Choice) that rebuild the same drawing live.
+    `compare`: up to four more models (ae.ui.LoadedModel) that rebuild the same drawing live.
     Where the page ran the model, the digit is the page's own 28x28 (preprocess.js, held to
     ae.preprocess within 1/255 by the tests), else the server reads the canvas's PNG."""
     others = [model_args(c) for c in compare]
     value = _component(widget="draw", editor=editor, compare=others, key=key, default=None, **model_args(choice))
-    is_failed, reason = failed(value)
+    said = heard(value)
     png = value.get("png") if isinstance(value, dict) else None
-    digit = page_input(value.get("input")) if png and not is_failed else None
+    digit = page_input(value.get("input")) if png and not said.failed else None
     try:
         digit = digit_of(png) if png and digit is None else digit
     except (ValueError, preprocess.ImageError):
@@ -166,21 +179,20 @@ def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
     except (TypeError, ValueError):
         code = None
     shares = tuple(shares) if isinstance(shares, list) and len(shares) == 2 and code is not None else None
-    return Drawn(digit, is_failed, reason, strokes if isinstance(strokes, int) else 0, code, shares)
+    return Drawn(said.failed, said.reason, digit, strokes if isinstance(strokes, int) else 0, code, shares)
 
 
-def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> tuple[float, bool]:
-    """A slider whose frame follows it in the page; (t where it was let go, whether the page failed)."""
+def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> Slid:
+    """A slider whose frame follows it in the page; where it was let go."""
     value = _component(widget="morph", za=_floats(za), zb=_floats(zb), method=method, t=t, key=key, default=None, **model_args(choice))
-    is_failed, _ = failed(value)
-    return (float(value["t"]) if isinstance(value, dict) and "t" in value else t), is_failed
+    said = heard(value)
+    return Slid(said.failed, said.reason, float(value["t"]) if isinstance(value, dict) and "t" in value else t)
 
 
-def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> bool:
-    """The code plane of a 2-d model with the digit under the pointer decoded in the page; whether it failed."""
+def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> Heard:
+    """The code plane of a 2-d model with the digit under the pointer decoded in the page."""
     args = {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(), "lo": _floats(lo), "hi": _floats(hi), "palette": PALETTE}
-    value = _component(widget="hover", key=key, default=None, **args, **model_args(choice))
-    return failed(value)[0]
+    return heard(_component(widget="hover", key=key, default=None, **args, **model_args(choice)))
 
 
 def chosen(key: str) -> list[int]:
@@ -190,12 +202,11 @@ def chosen(key: str) -> list[int]:
     return [int(i) for i in picked if isinstance(i, int)][-2:] if isinstance(picked, list) else []
 
 
-def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, key: str) -> bool:
+def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, key: str) -> Heard:
     """The class's map (background: the test digits' points or their URL, lo, hi; drawings: id,
     xy, png, tint, name, verdict, unusual) and the morph of the chosen pair (a, b: codes; names)
-    decoded in the page; whether the page failed to run the model (`chosen(key)`: the clicks)."""
-    value = _component(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
-    return failed(value)[0] and pair is not None
+    decoded in the page (`chosen(key)`: the clicks)."""
+    return heard(_component(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice)))
 
 
 def _floats(a) -> list[float]:

@@ -59,21 +59,21 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    def raw_output(self, x: torch.Tensor) -> torch.Tensor:
+    def unclamped_output(self, x: torch.Tensor) -> torch.Tensor:
         """What the reconstruction loss sees: the output before any clamping."""
         return self(x)
 
     def training_loss(self, x: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
         """The objective of one batch; a model with terms of its own (the VAE) overrides it."""
-        return reconstruction_loss(loss, self.raw_output(x), target)
+        return reconstruction_loss(loss, self.unclamped_output(x), target)
 
     def loss_and_output(self, x: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Validation's one pass: the batch's objective and the output users see (`self(x)`)."""
-        raw = self.raw_output(x)
-        return reconstruction_loss(loss, raw, target), self.shown(raw)
+        raw = self.unclamped_output(x)
+        return reconstruction_loss(loss, raw, target), self.clamped(raw)
 
-    def shown(self, raw: torch.Tensor) -> torch.Tensor:
-        """What users see of a raw output."""
+    def clamped(self, raw: torch.Tensor) -> torch.Tensor:
+        """What users see of an unclamped output: itself, for a model whose last layer squashes to [0, 1]."""
         return raw
 
     def config_dict(self) -> dict:
@@ -84,16 +84,16 @@ class Clamped(Autoencoder):
     """A model whose last layer does not squash to [0, 1]: it trains on its raw output, so the
     loss always has a gradient, and `decode` clamps."""
 
-    def raw_decode(self, z: torch.Tensor) -> torch.Tensor:
+    def unclamped_decode(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def decode(self, z):
-        return self.shown(self.raw_decode(z))
+        return self.clamped(self.unclamped_decode(z))
 
-    def raw_output(self, x):
-        return self.raw_decode(self.encode(x))
+    def unclamped_output(self, x):
+        return self.unclamped_decode(self.encode(x))
 
-    def shown(self, raw):
+    def clamped(self, raw):
         return raw.clamp(0.0, 1.0)
 
 

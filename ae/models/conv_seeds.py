@@ -156,7 +156,7 @@ class ConvBnElu(Clamped):
     def encode(self, x):
         return self.encoder(x)
 
-    def raw_decode(self, z):
+    def unclamped_decode(self, z):
         return self.decoder(z)
 
 

@@ -67,7 +67,7 @@ class Stacked(Clamped):
     def encode(self, x):
         return self.encoder(x.flatten(1))  # (B, 784) -> (B, 11)
 
-    def raw_decode(self, z):
+    def unclamped_decode(self, z):
         return as_image(self.decoder(z), self.image_size)  # (B, 11) -> (B, 1, 28, 28)
 
 

@@ -8,7 +8,7 @@ from ae.ui.catalog import (
     DEFAULT_MODEL,
     MAP_DIGITS,
     MODEL_KEY,
-    Choice,
+    LoadedModel,
     all_models,
     code_editor,
     loaded_models,
@@ -44,7 +44,7 @@ from ae.ui.pictures import (
 )
 
 __all__ = [
-    "DEFAULT_MODEL", "MAP_DIGITS", "MODEL_KEY", "PALETTE", "Choice", "all_models", "canvas_digit", "code_editor", "test_codes", "train_digits", "code_bars_svg", "digit_picture",
+    "DEFAULT_MODEL", "MAP_DIGITS", "MODEL_KEY", "PALETTE", "LoadedModel", "all_models", "canvas_digit", "code_editor", "test_codes", "train_digits", "code_bars_svg", "digit_picture",
     "digit_source", "error_picture", "gallery", "gallery_html", "gif_bytes", "loaded_models", "metrics_html",
     "mnist_missing_note", "noisy", "pick_digit", "picture", "picture_html", "png_bytes", "rebuild", "row_picture",
     "selected_model", "selected_model_or_stop", "sidebar_model_picker", "test_digits", "upload_digit",

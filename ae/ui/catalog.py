@@ -16,7 +16,7 @@ DEFAULT_MODEL = "conv32"
 
 
 @dataclass(frozen=True)
-class Choice:
+class LoadedModel:
     """One checkpoint file as the app sees it: a loaded model and its metadata, or why it could not be loaded."""
 
     name: str
@@ -63,13 +63,13 @@ def _load(path: str, mtime_ns: int, size: int) -> tuple:
         return None, None, str(e)
 
 
-def choice_at(path: str, mtime_ns: int, size: int) -> Choice:
-    """The loaded checkpoint of a `Choice.version` (once per file version, as the folder's listing)."""
+def choice_at(path: str, mtime_ns: int, size: int) -> LoadedModel:
+    """The loaded checkpoint of a `LoadedModel.version` (once per file version, as the folder's listing)."""
     model, meta, error = _load(path, mtime_ns, size)
-    return Choice(Path(path).stem, Path(path), model, meta, error, mtime_ns, size)
+    return LoadedModel(Path(path).stem, Path(path), model, meta, error, mtime_ns, size)
 
 
-def all_models() -> list[Choice]:
+def all_models() -> list[LoadedModel]:
     """Every checkpoint in the folder, listed now, so a newly trained model shows up at once."""
     out = []
     for path in checkpoints.checkpoint_files(checkpoints.default_dir()):
@@ -78,16 +78,16 @@ def all_models() -> list[Choice]:
         except FileNotFoundError:  # deleted since the listing
             continue
         model, meta, error = _load(str(path), stat.st_mtime_ns, stat.st_size)
-        out.append(Choice(path.stem, path, model, meta, error, stat.st_mtime_ns, stat.st_size))
+        out.append(LoadedModel(path.stem, path, model, meta, error, stat.st_mtime_ns, stat.st_size))
     return out
 
 
-def loaded_models() -> list[Choice]:
+def loaded_models() -> list[LoadedModel]:
     """The models that loaded, smallest code first: models of one code size sit together."""
     return sorted((c for c in all_models() if c.ok), key=lambda c: (c.model.latent_dim, c.name))
 
 
-def sidebar_model_picker(fixed: str | None = None) -> Choice | None:
+def sidebar_model_picker(fixed: str | None = None) -> LoadedModel | None:
     """The sidebar's model choice, kept in session state across pages; broken files listed with
     why. `fixed`: the model a class uses, shown and not to be changed."""
     choices = loaded_models()
@@ -116,13 +116,13 @@ def sidebar_model_picker(fixed: str | None = None) -> Choice | None:
     return chosen
 
 
-def selected_model() -> Choice | None:
+def selected_model() -> LoadedModel | None:
     """The model picked in the sidebar (None when there is none)."""
     by_name = {c.name: c for c in loaded_models()}
     return by_name.get(st.session_state.get(MODEL_KEY))
 
 
-def selected_model_or_stop() -> Choice:
+def selected_model_or_stop() -> LoadedModel:
     """The chosen model; without one, the page says how to get one and stops there."""
     choice = selected_model()
     if choice is None:
@@ -139,7 +139,7 @@ def _test_codes(path: str, mtime_ns: int, size: int, count: int) -> np.ndarray:
     return latent.encode(choice_at(path, mtime_ns, size).model, test_digits()[0][:count])
 
 
-def test_codes(choice: Choice, count: int) -> tuple[np.ndarray, np.ndarray] | None:
+def test_codes(choice: LoadedModel, count: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(codes, labels) of the first `count` test digits, once per model version; None without MNIST."""
     digits = test_digits()
     if digits is None:
@@ -153,7 +153,7 @@ def _code_directions(path: str, mtime_ns: int, size: int) -> dict:
     return latent.code_directions(test_codes(choice, MAP_DIGITS)[0][:1000])  # the map's codes, encoded once
 
 
-def code_editor(choice: Choice) -> dict | None:
+def code_editor(choice: LoadedModel) -> dict | None:
     """How the Draw page's code editor moves this model's codes (latent.code_directions), from
     1,000 test digits; for a small code without MNIST, a slider per number over a generous range."""
     if test_digits() is not None:
@@ -163,7 +163,7 @@ def code_editor(choice: Choice) -> dict | None:
     return None
 
 
-def rebuild(choice: Choice, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rebuild(choice: LoadedModel, digit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code (latent_dim,), reconstruction (28, 28)) of one digit."""
     z, x_hat = latent.reconstruct(choice.model, digit[None])
     return z[0], x_hat[0]

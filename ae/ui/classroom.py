@@ -108,12 +108,12 @@ def student() -> str:
     return token
 
 
-def room_model(room: Room) -> catalog.Choice | None:
+def room_model(room: Room) -> catalog.LoadedModel | None:
     """The room's model on this server, or None when this server does not have it."""
     return next((c for c in catalog.loaded_models() if c.name == room.model and c.model.latent_dim == room.latent_dim), None)
 
 
-def send(room: Room, choice: catalog.Choice, drawn, nickname: str) -> None:
+def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str) -> None:
     """A student's finished drawing (ae.live.Drawn) to the room, with its code and "is this a
     digit?" shares: the page's where it ran the model (the store checks them), else the server's.
     RoomError says why it was not stored."""
@@ -162,7 +162,7 @@ def _background(path: str, mtime_ns: int, size: int) -> tuple[latent.Projection,
     return projection, background
 
 
-def background(choice: catalog.Choice):
+def background(choice: catalog.LoadedModel):
     return _background(*choice.version) if inputs.test_digits() is not None else None
 
 
@@ -189,7 +189,7 @@ def verdict(d: Drawing) -> str:
     return f"stranger than {novelty.percent(d.unusual)} of test digits" if d.unusual >= novelty.LINE else "looks like a digit"
 
 
-def map_drawings(room: Room, choice: catalog.Choice, projection: latent.Projection, drawings: list[Drawing]) -> list[dict]:
+def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Projection, drawings: list[Drawing]) -> list[dict]:
     """What the map draws of each drawing: where its code lies, its picture, its nearest class."""
     if not drawings:
         return []

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ae import compress, evaluate, latent
 from ae.ui import later
-from ae.ui.catalog import Choice
+from ae.ui.catalog import LoadedModel
 from ae.ui.inputs import test_digits, train_digits
 
 
@@ -16,7 +16,7 @@ def _quantiser(model) -> compress.Quantiser:
     return compress.Quantiser.fit(latent.encode(model, train_digits()))
 
 
-def quantiser(choice: Choice) -> compress.Quantiser | None:
+def quantiser(choice: LoadedModel) -> compress.Quantiser | None:
     """The model's code quantised over 5,000 training digits' codes; None until measured."""
     return later.result(("quantiser", *choice.version), _quantiser, choice.model)
 
@@ -25,7 +25,7 @@ def _curves(model) -> dict:
     return compress.curves(model, evaluate.pca_basis(), train_digits(), test_digits()[0][: compress.CURVE_DIGITS])
 
 
-def curves(choice: Choice) -> dict | None:
+def curves(choice: LoadedModel) -> dict | None:
     """PSNR against bytes over 500 test digits for the model, PCA and JPEG; None until measured."""
     return later.result(("curves", *choice.version), _curves, choice.model)
 
@@ -36,12 +36,12 @@ def pca_quantiser(k: int) -> compress.Quantiser:
     return compress.Quantiser.fit(latent.encode(evaluate.pca_model(evaluate.pca_basis(), k), train_digits()))
 
 
-def wait_for(name: str, choice: Choice, message: str) -> None:
+def wait_for(name: str, choice: LoadedModel, message: str) -> None:
     later.waiting((name, *choice.version), message)
 
 
 
-def squeezed(choice: Choice, digit: np.ndarray, q: compress.Quantiser, bits: int) -> tuple[list, list[str]]:
+def squeezed(choice: LoadedModel, digit: np.ndarray, q: compress.Quantiser, bits: int) -> tuple[list, list[str]]:
     """The digit, then its code at `bits` bits a number decoded, PCA and JPEG at as many bytes:
     the pictures and their captions (the Compress page's rows, the lesson's last step)."""
     size = compress.code_bytes(choice.model.latent_dim, bits)

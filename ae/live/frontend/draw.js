@@ -5,7 +5,7 @@
 import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
 import {
-  codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, worseThan,
+  codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, shareBetter,
 } from "./paint.js";
 import { Pen } from "./pen.js";
 import { toMnist } from "./preprocess.js";
@@ -186,7 +186,7 @@ export class DrawWidget extends LiveWidget {
     const distance = this.classes && code ? codeDistance(this.classes, code) : null;
     paintMeter(this.meters.error, this.reference.error_quantiles, error);
     if (this.classes) paintMeter(this.meters.code, this.classes.quantiles, distance);
-    this.shares = error == null ? null : [worseThan(this.reference.error_quantiles, error), distance == null ? null : worseThan(this.classes.quantiles, distance)];
+    this.shares = error == null ? null : [shareBetter(this.reference.error_quantiles, error), distance == null ? null : shareBetter(this.classes.quantiles, distance)];
     const [byError, byCode] = this.shares || [null, null];
     const words = this.reference.words;
     this.meterCaptions.error.textContent = meterCaption(words, "Reconstruction error", byError);

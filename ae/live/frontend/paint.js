@@ -71,8 +71,8 @@ export function psnr(a, b) {
 }
 
 // Is this a digit? The share of real digits that score better than this value, from the score's
-// quantiles over the test digits (ae/novelty.py's worse_than), and what the shares mean (verdict).
-export function worseThan(quantiles, value) {
+// quantiles over the test digits (ae/novelty.py's share_better), and what the shares mean (verdict).
+export function shareBetter(quantiles, value) {
   const n = quantiles.length;
   if (value <= quantiles[0]) return 0;
   if (value >= quantiles[n - 1]) return 1;
