@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-unit bench checkpoints figure readme clean python-version
+.PHONY: run test test-fast test-unit format bench checkpoints figure readme clean python-version
 
 python-version:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
@@ -30,11 +30,20 @@ run: python-version $(VENV)/.installed
 test: python-version $(VENV)/.installed-dev
 	@$(BIN)/python -m ae.download || true
 	@$(BIN)/python -m bench.appserver --ensure-browser || true
-	$(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs --durations=15 $(PYTEST_ARGS)
+
+# The inner loop: everything but the browsers and the full-test-set rescoring, with MNIST (about two minutes).
+test-fast: python-version $(VENV)/.installed-dev
+	@$(BIN)/python -m ae.download || true
+	$(BIN)/python -m pytest -q -rs -m "not browser and not slow" --durations=5 $(PYTEST_ARGS)
 
 # The tests that need neither MNIST nor a browser, by name: everything else is skipped, and says so.
 test-unit: python-version $(VENV)/.installed-dev
 	AE_TESTS=unit $(BIN)/python -m pytest -q -rs -m "not browser and not slow" $(PYTEST_ARGS)
+
+# ruff's formatter, configured in ruff.toml (tests/test_format.py holds the tree to it).
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf $(VENV) .pytest_cache

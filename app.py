@@ -25,10 +25,7 @@ def main() -> None:
     room = classroom.joined_room()  # a class's page uses the class's model
     ui.sidebar_model_picker(fixed=room.model if room else None)
     warm.start()  # once per process: for `streamlit run app.py`, which has no start-up hook
-    st.sidebar.caption(
-        "An autoencoder squeezes a picture through a small code and rebuilds it. "
-        "Pick a model here; every page uses it."
-    )
+    st.sidebar.caption("An autoencoder squeezes a picture through a small code and rebuilds it. Pick a model here; every page uses it.")
     page.run()
 
 

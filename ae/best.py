@@ -85,4 +85,3 @@ class BestSoFar:
             "precision": self.precision,
             "note": self.cfg.note,
         }
-

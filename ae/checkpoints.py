@@ -123,9 +123,7 @@ def validate_name(name: str) -> str:
     if "/" in name or "\\" in name or ".." in name:
         raise CheckpointError(f"'{name}' is not a plain name: no '/', '\\' or '..'")
     if not NAME_RE.match(name):
-        raise CheckpointError(
-            "use 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"
-        )
+        raise CheckpointError("use 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit")
     return name
 
 

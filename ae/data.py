@@ -78,7 +78,9 @@ def read_idx(path: Path, dims: int) -> torch.Tensor:
     header = 4 + 4 * dims
     shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
     if raw[:4] != bytes([0, 0, 8, dims]) or len(raw) != header + math.prod(shape):
-        raise MnistMissingError(f"{path} is not an MNIST idx file of {dims} dimension(s) (damaged or truncated?). " + missing_message(path.parents[2]))
+        raise MnistMissingError(
+            f"{path} is not an MNIST idx file of {dims} dimension(s) (damaged or truncated?). " + missing_message(path.parents[2])
+        )
     return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).view(*shape)
 
 

@@ -160,7 +160,9 @@ def onnx_files(checkpoint: str | os.PathLike, folder_of_exports: str | os.PathLi
             else:
                 os.utime(done)  # used: pruned last
         except OSError as e:
-            raise ExportError(f"the folder for exports, {root}, cannot be written ({e.strerror}): set AE_CACHE_DIR to one that can") from None
+            raise ExportError(
+                f"the folder for exports, {root}, cannot be written ({e.strerror}): set AE_CACHE_DIR to one that can"
+            ) from None
         return OnnxFiles(digest, folder, int(done.read_text()))
 
 
@@ -191,10 +193,15 @@ def _export(model: models.Autoencoder, folder: Path) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's notice of its own future
                 torch.onnx.export(
-                    module, (example,), buffer, dynamo=False, opset_version=OPSET,
-                    input_names=[input_name], output_names=[output_name],
+                    module,
+                    (example,),
+                    buffer,
+                    dynamo=False,
+                    opset_version=OPSET,
+                    input_names=[input_name],
+                    output_names=[output_name],
                     dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
-                )  # fmt: skip
+                )
         except Exception as e:  # the exporter raises many types for an op it cannot express
             raise ExportError(f"ONNX export of the {name} failed: {type(e).__name__}: {str(e).splitlines()[0]}") from None
         data = buffer.getvalue()
@@ -215,4 +222,3 @@ def unpack(packed: bytes) -> bytes:
     data = gzip.decompress(packed)
     whole = len(data) // 4 * 4
     return np.frombuffer(data[:whole], np.uint8).reshape(4, -1).T.tobytes() + data[whole:]
-

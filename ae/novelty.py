@@ -161,7 +161,9 @@ LINE = 0.975  # a share from here up calls a drawing unusual: each share is a ra
 STRONG = 0.99  # from here: "does not look like anything the model has seen"
 EVERY = 0.9995  # from here: "worse than every real digit", not a percentage
 WORDS = {
-    "line": LINE, "strong": STRONG, "every": EVERY,
+    "line": LINE,
+    "strong": STRONG,
+    "every": EVERY,
     "by_code": "Its code is further from every digit class than {than}",
     "by_code_every": "any real digit's",
     "by_code_share": "{share} of real digits' codes",
@@ -175,7 +177,7 @@ WORDS = {
     "caption": "{score}: yours (orange line) is larger than {share} of the 10,000 test digits' (blue)",
     "caption_empty": "{score}: the 10,000 test digits' (blue) and yours (orange line)",
     "empty": "Draw something: its reconstruction error and its code are placed among the real digits' here.",
-}  # fmt: skip
+}
 
 
 def percent(share: float) -> str:
@@ -261,8 +263,10 @@ def aucs_of(model: models.Autoencoder, meter: Meter, data_dir=None) -> dict[str,
     out["test_alarms"] = float((alarms["meter"] >= LINE).mean())
     for name, combine in COMBINATIONS.items():  # what each way of combining the two shares costs
         line = np.quantile(combine(*alarms["shares"]), 0.95)  # 5% of these test digits above it
-        out[name] = {"pen_auc": roc_auc(combine(*pen_digits["shares"]), combine(*pen_others["shares"])),
-                     "pen_caught_at_5pct": float((combine(*pen_others["shares"]) >= line).mean())}  # fmt: skip
+        out[name] = {
+            "pen_auc": roc_auc(combine(*pen_digits["shares"]), combine(*pen_others["shares"])),
+            "pen_caught_at_5pct": float((combine(*pen_others["shares"]) >= line).mean()),
+        }
     return out
 
 
@@ -279,7 +283,7 @@ def main(argv=None) -> int:
         f"non-digits it calls unusual, and {ALARM_DIGITS:,} other test digits:\n\n"
         "| model | by its error | by its code's distance to the nearest digit class | the meter: the larger share "
         "| pen-drawn: the meter | pen-drawn non-digits called unusual | test digits called unusual |\n|---|---|---|---|---|---|---|"
-    )  # fmt: skip
+    )
     found = {}
     for path in paths:
         model, meta = checkpoints.load(path)
@@ -288,12 +292,18 @@ def main(argv=None) -> int:
             test = data.digits("test", data_dir=args.data_dir)
             meter = Meter.of(checkpoints.Meta(metrics=measure(model, test, data_dir=args.data_dir)))
         auc = found[Path(path).stem] = aucs_of(model, meter, args.data_dir)
-        print(f"| {Path(path).stem} | {auc['error']:.3f} | {auc['code']:.3f} | {auc['meter']:.3f} | {auc['pen_meter']:.3f} | "
-              f"{auc['pen_caught']:.0%} | {auc['test_alarms']:.1%} |")  # fmt: skip
+        print(
+            f"| {Path(path).stem} | {auc['error']:.3f} | {auc['code']:.3f} | {auc['meter']:.3f} | {auc['pen_meter']:.3f} | "
+            f"{auc['pen_caught']:.0%} | {auc['test_alarms']:.1%} |"
+        )
     if args.combinations:
-        print("\nPen-drawn, two ways of combining the shares: ROC AUC, and the pen-drawn non-digits called unusual at the line "
-              "that 5% of the 1,000 test digits pass\n\n| model | " + " | ".join(f"{n}: AUC | {n}: called" for n in COMBINATIONS) + " |\n|---|"
-              + "---|---|" * len(COMBINATIONS))  # fmt: skip
+        print(
+            "\nPen-drawn, two ways of combining the shares: ROC AUC, and the pen-drawn non-digits called unusual at the line "
+            "that 5% of the 1,000 test digits pass\n\n| model | "
+            + " | ".join(f"{n}: AUC | {n}: called" for n in COMBINATIONS)
+            + " |\n|---|"
+            + "---|---|" * len(COMBINATIONS)
+        )
         for name, auc in found.items():
             print(f"| {name} | " + " | ".join(f"{auc[n]['pen_auc']:.3f} | {auc[n]['pen_caught_at_5pct']:.0%}" for n in COMBINATIONS) + " |")
     return 0

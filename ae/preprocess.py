@@ -37,9 +37,7 @@ def read_image(data: bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             if img.width * img.height > MAX_PIXELS:
-                raise ImageError(
-                    f"the picture is {img.width}x{img.height} pixels; the limit is {MAX_PIXELS // 10**6} megapixels"
-                )
+                raise ImageError(f"the picture is {img.width}x{img.height} pixels; the limit is {MAX_PIXELS // 10**6} megapixels")
             img.seek(0)  # animated: the first frame
             img = ImageOps.exif_transpose(img)
             img.load()

@@ -44,9 +44,20 @@ def rescore(path: Path, data_dir=None) -> None:
 
 
 TABLE_HEAD = [
-    "model", "architecture", "latent", "params", "test MSE", "PSNR dB", "BCE", "PCA MSE (same k)",
-    f"PSNR gain at {NOISY[0]} {NOISY[1]:g}", "trained", "epochs", "time", "on",
-]  # fmt: skip
+    "model",
+    "architecture",
+    "latent",
+    "params",
+    "test MSE",
+    "PSNR dB",
+    "BCE",
+    "PCA MSE (same k)",
+    f"PSNR gain at {NOISY[0]} {NOISY[1]:g}",
+    "trained",
+    "epochs",
+    "time",
+    "on",
+]
 
 
 def table_row(path: Path) -> str:

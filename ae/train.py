@@ -83,7 +83,14 @@ def history_row(epoch: int, train_loss: float, val_loss: float, val_mse: float, 
     def rounded(value: float):
         return None if math.isnan(value) else round(value, 7)
 
-    return {"epoch": epoch, "train_loss": rounded(train_loss), "val_loss": rounded(val_loss), "val_mse": rounded(val_mse), "lr": lr, "seconds": round(seconds, 2)}
+    return {
+        "epoch": epoch,
+        "train_loss": rounded(train_loss),
+        "val_loss": rounded(val_loss),
+        "val_mse": rounded(val_mse),
+        "lr": lr,
+        "seconds": round(seconds, 2),
+    }
 
 
 @dataclass
@@ -121,10 +128,17 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
     loss_name = cfg.resolved_loss()
     autocast = _autocast(device, precision)
     yield Started(
-        model=cfg.model, parameters=models.count_parameters(model), device=str(device), precision=precision,
-        epochs=cfg.epochs, batches=batches, train_size=len(train_x), val_size=len(val_x),
-        first_epoch=first_epoch, network=scored,
-    )  # fmt: skip
+        model=cfg.model,
+        parameters=models.count_parameters(model),
+        device=str(device),
+        precision=precision,
+        epochs=cfg.epochs,
+        batches=batches,
+        train_size=len(train_x),
+        val_size=len(val_x),
+        first_epoch=first_epoch,
+        network=scored,
+    )
     start = time.perf_counter()
     try:
         if model.closed_form:
@@ -159,9 +173,18 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
                 if improved:
                     best.write()
                 yield EpochEnd(
-                    epoch=epoch, last_epoch=last_epoch, train_loss=total / seen, val_loss=val_loss, val_mse=val_mse, lr=lr,
-                    seconds=seconds, improved=improved, inputs=samples[0], outputs=samples[1], targets=samples[2],
-                )  # fmt: skip
+                    epoch=epoch,
+                    last_epoch=last_epoch,
+                    train_loss=total / seen,
+                    val_loss=val_loss,
+                    val_mse=val_mse,
+                    lr=lr,
+                    seconds=seconds,
+                    improved=improved,
+                    inputs=samples[0],
+                    outputs=samples[1],
+                    targets=samples[2],
+                )
     except TrainingDiverged:
         best.discard()
         raise
@@ -172,9 +195,13 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
         runtime.restore_threads(threads)
     metrics = best.finish(complete=True)
     yield Done(
-        path=best.path, best_epoch=best.epoch, best_val_loss=best.val_loss, epochs_run=last_epoch - first_epoch + 1,
-        seconds=time.perf_counter() - start, metrics=metrics,
-    )  # fmt: skip
+        path=best.path,
+        best_epoch=best.epoch,
+        best_val_loss=best.val_loss,
+        epochs_run=last_epoch - first_epoch + 1,
+        seconds=time.perf_counter() - start,
+        metrics=metrics,
+    )
 
 
 def _fit(model, train_x, val_x, cfg, best, epoch, autocast) -> EpochEnd:
@@ -187,9 +214,18 @@ def _fit(model, train_x, val_x, cfg, best, epoch, autocast) -> EpochEnd:
     best.offer(val_loss, epoch, history_row(epoch, math.nan, val_loss, val_mse, 0.0, seconds))
     best.write()
     return EpochEnd(
-        epoch=epoch, last_epoch=epoch, train_loss=math.nan, val_loss=val_loss, val_mse=val_mse, lr=0.0,
-        seconds=seconds, improved=True, inputs=samples[0], outputs=samples[1], targets=samples[2],
-    )  # fmt: skip
+        epoch=epoch,
+        last_epoch=epoch,
+        train_loss=math.nan,
+        val_loss=val_loss,
+        val_mse=val_mse,
+        lr=0.0,
+        seconds=seconds,
+        improved=True,
+        inputs=samples[0],
+        outputs=samples[1],
+        targets=samples[2],
+    )
 
 
 @torch.no_grad()

@@ -57,8 +57,10 @@ class Bars:
     def show(self, ev) -> None:
         tqdm = self.tqdm
         if isinstance(ev, Started):
-            print(f"{ev.model}: {ev.parameters:,} parameters, {ev.train_size:,} training images, "
-                  f"{ev.device} ({ev.precision})", file=sys.stderr)  # fmt: skip
+            print(
+                f"{ev.model}: {ev.parameters:,} parameters, {ev.train_size:,} training images, {ev.device} ({ev.precision})",
+                file=sys.stderr,
+            )
             self.epochs = tqdm(total=ev.epochs, desc="epochs", unit="epoch", position=0)
             self.batches = tqdm(total=ev.batches, desc=f"epoch {ev.first_epoch}", unit="batch", position=1, leave=False)
         elif isinstance(ev, BatchEnd):
@@ -70,15 +72,21 @@ class Bars:
                 self.batches.set_postfix(loss=f"{ev.loss:.5f}")
         elif isinstance(ev, EpochEnd):
             self.epochs.update(1)
-            tqdm.write(f"epoch {ev.epoch}: train {ev.train_loss:.5f}  val {ev.val_loss:.5f}  val MSE {ev.val_mse:.5f}  "
-                       f"{ev.seconds:.0f} s{'  *best' if ev.improved else ''}", file=sys.stderr)  # fmt: skip
+            tqdm.write(
+                f"epoch {ev.epoch}: train {ev.train_loss:.5f}  val {ev.val_loss:.5f}  val MSE {ev.val_mse:.5f}  "
+                f"{ev.seconds:.0f} s{'  *best' if ev.improved else ''}",
+                file=sys.stderr,
+            )
         elif isinstance(ev, Done):
             self.batches.close()
             self.epochs.close()
             test = ev.metrics.get("test", {})
-            print(f"done in {ev.seconds:.0f} s: best epoch {ev.best_epoch}, val loss {ev.best_val_loss:.5f}"
-                  + (f", test MSE {test['mse']:.5f}, PSNR {test['psnr']:.2f} dB" if test else "")
-                  + (f"\nwrote {ev.path}" if ev.path else ""), file=sys.stderr)  # fmt: skip
+            print(
+                f"done in {ev.seconds:.0f} s: best epoch {ev.best_epoch}, val loss {ev.best_val_loss:.5f}"
+                + (f", test MSE {test['mse']:.5f}, PSNR {test['psnr']:.2f} dB" if test else "")
+                + (f"\nwrote {ev.path}" if ev.path else ""),
+                file=sys.stderr,
+            )
 
 
 def run(config: TrainConfig) -> int:
@@ -88,7 +96,10 @@ def run(config: TrainConfig) -> int:
         for ev in train(config):
             bars.show(ev)
     except KeyboardInterrupt:
-        print(f"\nstopped; the best epoch so far is kept, not yet scored: python -m ae.results --rescore {config.out or ''}".rstrip(), file=sys.stderr)
+        print(
+            f"\nstopped; the best epoch so far is kept, not yet scored: python -m ae.results --rescore {config.out or ''}".rstrip(),
+            file=sys.stderr,
+        )
         return 130
     except (ValueError, TrainingDiverged, data.MnistMissingError, checkpoints.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)

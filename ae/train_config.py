@@ -40,7 +40,12 @@ class TrainConfig:
     lr: float = option(1e-3, "the (peak) learning rate", between=(1e-8, 10), label="learning rate")
     weight_decay: float = option(0.0, "decoupled weight decay (AdamW) or L2 (Adam)", between=(0, 1), label="weight decay")
     schedule: str = option("constant", "onecycle: warm up, then anneal", choices=SCHEDULES)
-    ema: float = option(0.0, "score and keep a moving average of the weights with this decay (e.g. 0.999)", between=(0, 0.99999), label="the moving average's decay")
+    ema: float = option(
+        0.0,
+        "score and keep a moving average of the weights with this decay (e.g. 0.999)",
+        between=(0, 0.99999),
+        label="the moving average's decay",
+    )
     epochs: int = option(10, "epochs to train", between=(1, 10_000))
     batch_size: int = option(128, "images per step", between=(2, 65_536), label="batch size")
     limit: int | None = option(None, "train on the first N training images", between=(2, 48_000))
@@ -68,9 +73,13 @@ class TrainConfig:
                 continue
             choices = meta["choices"]() if callable(meta["choices"]) else meta["choices"]
             if choices and value not in choices:
-                raise ValueError(f"unknown {'architecture' if f.name == 'model' else name} {value!r}: one of {', '.join(map(str, choices))}")
+                raise ValueError(
+                    f"unknown {'architecture' if f.name == 'model' else name} {value!r}: one of {', '.join(map(str, choices))}"
+                )
             lo, hi = meta["between"] or (None, None)
-            if lo is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi):
+            if lo is not None and not (
+                isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and lo <= value <= hi
+            ):
                 raise ValueError(f"{name} must be a number from {lo:g} to {hi:,g}, not {value}")
         loss = self.resolved_loss()
         if loss not in models.model_class(self.model).losses:

@@ -45,7 +45,9 @@ def start() -> None:
         if code is None or classroom.store().get(code) is None:
             st.warning("No class has this code: check it with your teacher.", icon=":material/group_off:")
         else:
-            st.page_link("app_pages/draw.py", label=f"Draw in class {rooms.pretty_code(code)}", icon=":material/draw:", query_params={"room": code})
+            st.page_link(
+                "app_pages/draw.py", label=f"Draw in class {rooms.pretty_code(code)}", icon=":material/draw:", query_params={"room": code}
+            )
 
 
 def join_panel(room, secret) -> None:
@@ -55,7 +57,10 @@ def join_panel(room, secret) -> None:
     ui.picture(classroom.qr_svg(url), None, alt=f"QR code of the join link, {url}", width=360)
     st.html(f'<div class="join-url">{html.escape(url)}</div>')
     if url.startswith(("http://localhost", "http://127.")):
-        st.warning("Students cannot open localhost: open this page by the server's address on your network, or set AE_PUBLIC_URL.", icon=":material/wifi_off:")
+        st.warning(
+            "Students cannot open localhost: open this page by the server's address on your network, or set AE_PUBLIC_URL.",
+            icon=":material/wifi_off:",
+        )
     with st.expander("Your teacher link: keep it private, it alone can run this room"):
         st.code(url.replace("/draw?room=", "/class?room=") + f"&teacher={secret}", language=None)
         if st.button("Leave this room (it stays open for the class)", key="class_leave"):
@@ -90,7 +95,9 @@ def live_view(code: str, secret: str) -> None:
     if len(chosen) == 2:
         pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d) for d in chosen]}
     failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map").failed
-    st.caption(f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other.")
+    st.caption(
+        f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other."
+    )
     if failed and pair:  # the page cannot decode: the server draws the morph
         t = st.slider("From A (0) to B (1)", 0.0, 1.0, 0.5, 0.1, key="class_t")
         frame = latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
@@ -126,10 +133,24 @@ def controls(code: str, secret: str) -> None:
         st.session_state["class_confirm_clear"] = True
         classroom.rerun_part()
     name = f"class-{room.code}"
-    npz.download_button("Download the drawings (.npz)", lambda: files.npz_bytes(store.all_drawings(room.code, secret), room.model),
-                        f"{name}.npz", "application/octet-stream", key="class_npz", icon=":material/download:", on_click="ignore")  # fmt: skip
-    sheet.download_button("Download a sheet (PNG)", lambda: files.sheet_png(store.all_drawings(room.code, secret)),
-                          f"{name}.png", "image/png", key="class_sheet", icon=":material/grid_view:", on_click="ignore")  # fmt: skip
+    npz.download_button(
+        "Download the drawings (.npz)",
+        lambda: files.npz_bytes(store.all_drawings(room.code, secret), room.model),
+        f"{name}.npz",
+        "application/octet-stream",
+        key="class_npz",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    sheet.download_button(
+        "Download a sheet (PNG)",
+        lambda: files.sheet_png(store.all_drawings(room.code, secret)),
+        f"{name}.png",
+        "image/png",
+        key="class_sheet",
+        icon=":material/grid_view:",
+        on_click="ignore",
+    )
 
 
 st.html(PROJECTOR_CSS)

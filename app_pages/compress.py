@@ -36,9 +36,14 @@ def chart(found: dict):
         name = choice.name if label == "model" else label
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, line=dict(color=colours[label])))
     fig.update_layout(
-        height=380, template="plotly_dark", margin=dict(l=10, r=10, t=10, b=10), xaxis_type="log",
-        xaxis_title="bytes per digit (log scale)", yaxis_title="mean PSNR over 500 test digits (dB)", legend=dict(orientation="h", y=1.1),
-    )  # fmt: skip
+        height=380,
+        template="plotly_dark",
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_type="log",
+        xaxis_title="bytes per digit (log scale)",
+        yaxis_title="mean PSNR over 500 test digits (dB)",
+        legend=dict(orientation="h", y=1.1),
+    )
     return fig
 
 
@@ -50,7 +55,9 @@ else:
     st.session_state.setdefault("compress_bits", list(compress.BITS))
     budgets = st.pills("Budgets: bits for each number of the code", compress.CURVE_BITS, selection_mode="multi", key="compress_bits")
     if q is None:
-        measures.wait_for("quantiser", choice, f"Measuring {choice.name}'s codes of 5,000 training digits, to know each number's range (a few seconds)…")
+        measures.wait_for(
+            "quantiser", choice, f"Measuring {choice.name}'s codes of 5,000 training digits, to know each number's range (a few seconds)…"
+        )
     elif digit is not None:
         comparison(digit, q, budgets)
     st.subheader("Quality against size, over 500 test digits")

@@ -61,15 +61,20 @@ def panel():
         others = [c.name for c in choices if c.name != choice.name]
         default = contrast_default()
         compare = st.selectbox(
-            "Compare with", others, index=others.index(default) if default in others else 0,
-            key="denoise_compare", disabled=not others,
-        )  # fmt: skip
+            "Compare with",
+            others,
+            index=others.index(default) if default in others else 0,
+            key="denoise_compare",
+            disabled=not others,
+        )
     with results:
         if digit is None:
             st.info("Pick a test digit or draw one: its noisy copy and the cleaned versions appear here.", icon=":material/gesture:")
             return
         if not choice.meta.denoising:
-            st.caption(f"Tip: **{choice.name}** was trained on clean digits. Pick a denoiser in the sidebar to see what training on noise buys.")
+            st.caption(
+                f"Tip: **{choice.name}** was trained on clean digits. Pick a denoiser in the sidebar to see what training on noise buys."
+            )
         noisy = ui.noisy(digit, kind, level, int(seed))
         images, captions = [digit, noisy], ["Clean", f"Noisy · {evaluate.psnr(noisy, digit):.1f} dB"]
         for c in [choice, *(x for x in choices if x.name == compare)]:

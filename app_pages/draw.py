@@ -55,17 +55,22 @@ def results(digit):
             [digit, x_hat, ui.error_picture(digit, x_hat)],
             ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
         )
-        + ui.metrics_html([
-            ("MSE", f"{evaluate.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
-            ("PSNR", f"{evaluate.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
-            ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
-        ])
+        + ui.metrics_html(
+            [
+                ("MSE", f"{evaluate.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
+                ("PSNR", f"{evaluate.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
+                ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
+            ]
+        )
         + ui.picture_html(
-            ui.code_bars_svg(z), f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
-            width=600, height=140, crisp=False,
+            ui.code_bars_svg(z),
+            f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
+            width=600,
+            height=140,
+            crisp=False,
         )
         + is_it_a_digit_html(evaluate.mse(digit, x_hat), z)
-    )  # fmt: skip
+    )
 
 
 def is_it_a_digit_html(error: float, code) -> str:
@@ -75,8 +80,12 @@ def is_it_a_digit_html(error: float, code) -> str:
         return ""
     by_error, by_code = meter.shares(error, code)
     html = f"<p><b>Is this a digit?</b> {novelty.verdict(by_error, by_code)}</p>" + ui.picture_html(
-        novelty.meter_svg(meter.error_quantiles, error), novelty.meter_caption("Reconstruction error", by_error),
-        width=600, height=70, crisp=False, alt="A histogram of the test digits' reconstruction errors, and this drawing's",
+        novelty.meter_svg(meter.error_quantiles, error),
+        novelty.meter_caption("Reconstruction error", by_error),
+        width=600,
+        height=70,
+        crisp=False,
+        alt="A histogram of the test digits' reconstruction errors, and this drawing's",
     )
     if by_code is None:  # a checkpoint saved before the meter measured codes
         return html
@@ -84,7 +93,10 @@ def is_it_a_digit_html(error: float, code) -> str:
     return html + ui.picture_html(
         novelty.meter_svg(meter.classes["distance_quantiles"], distance, ("nearer a digit class", "further from every digit class")),
         novelty.meter_caption("Code's distance to the nearest digit class", by_code),
-        width=600, height=70, crisp=False, alt="A histogram of the test digits' code distances to the nearest digit class, and this drawing's",
+        width=600,
+        height=70,
+        crisp=False,
+        alt="A histogram of the test digits' code distances to the nearest digit class, and this drawing's",
     )
 
 
@@ -94,7 +106,9 @@ def encoder_view(digit) -> None:
     if not maps:
         st.caption(f"{choice.name} has no convolutional layers: its encoder sees the 784 pixels at once.")
         return
-    st.caption("Each tile is one channel of a layer's output for your digit, light where it responds most: early layers find strokes and edges, later ones coarser parts.")
+    st.caption(
+        "Each tile is one channel of a layer's output for your digit, light where it responds most: early layers find strokes and edges, later ones coarser parts."
+    )
     for fmap in maps:
         c, h, w = fmap.shape
         shown = f"the first {len(fmap.tiles)}" if len(fmap.tiles) < c else f"all {c}"
@@ -115,8 +129,14 @@ def in_class(drawn) -> None:
         st.session_state[classroom.SENT_KEY] = sent
     said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[1] is None else f" · {sent[1]}"
     st.markdown(f"You are in class **{classroom.pretty(room)}**: your drawings go to the class's map, anonymously{said}")
-    st.text_input("Nickname (optional)", max_chars=20, key=classroom.NICKNAME_KEY, placeholder="Nickname (optional)",
-                  label_visibility="collapsed", width=220)  # fmt: skip
+    st.text_input(
+        "Nickname (optional)",
+        max_chars=20,
+        key=classroom.NICKNAME_KEY,
+        placeholder="Nickname (optional)",
+        label_visibility="collapsed",
+        width=220,
+    )
 
 
 def hint(text: str) -> None:
@@ -156,7 +176,11 @@ def workspace():
         on_server = source == "Upload" or drawn.failed
         if on_server and digit is not None:  # the page cannot run them: the server rebuilds after the stroke
             outputs = [ui.rebuild(c, digit)[1] for c in compared()]
-            ui.gallery([digit, *outputs], ["input", *(f"{c.name}\nMSE {evaluate.mse(digit, o):.4f}" for c, o in zip(compared(), outputs))], size=112)
+            ui.gallery(
+                [digit, *outputs],
+                ["input", *(f"{c.name}\nMSE {evaluate.mse(digit, o):.4f}" for c, o in zip(compared(), outputs))],
+                size=112,
+            )
     links.keep(FIELDS, "draw")
 
 

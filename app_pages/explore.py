@@ -28,14 +28,26 @@ def digit_map(points, labels, how):
     fig = go.Figure()
     for k in range(10):
         idx = np.flatnonzero(labels == k)
-        fig.add_trace(go.Scatter(
-            x=points[idx, 0], y=points[idx, 1], mode="markers", name=str(k), customdata=idx,
-            marker=dict(size=5, color=ui.PALETTE[k], opacity=0.75), hovertemplate=f"digit {k}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=points[idx, 0],
+                y=points[idx, 1],
+                mode="markers",
+                name=str(k),
+                customdata=idx,
+                marker=dict(size=5, color=ui.PALETTE[k], opacity=0.75),
+                hovertemplate=f"digit {k}<extra></extra>",
+            )
+        )
     fig.update_layout(
-        height=560, margin=dict(l=10, r=10, t=30, b=10), template="plotly_dark", legend_title="digit",
-        title=f"Axes: {how}", clickmode="event+select", dragmode="pan",
-    )  # fmt: skip
+        height=560,
+        margin=dict(l=10, r=10, t=30, b=10),
+        template="plotly_dark",
+        legend_title="digit",
+        title=f"Axes: {how}",
+        clickmode="event+select",
+        dragmode="pan",
+    )
     return fig
 
 
@@ -50,7 +62,9 @@ else:
     points, how = latent.project_2d(codes)
     left, right = st.columns([3, 1], gap="large")
     with left:
-        event = st.plotly_chart(digit_map(points, labels, how), on_select="rerun", selection_mode="points", key="explore_map", config={"displayModeBar": False})
+        event = st.plotly_chart(
+            digit_map(points, labels, how), on_select="rerun", selection_mode="points", key="explore_map", config={"displayModeBar": False}
+        )
     with right:
         picked = [p for p in event.selection.points if "customdata" in p] if event and event.selection else []
         if picked:  # a click: the digit is kept (and in the link) until the next one
@@ -72,14 +86,19 @@ if choice.model.latent_dim == 2:
     else:
         lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
     st.subheader("Hover the code plane")
-    st.caption("Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, in your browser.")
+    st.caption(
+        "Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, in your browser."
+    )
     shown = min(len(points), 2000) if digits is not None else 0
     live.hover(choice, points[:shown] if shown else np.zeros((0, 2)), labels[:shown] if shown else np.zeros(0), lo, hi, key="explore_live")
     st.subheader("The decoder's whole world: a grid across the code plane")
     n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
     sheet = latent.manifold(choice.model, lo, hi, n)
-    ui.picture(ui.digit_picture(sheet, size=min(56 * n, 840)), "decode(x, y) over the middle 96% of the codes",
-               alt=f"A {n} by {n} grid of the digits the decoder draws across the code plane")
+    ui.picture(
+        ui.digit_picture(sheet, size=min(56 * n, 840)),
+        "decode(x, y) over the middle 96% of the codes",
+        alt=f"A {n} by {n} grid of the digits the decoder draws across the code plane",
+    )
 
 if choice.model.generative:
     st.subheader("New digits from the VAE")

@@ -61,8 +61,12 @@ st.dataframe(
     column_config={
         "test MSE": st.column_config.NumberColumn(format="%.5f"),
         "PSNR (dB)": st.column_config.NumberColumn(format="%.2f"),
-        "PCA MSE, same size": st.column_config.NumberColumn(format="%.5f", help="PCA with as many components as the code has numbers: the linear baseline"),
+        "PCA MSE, same size": st.column_config.NumberColumn(
+            format="%.5f", help="PCA with as many components as the code has numbers: the linear baseline"
+        ),
         "parameters": st.column_config.NumberColumn(format="localized"),
     },
 )
-st.caption("MSE: mean squared error per pixel, pixels in [0, 1]; lower is better. Where PCA wins, the autoencoder has not earned its non-linearity.")
+st.caption(
+    "MSE: mean squared error per pixel, pixels in [0, 1]; lower is better. Where PCA wins, the autoencoder has not earned its non-linearity."
+)

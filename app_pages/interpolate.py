@@ -37,8 +37,13 @@ def panel():
     with col_b:
         b = ui.digit_source("interp_b", "Digit B", canvas_size=224, show=True)
     with col_mid:
-        method = st.radio("Path", list(latent.METHODS), horizontal=True, key="interp_method",
-                          help="Spherical keeps the code's length, which often stays among real digits")
+        method = st.radio(
+            "Path",
+            list(latent.METHODS),
+            horizontal=True,
+            key="interp_method",
+            help="Spherical keeps the code's length, which often stays among real digits",
+        )
         if a is None or b is None:
             st.info("Choose or draw both digits.", icon=":material/gesture:")
             return
@@ -60,7 +65,9 @@ def panel():
     if links.presenting():
         return
     d1, d2 = st.columns(2)
-    d1.download_button("Download the strip (PNG)", ui.png_bytes(ui.row_picture(frames, 112)), "interpolation.png", "image/png", icon=":material/download:")
+    d1.download_button(
+        "Download the strip (PNG)", ui.png_bytes(ui.row_picture(frames, 112)), "interpolation.png", "image/png", icon=":material/download:"
+    )
     d2.download_button("Download the animation (GIF)", ui.gif_bytes(frames), "interpolation.gif", "image/gif", icon=":material/animation:")
 
 

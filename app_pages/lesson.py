@@ -54,8 +54,17 @@ def step_denoise():
     noisy = ui.noisy(digit, "gaussian", level, 0)
     models = [choice] + ([cleaner] if cleaner and cleaner.name != choice.name else [])
     outputs = [ui.rebuild(c, noisy)[1] for c in models]
-    ui.gallery([noisy, *outputs], [f"Noisy · {evaluate.psnr(noisy, digit):.1f} dB",
-               *(f"{c.name}{' (trained on noise)' if c.meta.denoising else ''} · {evaluate.psnr(o, digit):.1f} dB" for c, o in zip(models, outputs))], size=168)  # fmt: skip
+    ui.gallery(
+        [noisy, *outputs],
+        [
+            f"Noisy · {evaluate.psnr(noisy, digit):.1f} dB",
+            *(
+                f"{c.name}{' (trained on noise)' if c.meta.denoising else ''} · {evaluate.psnr(o, digit):.1f} dB"
+                for c, o in zip(models, outputs)
+            ),
+        ],
+        size=168,
+    )
 
 
 def step_walk():
@@ -82,35 +91,66 @@ def step_bytes():
         measures.wait_for("quantiser", choice, f"Measuring {choice.name}'s codes of 5,000 training digits (a few seconds)…")
         return
     bits = 2
-    st.markdown(f"**{compress.code_bytes(choice.model.latent_dim, bits)} bytes**: {bits} bits for each of the {choice.model.latent_dim} numbers of the code")
+    st.markdown(
+        f"**{compress.code_bytes(choice.model.latent_dim, bits)} bytes**: {bits} bits for each of the {choice.model.latent_dim} numbers of the code"
+    )
     ui.gallery(*measures.squeezed(choice, found[1], q, bits), size=140)
 
 
 # (title, what to say, the widget, the question for the class, the full page's link and its settings)
 STEPS = [
-    ("What an autoencoder is",
-     "An autoencoder squeezes a picture through a small code and rebuilds it from the code alone. Draw a digit: "
-     "the model rebuilds it as you draw, in your browser.",
-     step_rebuild, "What did the model keep of your drawing, and what did it lose?", "draw", {}),
-    ("The bottleneck",
-     "The code is the bottleneck: everything the decoder knows. The same drawing goes through codes of different sizes, side by side.",
-     step_bottleneck, "How many numbers does it take to rebuild a digit you recognise? What does the smallest code draw?",
-     "draw", {"compare": "1", "models": ",".join(c.name for c in bottleneck())}),
-    ("Cleaning noise",
-     "Trained on noisy digits with clean targets, an autoencoder learns to remove noise: its code keeps the digit and drops the rest.",
-     step_denoise, "Why can a model trained on noise clean it, when a model trained on clean digits cannot?", "denoise", {}),
-    ("Walking between two digits",
-     "Similar digits get similar codes. Walk in a straight line from the code of a 3 to the code of an 8 and decode every step.",
-     step_walk, "Do the steps in between look like digits? What would mixing the pixels look like?", "interpolate", {}),
-    ("Is this a digit?",
-     "A model rebuilds what looks like what it learned, and it places it near the codes of the digits it has seen. "
-     "Draw a letter, a face or a square, and watch the meter under the pictures.",
-     step_digit, "Which drawings fool the model into calling them digits? Why those?", "draw", {}),
-    ("A digit in a few bytes",
-     "The code is a tiny file: round each of its numbers to a few bits and a digit fits in a few bytes. Here a test 8 "
-     "at 2 bits a number, next to JPEG and PCA given as many bytes.",
-     step_bytes, "How few bytes does a digit need? Why can JPEG not get that small?", "compress", {"bits": "8,4,2"}),
-]  # fmt: skip
+    (
+        "What an autoencoder is",
+        "An autoencoder squeezes a picture through a small code and rebuilds it from the code alone. Draw a digit: "
+        "the model rebuilds it as you draw, in your browser.",
+        step_rebuild,
+        "What did the model keep of your drawing, and what did it lose?",
+        "draw",
+        {},
+    ),
+    (
+        "The bottleneck",
+        "The code is the bottleneck: everything the decoder knows. The same drawing goes through codes of different sizes, side by side.",
+        step_bottleneck,
+        "How many numbers does it take to rebuild a digit you recognise? What does the smallest code draw?",
+        "draw",
+        {"compare": "1", "models": ",".join(c.name for c in bottleneck())},
+    ),
+    (
+        "Cleaning noise",
+        "Trained on noisy digits with clean targets, an autoencoder learns to remove noise: its code keeps the digit and drops the rest.",
+        step_denoise,
+        "Why can a model trained on noise clean it, when a model trained on clean digits cannot?",
+        "denoise",
+        {},
+    ),
+    (
+        "Walking between two digits",
+        "Similar digits get similar codes. Walk in a straight line from the code of a 3 to the code of an 8 and decode every step.",
+        step_walk,
+        "Do the steps in between look like digits? What would mixing the pixels look like?",
+        "interpolate",
+        {},
+    ),
+    (
+        "Is this a digit?",
+        "A model rebuilds what looks like what it learned, and it places it near the codes of the digits it has seen. "
+        "Draw a letter, a face or a square, and watch the meter under the pictures.",
+        step_digit,
+        "Which drawings fool the model into calling them digits? Why those?",
+        "draw",
+        {},
+    ),
+    (
+        "A digit in a few bytes",
+        "The code is a tiny file: round each of its numbers to a few bits and a digit fits in a few bytes. Here a test 8 "
+        "at 2 bits a number, next to JPEG and PCA given as many bytes.",
+        step_bytes,
+        "How few bytes does a digit need? Why can JPEG not get that small?",
+        "compress",
+        {"bits": "8,4,2"},
+    ),
+]
 
 FIELDS = [links.Field("step", "lesson_step", links.number(1, len(STEPS), whole=True))]
 links.restore(FIELDS, "lesson")
@@ -128,7 +168,11 @@ if back.button("Back", icon=":material/arrow_back:", disabled=step == 1, key="le
 if ahead.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), key="lesson_next"):
     st.session_state["lesson_step"] = step + 1
     st.rerun()
-full.page_link(f"app_pages/{page}.py", label=f"Open the full {page.capitalize()} page", icon=":material/open_in_new:",
-               query_params={"model": choice.name, **settings, **({"present": "1"} if links.presenting() else {})})  # fmt: skip
+full.page_link(
+    f"app_pages/{page}.py",
+    label=f"Open the full {page.capitalize()} page",
+    icon=":material/open_in_new:",
+    query_params={"model": choice.name, **settings, **({"present": "1"} if links.presenting() else {})},
+)
 links.keep(FIELDS, "lesson")
 links.copy_button()

@@ -19,7 +19,13 @@ def free_name(stem: str = "lab") -> str:
     return next(f"{stem}-{i}" for i in range(1, 10_000) if f"{stem}-{i}" not in taken)
 
 
-LABELS = {"latent_dim": "Code size", "width": "Width (channels)", "channels": "Channels", "code_channels": "Code channels", "dropout": "Dropout"}
+LABELS = {
+    "latent_dim": "Code size",
+    "width": "Width (channels)",
+    "channels": "Channels",
+    "code_channels": "Code channels",
+    "dropout": "Dropout",
+}
 QUICK = {"latent_dim": 16, "width": 16}  # the form's first run should take under a minute
 HELP = {f.name: f.metadata["help"] for f in settings()}  # what each setting means: TrainConfig's own words
 BETWEEN = {f.name: f.metadata["between"] for f in settings()}
@@ -54,9 +60,19 @@ def config_form() -> tuple[TrainConfig, str] | None:
         lr = c.number_input("Learning rate", 1e-5, float(BETWEEN["lr"][1]), 3e-3, format="%.4f", help=HELP["lr"])
         onecycle = st.checkbox("One-cycle schedule", True, help=HELP["schedule"])
         a, b, c = st.columns(3)
-        epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs", help=f"{HELP['epochs']} (up to 200 here; the command line takes more)")
+        epochs = a.number_input(
+            "Epochs", 1, 200, 3, key="train_epochs", help=f"{HELP['epochs']} (up to 200 here; the command line takes more)"
+        )
         batch_size = b.number_input("Batch size", 8, 4096, 128, help=HELP["batch_size"])
-        limit = c.number_input("Training images", 500, BETWEEN["limit"][1], 6_000, step=500, key="train_limit", help=f"{HELP['limit']}; each epoch is scored on {VAL_DIGITS:,} held-out ones")
+        limit = c.number_input(
+            "Training images",
+            500,
+            BETWEEN["limit"][1],
+            6_000,
+            step=500,
+            key="train_limit",
+            help=f"{HELP['limit']}; each epoch is scored on {VAL_DIGITS:,} held-out ones",
+        )
         a, b, c = st.columns(3)
         noise = a.selectbox("Noise (denoising)", NOISES, help=HELP["noise"])
         noise_level = b.slider("Noise level", *map(float, BETWEEN["noise_level"]), 0.4, 0.05, help=HELP["noise_level"])
@@ -104,11 +120,20 @@ def loss_chart(steps: list, history: list[dict], first_epoch: int = 1):
         train = [h["train_loss"] for h in history]
         if any(t is not None for t in train):
             fig.add_trace(go.Scatter(x=epochs, y=train, mode="lines+markers", name="train (epoch)", line=dict(color="#ffb86b")))
-        fig.add_trace(go.Scatter(x=epochs, y=[h["val_loss"] for h in history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")))
+        fig.add_trace(
+            go.Scatter(
+                x=epochs, y=[h["val_loss"] for h in history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")
+            )
+        )
     fig.update_layout(
-        height=320, margin=dict(l=10, r=10, t=10, b=10), template="plotly_dark", xaxis_title="epoch",
-        yaxis_title="loss", yaxis_type="log", legend=dict(orientation="h", y=1.12),
-    )  # fmt: skip
+        height=320,
+        margin=dict(l=10, r=10, t=10, b=10),
+        template="plotly_dark",
+        xaxis_title="epoch",
+        yaxis_title="loss",
+        yaxis_type="log",
+        legend=dict(orientation="h", y=1.12),
+    )
     return fig
 
 
@@ -165,12 +190,19 @@ def shipped_runs() -> None:
     choices = ui.loaded_models()
     st.dataframe(
         [
-            {"model": c.name, "architecture": c.meta.architecture, "epochs": c.meta.epochs_done,
-             "training time (s)": round(c.meta.train_seconds), "test MSE": c.meta.test_mse, "trained on": c.meta.get("machine")}
+            {
+                "model": c.name,
+                "architecture": c.meta.architecture,
+                "epochs": c.meta.epochs_done,
+                "training time (s)": round(c.meta.train_seconds),
+                "test MSE": c.meta.test_mse,
+                "trained on": c.meta.get("machine"),
+            }
             for c in choices
         ],
-        hide_index=True, column_config={"test MSE": st.column_config.NumberColumn(format="%.5f")},
-    )  # fmt: skip
+        hide_index=True,
+        column_config={"test MSE": st.column_config.NumberColumn(format="%.5f")},
+    )
     trained = [c for c in choices if c.meta.history]
     if trained:
         shown = st.selectbox("Curves of", [c.name for c in trained], key="train_shipped")
@@ -220,5 +252,8 @@ if finished:
             for j in finished
         ],
         hide_index=True,
-        column_config={"best val loss": st.column_config.NumberColumn(format="%.5f"), "test MSE": st.column_config.NumberColumn(format="%.5f")},
+        column_config={
+            "best val loss": st.column_config.NumberColumn(format="%.5f"),
+            "test MSE": st.column_config.NumberColumn(format="%.5f"),
+        },
     )

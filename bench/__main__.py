@@ -45,7 +45,9 @@ def main(argv=None) -> int:
     names = args.models or (["dense", "conv_bn_elu"] if args.quick else models.available())
     result: dict = {"machine": checkpoints.machine(), "torch": torch.__version__}
     if "train" in args.only:
-        result["train"] = training(names, 2_560 if args.quick else 12_800, args.rounds or (1 if args.quick else 3), args.data_dir, math=not args.quick)
+        result["train"] = training(
+            names, 2_560 if args.quick else 12_800, args.rounds or (1 if args.quick else 3), args.data_dir, math=not args.quick
+        )
     if "quality" in args.only:
         result["time_to_quality"] = [race(r, args.data_dir, quick=args.quick) for r in RACES]
     if "inference" in args.only:
@@ -79,18 +81,26 @@ def markdown(result: dict) -> str:
         out += ["| model | ours (img/s) | tutorial loop (img/s) | ours / tutorial |" + (" tutorial's math alone (img/s) |" if math else "")]
         out += ["|---|---|---|---|" + ("---|" if math else "")]
         for r in result["train"]:
-            out.append(f"| {r['model']} | {r['ours_img_s']:,} | {r['tutorial_img_s']:,} | {r['ratio']:.1f}x |" + (f" {r['tutorial_math_img_s']:,} |" if math else ""))
+            out.append(
+                f"| {r['model']} | {r['ours_img_s']:,} | {r['tutorial_img_s']:,} | {r['ratio']:.1f}x |"
+                + (f" {r['tutorial_math_img_s']:,} |" if math else "")
+            )
         out.append("")
     if result.get("inference"):
         out += ["| model | one image p50 (ms) | p95 (ms) | batch of 256 (img/s) |", "|---|---|---|---|"]
         out += [f"| {r['model']} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['batch256_img_s']:,} |" for r in result["inference"]]
         out.append("")
     if result.get("time_to_quality"):
-        out += ["| model | target test loss | ours (s) | ours (epochs) | seed recipe (s) | seed recipe / ours |", "|---|---|---|---|---|---|"]
+        out += [
+            "| model | target test loss | ours (s) | ours (epochs) | seed recipe (s) | seed recipe / ours |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in result["time_to_quality"]:
             reached = f"{r['ours_s']:,.0f} | {r['ours_epochs']}" if r["ours_s"] else "not reached | –"
             ratio = f"{r['ratio']:.1f}x" if r["ratio"] else "–"
-            out.append(f"| {r['model']}{' (quick: a subset, a looser target)' if r['quick'] else ''} | {r['loss'].upper()} {r['target']} | {reached} | {r['seed_recipe_s']:,.0f} | {ratio} |")
+            out.append(
+                f"| {r['model']}{' (quick: a subset, a looser target)' if r['quick'] else ''} | {r['loss'].upper()} {r['target']} | {reached} | {r['seed_recipe_s']:,.0f} | {ratio} |"
+            )
         out.append("")
         met = [r["model"] for r in result["time_to_quality"] if (r["ratio"] or 0) >= TIME_TO_QUALITY_GOAL]
         missed = [r["model"] for r in result["time_to_quality"] if r["model"] not in met]
@@ -103,17 +113,30 @@ def markdown(result: dict) -> str:
         extras.append(f"app cold start to first page: {result['cold_start_s']:.1f} s")
     if "latency" in result:
         lat = result["latency"]
-        extras.append(f"Draw page without the live runtime, pointer-up to the server's reconstruction over {lat['strokes']} strokes: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+        extras.append(
+            f"Draw page without the live runtime, pointer-up to the server's reconstruction over {lat['strokes']} strokes: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms"
+        )
     if "live_page_mb" in result:
-        extras.append(f"the live path downloads {result['live_page_mb']:.2f} MB on a first visit (runtime and default model), {result['live_reload_mb']:.2f} MB on a reload")
+        extras.append(
+            f"the live path downloads {result['live_page_mb']:.2f} MB on a first visit (runtime and default model), {result['live_reload_mb']:.2f} MB on a reload"
+        )
     out += [f"- {e}" for e in extras]
     if result.get("live"):
-        out += ["", "| model | pointer to painted reconstruction, p50 (ms) | p95 (ms) | frames | page vs torch, max abs diff |", "|---|---|---|---|---|"]
-        out += [f"| {r['model']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['frames']} | {r['max_abs_diff']:.1e} |" for r in result["live"]]
+        out += [
+            "",
+            "| model | pointer to painted reconstruction, p50 (ms) | p95 (ms) | frames | page vs torch, max abs diff |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {r['model']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['frames']} | {r['max_abs_diff']:.1e} |" for r in result["live"]
+        ]
     if result.get("live_compare"):
         c = result["live_compare"]
-        out += ["", f"- compare mode, {', '.join(c['models'])} rebuilding the same stroke: pointer to all four painted, p50 {c['p50_ms']:.1f} ms, "
-                f"p95 {c['p95_ms']:.1f} ms over {c['frames']} frames (goal p95 <= 33 ms: {'met' if c['p95_ms'] <= 33 else 'not met'})"]  # fmt: skip
+        out += [
+            "",
+            f"- compare mode, {', '.join(c['models'])} rebuilding the same stroke: pointer to all four painted, p50 {c['p50_ms']:.1f} ms, "
+            f"p95 {c['p95_ms']:.1f} ms over {c['frames']} frames (goal p95 <= 33 ms: {'met' if c['p95_ms'] <= 33 else 'not met'})",
+        ]
     if result.get("devices"):
         out += ["", *devices.markdown(result["devices"])]
     if result.get("class"):

@@ -44,8 +44,11 @@ def redis_server():
     if program is None:
         raise FileNotFoundError("No Redis: apt-get install -y redis-server")
     port, folder = free_port(), tempfile.mkdtemp(prefix="ae-redis-")
-    proc = subprocess.Popen([program, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [program, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         client, deadline = redis.Redis(port=port), time.time() + 20
         while True:
@@ -77,9 +80,17 @@ def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.
     start = [sys.executable, "-m", "ae.serve"] if script == "app.py" else [sys.executable, "-m", "streamlit", "run", str(ROOT / script)]
     cmd = [
         *start,
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     # The server's output goes to a file, not a pipe: nobody reads a pipe while tests run, and a
     # full one (64 KiB) would stop the server at its next write.
     log = tempfile.TemporaryFile("w+")

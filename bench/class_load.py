@@ -41,8 +41,14 @@ OPENED: list[int] = []  # students whose page has opened
 
 
 def _report(name: str, started: float, error: Exception | None = None, length: int = 0) -> None:
-    events.request.fire(request_type="ws", name=name, response_time=(time.perf_counter() - started) * 1000,
-                        response_length=length, exception=error, context={})  # fmt: skip
+    events.request.fire(
+        request_type="ws",
+        name=name,
+        response_time=(time.perf_counter() - started) * 1000,
+        response_length=length,
+        exception=error,
+        context={},
+    )
 
 
 class Student(User):
@@ -80,7 +86,15 @@ class Student(User):
         # what the page sends when the pen lifts: the canvas, and the code and shares its model found
         code = [round(random.gauss(0, 3), 4) for _ in range(SETTINGS["latent_dim"])]
         png, digit = random.choice(POOL)
-        value = {"png": png, "input": digit, "strokes": self.strokes, "code": code, "shares": [random.random(), random.random()], "runtime": "ok", "reason": ""}
+        value = {
+            "png": png,
+            "input": digit,
+            "strokes": self.strokes,
+            "code": code,
+            "shares": [random.random(), random.random()],
+            "runtime": "ok",
+            "reason": "",
+        }
         started = time.perf_counter()
         SENT[tag] = time.monotonic()
         try:
@@ -121,8 +135,14 @@ class Teacher(User):
             tag = drawing["name"]
             if tag in SENT and tag not in SEEN:
                 SEEN[tag] = now
-                events.request.fire(request_type="ws", name="stroke end to the drawing on the teacher's map",
-                                    response_time=(now - SENT[tag]) * 1000, response_length=0, exception=None, context={})  # fmt: skip
+                events.request.fire(
+                    request_type="ws",
+                    name="stroke end to the drawing on the teacher's map",
+                    response_time=(now - SENT[tag]) * 1000,
+                    response_length=0,
+                    exception=None,
+                    context={},
+                )
 
     @task
     def refresh(self):
@@ -138,8 +158,15 @@ class Teacher(User):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.class_load", description=__doc__.splitlines()[0])
-    p.add_argument("--class", dest="classes", nargs=4, action="append", required=True, metavar=("STUDENTS_URL", "TEACHER_URL", "ROOM", "SECRET"),
-                   help="a class: the app server its students use, the one its teacher uses, its room and secret (once per class)")  # fmt: skip
+    p.add_argument(
+        "--class",
+        dest="classes",
+        nargs=4,
+        action="append",
+        required=True,
+        metavar=("STUDENTS_URL", "TEACHER_URL", "ROOM", "SECRET"),
+        help="a class: the app server its students use, the one its teacher uses, its room and secret (once per class)",
+    )
     p.add_argument("--latent-dim", type=int, default=32, help="the rooms' model's code size")
     p.add_argument("--users", type=int, default=150, help="students, dealt to the classes in turn")
     p.add_argument("--seconds", type=float, default=60)
@@ -170,8 +197,13 @@ def main(argv=None) -> int:
         session.close()
     out = {"students": args.users, "seconds": args.seconds, "sent": len(DONE), "seen_on_map": len(DONE & SEEN.keys()), "errors": {}}
     for entry in env.stats.entries.values():
-        out[entry.name] = {"count": entry.num_requests, "failures": entry.num_failures, "p50_ms": entry.get_response_time_percentile(0.5),
-                           "p95_ms": entry.get_response_time_percentile(0.95), "max_ms": round(entry.max_response_time)}  # fmt: skip
+        out[entry.name] = {
+            "count": entry.num_requests,
+            "failures": entry.num_failures,
+            "p50_ms": entry.get_response_time_percentile(0.5),
+            "p95_ms": entry.get_response_time_percentile(0.95),
+            "max_ms": round(entry.max_response_time),
+        }
     for error in env.stats.errors.values():
         out["errors"][f"{error.name}: {error.error}"[:200]] = error.occurrences
     print(json.dumps(out))

@@ -57,19 +57,39 @@ def one_class(classes: list[tuple[str, str]], location: str, users: int, pids: l
         argv += ["--class", students_url, teacher_url, *_room(location)]
     before = [cpu_s(p) for p in pids]
     out = subprocess.run(
-        [sys.executable, "-m", "bench.class_load", *argv, "--users", str(users), "--seconds", str(seconds), "--latent-dim", str(LATENT_DIM)],
-        cwd=appserver.ROOT, capture_output=True, text=True, timeout=seconds + 400,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.class_load",
+            *argv,
+            "--users",
+            str(users),
+            "--seconds",
+            str(seconds),
+            "--latent-dim",
+            str(LATENT_DIM),
+        ],
+        cwd=appserver.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 400,
+    )
     if out.returncode != 0 or not out.stdout.strip():
         raise RuntimeError(f"the load failed:\n{out.stderr[-3000:]}")
     load = json.loads(out.stdout.strip().splitlines()[-1])
     sent = max(load["sent"], 1)
     row = {
-        "students": users, "classes": len(classes), "sent": load["sent"], "seen_on_map": load["seen_on_map"], "errors": load["errors"],
-        "to_map": _percentiles(load.get(TO_MAP)), "to_rerun": _percentiles(load.get(TO_RERUN)), "open": _percentiles(load.get(OPEN)),
+        "students": users,
+        "classes": len(classes),
+        "sent": load["sent"],
+        "seen_on_map": load["seen_on_map"],
+        "errors": load["errors"],
+        "to_map": _percentiles(load.get(TO_MAP)),
+        "to_rerun": _percentiles(load.get(TO_RERUN)),
+        "open": _percentiles(load.get(OPEN)),
         "server_cpu_ms_per_stroke": [round(1000 * (cpu_s(p) - b) / sent, 1) for p, b in zip(pids, before)],
         "server_rss_mb": [rss_mb(p) for p in pids],
-    }  # fmt: skip
+    }
     row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["seen_on_map"] == row["sent"] and not row["errors"]
     print(f"class: {row}", file=sys.stderr)
     return row
@@ -146,7 +166,7 @@ def markdown(result: dict) -> list[str]:
         "",
         "| setup | students (classes) | strokes sent | on the teachers' maps | stroke end to the server's finished rerun, p50 / p95 (ms) | to the drawing on the teacher's map, p50 / p95 (ms) | server CPU a stroke (ms) | server memory at the end (MB) |",
         "|---|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for setup, name in (("sqlite_one_server", "one server, SQLite"), ("redis_two_servers", "two servers, one Redis")):
         for r in result[setup]:
             lines.append(
@@ -166,5 +186,5 @@ def markdown(result: dict) -> list[str]:
         "- a student opening the room's Draw page while the whole class arrives within seconds (50 a second), one server: "
         + ", ".join(f"{r['students']} students p95 {r['open']['p95_ms']} ms" for r in result["sqlite_one_server"] if r["classes"] == 1),
         "- first visit of each page on a freshly started server (s): " + ", ".join(f"{k} {v}" for k, v in result["first_visits_s"].items()),
-    ]  # fmt: skip
+    ]
     return lines

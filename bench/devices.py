@@ -12,9 +12,14 @@ from bench import appserver, engines, live
 
 # (engine, pen, browser zoom): the table of engines and pens
 SETUPS = [
-    ("chromium", "mouse", 1.0), ("chromium", "mouse", 1.5), ("chromium", "mouse", 0.8), ("chromium", "touch", 1.0),
-    ("firefox", "mouse", 1.0), ("firefox", "touch", 1.0), ("webkit", "mouse", 1.0),
-]  # fmt: skip
+    ("chromium", "mouse", 1.0),
+    ("chromium", "mouse", 1.5),
+    ("chromium", "mouse", 0.8),
+    ("chromium", "touch", 1.0),
+    ("firefox", "mouse", 1.0),
+    ("firefox", "touch", 1.0),
+    ("webkit", "mouse", 1.0),
+]
 THROTTLE = 4
 NAMES = {"chromium": "Chromium", "firefox": "Firefox", "webkit": "WebKit"}
 
@@ -35,12 +40,22 @@ def devices(url: str) -> dict:
             page.stroke()
             page.wait("window.__beforeUp !== null")
             ink = page.ink()
-            rows.append({"engine": engine, "pen": pen, "zoom": zoom, "runtime": runtime, "ink": [round(v, 3) for v in ink] if ink else None,
-                         "painted_during_stroke": page.live("window.__beforeUp")})  # fmt: skip
+            rows.append(
+                {
+                    "engine": engine,
+                    "pen": pen,
+                    "zoom": zoom,
+                    "runtime": runtime,
+                    "ink": [round(v, 3) for v in ink] if ink else None,
+                    "painted_during_stroke": page.live("window.__beforeUp"),
+                }
+            )
             if pen == "mouse" and zoom == 1.0:  # start-up: this first visit, then a reload that finds everything kept
                 page.reload()
                 page.wait_live()
-                startup.append({"engine": engine, "first_visit_s": round(first, 2) if first else None, "cached_s": round(page.ready_s(), 2)})
+                startup.append(
+                    {"engine": engine, "first_visit_s": round(first, 2) if first else None, "cached_s": round(page.ready_s(), 2)}
+                )
         print(f"devices: {rows[-1]}", file=sys.stderr)
     return {"engines": rows, "startup": startup, "throttled": throttled_latency(url)}
 
@@ -69,12 +84,17 @@ def markdown(result: dict) -> list[str]:
     """The README's lines for what `devices` measured."""
     out = ["| engine, pen | where the ink landed (stroke from 30% to 60%) | repaints during the stroke |", "|---|---|---|"]
     for r in result["engines"]:
-        name = f"{NAMES[r['engine']]}, {'a finger (phone layout, 390 px)' if r['pen'] == 'touch' else 'mouse'}" + (f", browser zoom {r['zoom']:.0%}" if r["zoom"] != 1 else "")
+        name = f"{NAMES[r['engine']]}, {'a finger (phone layout, 390 px)' if r['pen'] == 'touch' else 'mouse'}" + (
+            f", browser zoom {r['zoom']:.0%}" if r["zoom"] != 1 else ""
+        )
         ink = f"{r['ink'][0]:.0%}-{r['ink'][1]:.0%}" if r["ink"] else "nothing"
         out.append(f"| {name} | {ink} | {r['painted_during_stroke']} |")
     out += ["", "| engine | Draw opened to the live path running, first visit (s) | cached (s) |", "|---|---|---|"]
     out += [f"| {NAMES[r['engine']]} | {r['first_visit_s']} | {r['cached_s']} |" for r in result["startup"]]
     t = result["throttled"]
-    out += ["", f"- pointer to painted reconstruction, default model, Chromium with its CPU throttled {t['rate']}x: "
-            f"p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms over {t['frames']} frames (goal p95 <= 33 ms: {'met' if t['p95_ms'] <= 33 else 'not met'})"]  # fmt: skip
+    out += [
+        "",
+        f"- pointer to painted reconstruction, default model, Chromium with its CPU throttled {t['rate']}x: "
+        f"p50 {t['p50_ms']} ms, p95 {t['p95_ms']} ms over {t['frames']} frames (goal p95 <= 33 ms: {'met' if t['p95_ms'] <= 33 else 'not met'})",
+    ]
     return out

@@ -107,8 +107,12 @@ class Page:
         """The drawing canvas in the page's viewport: left, top, width, height (CSS pixels)."""
         self.top("document.querySelector(\"iframe[title*='live']\").scrollIntoView({block: 'center'}), true")
         time.sleep(0.3)
-        fx, fy = self.top("(() => { const r = document.querySelector(\"iframe[title*='live']\").getBoundingClientRect(); return [r.left, r.top]; })()")
-        x, y, w, h = self.live("(() => { const r = document.querySelector('canvas.ink').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()")
+        fx, fy = self.top(
+            "(() => { const r = document.querySelector(\"iframe[title*='live']\").getBoundingClientRect(); return [r.left, r.top]; })()"
+        )
+        x, y, w, h = self.live(
+            "(() => { const r = document.querySelector('canvas.ink').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()"
+        )
         return fx + x, fy + y, w, h
 
     def stroke(self, fractions=STROKE, button: int = 0) -> None:
@@ -283,8 +287,9 @@ def _virtual_screen():
     for number in range(90, 190):
         if not Path(f"/tmp/.X{number}-lock").exists():
             break
-    process = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1600x1200x24", "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 10
         while not Path(f"/tmp/.X11-unix/X{number}").exists() and time.time() < deadline:

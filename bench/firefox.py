@@ -81,10 +81,14 @@ class Firefox:
         """An expression's value (awaited if it is a promise), as JSON-able Python."""
         result = self.send(
             "script.evaluate",
-            {"expression": expression, "target": {"context": context or self.context}, "awaitPromise": True,
-             "serializationOptions": {"maxObjectDepth": 6}},
+            {
+                "expression": expression,
+                "target": {"context": context or self.context},
+                "awaitPromise": True,
+                "serializationOptions": {"maxObjectDepth": 6},
+            },
             timeout,
-        )  # fmt: skip
+        )
         if result.get("type") == "exception":
             raise BidiError(result["exceptionDetails"].get("text"))
         return _value(result["result"])
@@ -117,8 +121,7 @@ class Firefox:
 def pointer(kind: str, points, step_ms: int = 16, button: int = 0, name: str | None = None) -> dict:
     """One pointer's actions: down at the first point, moves through the rest, up."""
     (x0, y0), rest = points[0], points[1:]
-    actions = [{"type": "pointerMove", "x": round(x0), "y": round(y0), "duration": 0},
-               {"type": "pointerDown", "button": button}]  # fmt: skip
+    actions = [{"type": "pointerMove", "x": round(x0), "y": round(y0), "duration": 0}, {"type": "pointerDown", "button": button}]
     actions += [{"type": "pointerMove", "x": round(x), "y": round(y), "duration": step_ms} for x, y in rest]
     actions.append({"type": "pointerUp", "button": button})
     return {"type": "pointer", "id": name or kind, "parameters": {"pointerType": kind}, "actions": actions}
@@ -150,9 +153,20 @@ def launch(width: int = 1440, height: int = 1000):
     port = free_port()
     log = tempfile.TemporaryFile("w+")
     process = subprocess.Popen(
-        [FIREFOX, "--headless", "--no-remote", "--profile", profile, f"--remote-debugging-port={port}", f"--width={width}", f"--height={height}"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MOZ_HEADLESS": "1"},
-    )  # fmt: skip
+        [
+            FIREFOX,
+            "--headless",
+            "--no-remote",
+            "--profile",
+            profile,
+            f"--remote-debugging-port={port}",
+            f"--width={width}",
+            f"--height={height}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MOZ_HEADLESS": "1"},
+    )
     try:
         socket = _connect(port, process, log)
         with socket:

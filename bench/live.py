@@ -46,7 +46,13 @@ def model_row(page, name: str, digits: np.ndarray) -> dict:
         worst = max(worst, float(np.abs(np.array(in_page["code"]) - code.numpy().ravel()).max()))
         worst = max(worst, float(np.abs(np.array(in_page["output"]) - output.numpy().ravel()).max()))
     p50, p95 = np.percentile(latencies, [50, 95])
-    row = {"model": name, "p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2), "frames": len(latencies), "max_abs_diff": float(f"{worst:.3g}")}
+    row = {
+        "model": name,
+        "p50_ms": round(float(p50), 2),
+        "p95_ms": round(float(p95), 2),
+        "frames": len(latencies),
+        "max_abs_diff": float(f"{worst:.3g}"),
+    }
     print(f"live {name:20s} {row}", file=sys.stderr)
     return row
 

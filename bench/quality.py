@@ -42,7 +42,17 @@ SEED_004 = Race(
     target_source="published: ../shared/seeds/004, the best test loss of its first 80 epochs",
     seed_epochs=80,
     seed_images=60_000,
-    ours=TrainConfig(model="conv_bn_elu", loss="mse", optimizer="adam", lr=6e-3, schedule="onecycle", ema=0.998, epochs=30, batch_size=32, test_metrics=False),
+    ours=TrainConfig(
+        model="conv_bn_elu",
+        loss="mse",
+        optimizer="adam",
+        lr=6e-3,
+        schedule="onecycle",
+        ema=0.998,
+        epochs=30,
+        batch_size=32,
+        test_metrics=False,
+    ),
     quick_target=0.012,
 )
 SEED_002 = Race(
@@ -55,7 +65,17 @@ SEED_002 = Race(
     ),
     seed_epochs=50,
     seed_images=60_000,
-    ours=TrainConfig(model="keras_conv", loss="bce", optimizer="adam", lr=3e-3, schedule="onecycle", ema=0.999, epochs=12, batch_size=32, test_metrics=False),
+    ours=TrainConfig(
+        model="keras_conv",
+        loss="bce",
+        optimizer="adam",
+        lr=3e-3,
+        schedule="onecycle",
+        ema=0.999,
+        epochs=12,
+        batch_size=32,
+        test_metrics=False,
+    ),
     quick_target=0.09,
 )
 RACES = (SEED_004, SEED_002)

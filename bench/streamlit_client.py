@@ -58,8 +58,15 @@ class StreamlitSession:
     def close(self) -> None:
         self.ws.close()
 
-    def rerun(self, page: str | None = None, query: str | None = None, widgets: dict | None = None, fragment: str = "",
-              auto: bool = False, timeout: float = 60) -> Run:  # fmt: skip
+    def rerun(
+        self,
+        page: str | None = None,
+        query: str | None = None,
+        widgets: dict | None = None,
+        fragment: str = "",
+        auto: bool = False,
+        timeout: float = 60,
+    ) -> Run:
         """Sends a rerun (widget values as JSON strings or plain values) and reads its messages
         until the run ends."""
         self.page = self.page if page is None else page

@@ -1,6 +1,6 @@
 """The README's figure: a row of test digits and, under it, each checkpoint's reconstruction.
 
-    python scripts/figure.py [checkpoints/*.safetensors] [--out docs/reconstructions.png]
+python scripts/figure.py [checkpoints/*.safetensors] [--out docs/reconstructions.png]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Screenshots of every page in headless Chromium, for the README and for looking at the app.
 
-    python scripts/screenshots.py [--out docs] [--pages home draw ...]
+python scripts/screenshots.py [--out docs] [--pages home draw ...]
 """
 
 import argparse

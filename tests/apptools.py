@@ -59,9 +59,7 @@ def images(at) -> list[tuple[str, str]]:
 
 def stats(at) -> dict[str, str]:
     """The figures of ae.ui.metrics_html blocks on the page, label -> value."""
-    return {
-        html.unescape(k): html.unescape(v) for e in at.main if type(e).__name__ == "Html" for k, v in STAT.findall(e.value)
-    }
+    return {html.unescape(k): html.unescape(v) for e in at.main if type(e).__name__ == "Html" for k, v in STAT.findall(e.value)}
 
 
 def no_exception(at) -> None:

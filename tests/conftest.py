@@ -67,8 +67,16 @@ def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
         ("tiny_dense", "dense", {"latent_dim": 16}, 1),
         ("tiny_vae2", "vae", {"latent_dim": 2, "width": 8}, 1),
     ]:
-        run = TrainConfig(model=model, model_config=cfg, epochs=epochs, limit=3000, val_limit=500,
-                          batch_size=64, lr=3e-3, out=str(folder / f"{name}.safetensors"))
+        run = TrainConfig(
+            model=model,
+            model_config=cfg,
+            epochs=epochs,
+            limit=3000,
+            val_limit=500,
+            batch_size=64,
+            lr=3e-3,
+            out=str(folder / f"{name}.safetensors"),
+        )
         for _ in train(run):
             pass
     return folder

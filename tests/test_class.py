@@ -146,7 +146,9 @@ def test_with_the_class_off_there_is_no_class_page_and_no_room(store, monkeypatc
 
 def test_the_teacher_sees_the_counts_hides_a_chosen_drawing_locks_and_clears(store):
     room, secret = store.create("tiny_dense", 16)
-    kept = [store.add(room.code, f"s{i}", f"n{i}", np.full((28, 28), 40 * i, np.uint8), np.full(16, float(i)), (0.1 * i, 0.2)) for i in range(3)]
+    kept = [
+        store.add(room.code, f"s{i}", f"n{i}", np.full((28, 28), 40 * i, np.uint8), np.full(16, float(i)), (0.1 * i, 0.2)) for i in range(3)
+    ]
     at = app()
     at.query_params.update(room=room.code, teacher=secret)
     at.switch_page("app_pages/class.py")
@@ -229,7 +231,13 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         students = []
         for n, shape in enumerate([appserver.SEVEN, appserver.ZERO, appserver.ONE]):
             phone = n == 2
-            context = b.new_context(**({"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True} if phone else {"viewport": {"width": 1280, "height": 900}}))
+            context = b.new_context(
+                **(
+                    {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+                    if phone
+                    else {"viewport": {"width": 1280, "height": 900}}
+                )
+            )
             page = context.new_page()
             page.goto(f"{url}/draw?room={code}")
             page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)

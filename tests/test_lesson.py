@@ -31,20 +31,47 @@ def _said(at) -> str:
 @pytest.mark.parametrize(
     "page, params, check",
     [
-        ("denoise", {"model": "tiny_dense", "noise": "mask", "level": 0.7, "seed": 5, "class": 3, "digit": 30},
-         lambda at: (at.radio(key="denoise_kind").value, at.slider(key="denoise_level").value, at.number_input(key="denoise_seed").value,
-                     at.selectbox(key="denoise_class").value, at.session_state["denoise_index"]) == ("mask", 0.7, 5, 3, 30)),
-        ("interpolate", {"path": "spherical", "t": 0.8, "a_class": 2, "b_source": "MNIST", "b_digit": 7},
-         lambda at: (at.radio(key="interp_method").value, at.session_state["interp_live_t"], at.selectbox(key="interp_a_class").value,
-                     at.session_state["interp_b_index"]) == ("spherical", 0.8, 2, 7)),
-        ("explore", {"count": 1000, "digit": 17}, lambda at: at.select_slider(key="explore_count").value == 1000
-         and any("Test digit #17" in m.value for m in at.markdown)),
+        (
+            "denoise",
+            {"model": "tiny_dense", "noise": "mask", "level": 0.7, "seed": 5, "class": 3, "digit": 30},
+            lambda at: (
+                (
+                    at.radio(key="denoise_kind").value,
+                    at.slider(key="denoise_level").value,
+                    at.number_input(key="denoise_seed").value,
+                    at.selectbox(key="denoise_class").value,
+                    at.session_state["denoise_index"],
+                )
+                == ("mask", 0.7, 5, 3, 30)
+            ),
+        ),
+        (
+            "interpolate",
+            {"path": "spherical", "t": 0.8, "a_class": 2, "b_source": "MNIST", "b_digit": 7},
+            lambda at: (
+                (
+                    at.radio(key="interp_method").value,
+                    at.session_state["interp_live_t"],
+                    at.selectbox(key="interp_a_class").value,
+                    at.session_state["interp_b_index"],
+                )
+                == ("spherical", 0.8, 2, 7)
+            ),
+        ),
+        (
+            "explore",
+            {"count": 1000, "digit": 17},
+            lambda at: at.select_slider(key="explore_count").value == 1000 and any("Test digit #17" in m.value for m in at.markdown),
+        ),
         ("compress", {"bits": "2,3", "digit": 5}, lambda at: at.session_state["compress_bits"] == [2, 3]),
-        ("draw", {"compare": 1, "models": "tiny_dense,tiny_vae2"},
-         lambda at: at.toggle(key="draw_compare").value and at.multiselect(key="draw_models").value == ["tiny_dense", "tiny_vae2"]),
+        (
+            "draw",
+            {"compare": 1, "models": "tiny_dense,tiny_vae2"},
+            lambda at: at.toggle(key="draw_compare").value and at.multiselect(key="draw_models").value == ["tiny_dense", "tiny_vae2"],
+        ),
         ("lesson", {"step": 4}, lambda at: "step 4 of 6" in at.title[0].value),
     ],
-)  # fmt: skip
+)
 def test_a_link_restores_the_view_and_the_url_follows_the_page(lab, page, params, check):
     at = _opened(page, **params)
     assert check(at), page
@@ -103,6 +130,7 @@ def test_the_lesson_has_six_steps_each_with_a_question_and_its_full_page(lab):
 
 # ---- in a browser ----------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 def test_links_open_their_views_in_a_fresh_browser_and_the_lesson_walks_both_ways(shipped_app):
     from bench import appserver
@@ -131,10 +159,14 @@ def test_compare_mode_rebuilds_the_stroke_with_four_models_while_it_is_drawn(shi
     url, b = shipped_app
     page = appserver.open_page(b, url, f"draw?compare=1&models={','.join(live.COMPARED)}")
     frame = appserver.live_frame(page)
-    frame.wait_for_function("() => window.aeLive.compare.entries.length === 4 && window.aeLive.compare.entries.every((e) => e.model)", timeout=60_000)
+    frame.wait_for_function(
+        "() => window.aeLive.compare.entries.length === 4 && window.aeLive.compare.entries.every((e) => e.model)", timeout=60_000
+    )
     counts = "() => Array.from(document.querySelectorAll('.compare-row canvas')).map((c) => Number(c.dataset.painted || 0))"
     seen = {}
-    appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"), steps=12, during=lambda p: seen.update(during=frame.evaluate(counts)))
+    appserver.draw(
+        page, appserver.SEVEN, canvas=frame.locator("canvas.ink"), steps=12, during=lambda p: seen.update(during=frame.evaluate(counts))
+    )
     assert all(n >= 3 for n in seen["during"])  # each of the four redrawn again and again before the pen lifted
     captions = frame.evaluate("Array.from(document.querySelectorAll('.compare-row figcaption')).map((f) => f.textContent)")
     assert [c.split(" · ")[0] for c in captions] == live.COMPARED and all("MSE" in c for c in captions)

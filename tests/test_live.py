@@ -168,6 +168,7 @@ def test_a_drawing_at_the_canvas_size_is_read():
 
 # ---- in a browser --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def server(tiny_checkpoints, mnist_dir, chromium, tmp_path_factory):
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_CACHE_DIR": str(tmp_path_factory.mktemp("exports"))}
@@ -514,7 +515,6 @@ def test_hovering_the_code_plane_of_a_2d_model_decodes_the_point_under_the_point
     page.close()
 
 
-
 @pytest.mark.browser
 def test_the_page_says_what_python_says_for_every_share(server):
     """The verdict, the captions and the shares' rule, filled in the page from the same WORDS."""
@@ -524,7 +524,7 @@ def test_the_page_says_what_python_says_for_every_share(server):
     pairs = [[e, c] for e in grid for c in [*grid, None]]
     ours = frame.evaluate(
         """async ([words, pairs, quantiles, values]) => {
-            const paint = await import('./paint.js');
+            const paint = await import('./meter.js');
             return {verdicts: pairs.map(([e, c]) => paint.verdict(words, e, c)),
                     captions: pairs.map(([e]) => paint.meterCaption(words, "Reconstruction error", e)),
                     shares: values.map((v) => paint.shareBetter(quantiles, v))};
@@ -534,4 +534,6 @@ def test_the_page_says_what_python_says_for_every_share(server):
     page.close()
     assert ours["verdicts"] == [novelty.verdict(e, c) for e, c in pairs]
     assert ours["captions"] == [novelty.meter_caption("Reconstruction error", e) for e, _ in pairs]
-    assert ours["shares"] == pytest.approx(list(novelty.share_better([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12)
+    assert ours["shares"] == pytest.approx(
+        list(novelty.share_better([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12
+    )

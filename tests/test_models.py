@@ -47,9 +47,11 @@ def _layers(model, x) -> list[tuple[str, tuple[int, ...], int]]:
     rows, hooks = [], []
     for module in model.modules():
         if not list(module.children()):
-            hooks.append(module.register_forward_hook(
-                lambda m, _, out: rows.append((type(m).__name__, tuple(out.shape[1:]), sum(p.numel() for p in m.parameters())))
-            ))  # fmt: skip
+            hooks.append(
+                module.register_forward_hook(
+                    lambda m, _, out: rows.append((type(m).__name__, tuple(out.shape[1:]), sum(p.numel() for p in m.parameters())))
+                )
+            )
     model(x)
     for hook in hooks:
         hook.remove()

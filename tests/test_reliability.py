@@ -13,8 +13,13 @@ from tests.conftest import ROOT
 
 
 def _python(code: str, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 WRITER = """
@@ -48,10 +53,29 @@ def test_sigkill_while_writing_leaves_the_previous_checkpoint_loadable(tmp_path)
 def test_training_killed_mid_epoch_leaves_the_best_checkpoint_loadable(mnist_dir, tmp_path):
     out = tmp_path / "killed.safetensors"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ae.train", "--model", "conv", "--set", "width=8", "--latent-dim", "8",
-         "--epochs", "50", "--limit", "2000", "--val-limit", "500", "--out", str(out)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ae.train",
+            "--model",
+            "conv",
+            "--set",
+            "width=8",
+            "--latent-dim",
+            "8",
+            "--epochs",
+            "50",
+            "--limit",
+            "2000",
+            "--val-limit",
+            "500",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while not out.exists():
         assert time.time() < deadline and proc.poll() is None

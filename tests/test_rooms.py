@@ -105,8 +105,12 @@ def test_only_the_teachers_secret_can_lock_clear_hide_or_download(store):
     room, secret = store.create("conv32", 4)
     drawing = _add(store, room)
     for forged in ["", "guess", secret[:-2], None]:
-        for act in (lambda s: store.lock(room.code, s), lambda s: store.clear(room.code, s),
-                    lambda s: store.hide(room.code, s, drawing.id), lambda s: store.all_drawings(room.code, s)):  # fmt: skip
+        for act in (
+            lambda s: store.lock(room.code, s),
+            lambda s: store.clear(room.code, s),
+            lambda s: store.hide(room.code, s, drawing.id),
+            lambda s: store.all_drawings(room.code, s),
+        ):
             with pytest.raises(RoomError, match="Only the teacher"):
                 act(forged)
     assert store.counts(room.code) == (1, 1) and not store.get(room.code).locked
@@ -188,8 +192,9 @@ def test_a_server_killed_while_writing_loses_nothing_it_stored(location, tmp_pat
     """A process adds drawings until it is killed (SIGKILL, no clean-up); a new one finds every
     drawing the first reported stored."""
     env = {**os.environ, "PYTHONPATH": str(tmp_path.parent)}
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, location], stdout=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(__file__)), env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, location], stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)), env=env
+    )
     code, secret = proc.stdout.readline().split()
     reported = 0
     deadline = time.time() + 60

@@ -121,8 +121,15 @@ def test_pca_rows_match_the_published_baseline(shipped):
 
 def test_every_seed_architecture_cites_its_write_up():
     seeds = (ROOT.parent / "shared" / "seeds" / "README.md").read_text()
-    for name, cited in [("dense", "000"), ("conv_transpose", "000"), ("conv_upsample", "000"), ("stacked", "001"),
-                        ("keras_conv", "002"), ("dense_sigmoid", "003"), ("conv_bn_elu", "004")]:  # fmt: skip
+    for name, cited in [
+        ("dense", "000"),
+        ("conv_transpose", "000"),
+        ("conv_upsample", "000"),
+        ("stacked", "001"),
+        ("keras_conv", "002"),
+        ("dense_sigmoid", "003"),
+        ("conv_bn_elu", "004"),
+    ]:
         assert re.search(rf"Seed {cited}\b", models.model_class(name).__doc__), name
         assert f"{cited}_" in seeds
 

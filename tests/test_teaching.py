@@ -247,7 +247,11 @@ def test_the_compress_page_in_the_browser_shows_three_budgets_and_three_curves(s
     text = page.locator("[data-testid='stMain']").inner_text()
     for size, bits in [(32, 8), (16, 4), (8, 2)]:  # conv32's 32 numbers
         assert f"{size} bytes: {bits} bits for each of the 32 numbers of the code" in text
-    assert text.count("Original (784 bytes)") == 3 and len(re.findall(r"JPEG, \d+ bytes", text)) == 3 and len(re.findall(r"PCA, \d+ numbers", text)) == 3
+    assert (
+        text.count("Original (784 bytes)") == 3
+        and len(re.findall(r"JPEG, \d+ bytes", text)) == 3
+        and len(re.findall(r"PCA, \d+ numbers", text)) == 3
+    )
     assert page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").count() == 3  # conv32, PCA, JPEG
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()

@@ -34,7 +34,9 @@ def test_loss_falls_on_a_2000_image_subset_within_seconds(mnist_dir):
 
 def test_best_checkpoint_is_written_with_history_and_test_metrics(mnist_dir, tmp_path):
     out = tmp_path / "d.safetensors"
-    cfg = TrainConfig(model="dense", model_config={"latent_dim": 8}, epochs=2, lr=1e-2, batch_size=32, limit=2000, val_limit=500, out=str(out), seed=7)
+    cfg = TrainConfig(
+        model="dense", model_config={"latent_dim": 8}, epochs=2, lr=1e-2, batch_size=32, limit=2000, val_limit=500, out=str(out), seed=7
+    )
     done = list(train(cfg))[-1]
     assert done.path == str(out)
     model, meta = checkpoints.load(out)

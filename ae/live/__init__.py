@@ -77,8 +77,10 @@ def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | N
         files = export.onnx_files(path, folder)
     except (export.ExportError, checkpoints.CheckpointError) as e:
         return None, str(e)
-    served = {name: url + path.relative_to(folder).as_posix() for name, path in
-              (("encoder", files.encoder_packed), ("decoder", files.decoder_packed), ("meter", files.meter))}
+    served = {
+        name: url + path.relative_to(folder).as_posix()
+        for name, path in (("encoder", files.encoder_packed), ("decoder", files.decoder_packed), ("meter", files.meter))
+    }
     return {"digest": files.digest, "latent_dim": files.latent_dim, **served}, None
 
 
@@ -102,7 +104,13 @@ def model_args(choice) -> dict:
     """The arguments every widget gets about the chosen model (an `ae.ui.LoadedModel`)."""
     _served()
     spec, error = _exported(str(choice.path), choice.mtime_ns, choice.size)
-    return {"model": spec, "export_error": error, "model_name": choice.name, "latent_dim": choice.model.latent_dim, "version": runtime_version()}
+    return {
+        "model": spec,
+        "export_error": error,
+        "model_name": choice.name,
+        "latent_dim": choice.model.latent_dim,
+        "version": runtime_version(),
+    }
 
 
 @dataclass(frozen=True)
@@ -191,7 +199,13 @@ def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: st
 
 def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> Heard:
     """The code plane of a 2-d model with the digit under the pointer decoded in the page."""
-    args = {"points": np.round(points, 3).tolist(), "labels": labels.astype(int).tolist(), "lo": _floats(lo), "hi": _floats(hi), "palette": PALETTE}
+    args = {
+        "points": np.round(points, 3).tolist(),
+        "labels": labels.astype(int).tolist(),
+        "lo": _floats(lo),
+        "hi": _floats(hi),
+        "palette": PALETTE,
+    }
     return heard(_component(widget="hover", key=key, default=None, **args, **model_args(choice)))
 
 
@@ -206,7 +220,11 @@ def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, 
     """The class's map (background: the test digits' points or their URL, lo, hi; drawings: id,
     xy, png, tint, name, verdict, unusual) and the morph of the chosen pair (a, b: codes; names)
     decoded in the page (`chosen(key)`: the clicks)."""
-    return heard(_component(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice)))
+    return heard(
+        _component(
+            widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice)
+        )
+    )
 
 
 def _floats(a) -> list[float]:

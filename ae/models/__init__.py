@@ -24,9 +24,23 @@ MAX_LATENT = 784  # a free code as large as the image; beyond it nothing is comp
 MAX_PARAMETERS = 64_000_000  # 256 MB of float32, the most a checkpoint may hold (checkpoints.MAX_BYTES)
 
 __all__ = [
-    "RECONSTRUCTION_LOSSES", "Autoencoder", "Clamped", "Recipe", "available", "build", "count_parameters", "device_of",
-    "for_inference", "model_class", "origin", "reconstruction_loss", "register", "settings", "ship", "shipped",
-]  # fmt: skip
+    "RECONSTRUCTION_LOSSES",
+    "Autoencoder",
+    "Clamped",
+    "Recipe",
+    "available",
+    "build",
+    "count_parameters",
+    "device_of",
+    "for_inference",
+    "model_class",
+    "origin",
+    "reconstruction_loss",
+    "register",
+    "settings",
+    "ship",
+    "shipped",
+]
 
 
 def available() -> list[str]:
@@ -97,4 +111,4 @@ def for_inference(model: Autoencoder) -> Autoencoder:
 
 
 # The families register themselves on import, in the order the app lists them.
-from ae.models import dense, conv_seeds, pca, vae, ours  # noqa: E402, F401
+from ae.models import conv_seeds, dense, ours, pca, vae  # noqa: E402, F401

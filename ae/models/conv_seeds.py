@@ -30,9 +30,13 @@ class SmallConv(Autoencoder):
         super().__init__(config)
         c, k = config.channels, config.code_channels
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 16, 14, 14)
-            nn.Conv2d(c, k, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 4, 7, 7)
-        )  # fmt: skip
+            nn.Conv2d(1, c, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 16, 14, 14)
+            nn.Conv2d(c, k, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 4, 7, 7)
+        )
         self.code_shape = (k, config.image_size // 4, config.image_size // 4)
 
     def encode(self, x):
@@ -53,9 +57,11 @@ class ConvTranspose(SmallConv):
         super().__init__(config)
         c, k = config.channels, config.code_channels
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(k, c, 2, stride=2), nn.ReLU(),  # (B, 16, 14, 14)
-            nn.ConvTranspose2d(c, 1, 2, stride=2), nn.Sigmoid(),  # (B, 1, 28, 28)
-        )  # fmt: skip
+            nn.ConvTranspose2d(k, c, 2, stride=2),
+            nn.ReLU(),  # (B, 16, 14, 14)
+            nn.ConvTranspose2d(c, 1, 2, stride=2),
+            nn.Sigmoid(),  # (B, 1, 28, 28)
+        )
 
 
 @register("conv_upsample")
@@ -66,9 +72,13 @@ class ConvUpsample(SmallConv):
         super().__init__(config)
         c, k = config.channels, config.code_channels
         self.decoder = nn.Sequential(
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(k, c, 3, padding=1), nn.ReLU(),  # (B, 16, 14, 14)
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid(),  # (B, 1, 28, 28)
-        )  # fmt: skip
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(k, c, 3, padding=1),
+            nn.ReLU(),  # (B, 16, 14, 14)
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(c, 1, 3, padding=1),
+            nn.Sigmoid(),  # (B, 1, 28, 28)
+        )
 
 
 @dataclass
@@ -97,14 +107,21 @@ class KerasConv(Autoencoder):
         super().__init__(config)
         c = config.channels
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 14, 14)
-            nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 7, 7)
-        )  # fmt: skip
+            nn.Conv2d(1, c, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 32, 14, 14)
+            nn.Conv2d(c, c, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 32, 7, 7)
+        )
         self.decoder = nn.Sequential(  # Keras' Conv2DTranspose(strides=2, padding="same")
-            nn.ConvTranspose2d(c, c, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 32, 14, 14)
-            nn.ConvTranspose2d(c, c, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),  # (B, 32, 28, 28)
-            nn.Conv2d(c, 1, 3, padding=1), nn.Sigmoid(),  # (B, 1, 28, 28)
-        )  # fmt: skip
+            nn.ConvTranspose2d(c, c, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),  # (B, 32, 14, 14)
+            nn.ConvTranspose2d(c, c, 3, stride=2, padding=1, output_padding=1),
+            nn.ReLU(),  # (B, 32, 28, 28)
+            nn.Conv2d(c, 1, 3, padding=1),
+            nn.Sigmoid(),  # (B, 1, 28, 28)
+        )
         self.code_shape = (c, config.image_size // 4, config.image_size // 4)
 
     def encode(self, x):
@@ -139,19 +156,37 @@ class ConvBnElu(Clamped):
         c1, c2, c3 = config.channels
         k = config.latent_dim
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.MaxPool2d(2), ELU(),  # (B, 16, 14, 14)
-            nn.Conv2d(c1, c2, 3), nn.BatchNorm2d(c2), nn.MaxPool2d(2), ELU(),  # (B, 32, 6, 6)
-            nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3), nn.MaxPool2d(2), ELU(),  # (B, 64, 3, 3)
+            nn.Conv2d(1, c1, 3, padding=1),
+            nn.BatchNorm2d(c1),
+            nn.MaxPool2d(2),
+            ELU(),  # (B, 16, 14, 14)
+            nn.Conv2d(c1, c2, 3),
+            nn.BatchNorm2d(c2),
+            nn.MaxPool2d(2),
+            ELU(),  # (B, 32, 6, 6)
+            nn.Conv2d(c2, c3, 3, padding=1),
+            nn.BatchNorm2d(c3),
+            nn.MaxPool2d(2),
+            ELU(),  # (B, 64, 3, 3)
             nn.Conv2d(c3, k, 3),  # (B, 128, 1, 1)
             nn.Flatten(),  # (B, 128)
-        )  # fmt: skip
+        )
         self.decoder = nn.Sequential(
             nn.Unflatten(1, (k, 1, 1)),
             nn.ConvTranspose2d(k, c3, 3),  # (B, 64, 3, 3)
-            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c3, c2, 3, padding=1), nn.BatchNorm2d(c2), ELU(),  # (B, 32, 6, 6)
-            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c2, c1, 3), nn.BatchNorm2d(c1), ELU(),  # (B, 16, 14, 14)
-            nn.Upsample(scale_factor=2), nn.ConvTranspose2d(c1, 1, 3, padding=1), nn.BatchNorm2d(1), ELU(),  # (B, 1, 28, 28)
-        )  # fmt: skip
+            nn.Upsample(scale_factor=2),
+            nn.ConvTranspose2d(c3, c2, 3, padding=1),
+            nn.BatchNorm2d(c2),
+            ELU(),  # (B, 32, 6, 6)
+            nn.Upsample(scale_factor=2),
+            nn.ConvTranspose2d(c2, c1, 3),
+            nn.BatchNorm2d(c1),
+            ELU(),  # (B, 16, 14, 14)
+            nn.Upsample(scale_factor=2),
+            nn.ConvTranspose2d(c1, 1, 3, padding=1),
+            nn.BatchNorm2d(1),
+            ELU(),  # (B, 1, 28, 28)
+        )
 
     def encode(self, x):
         return self.encoder(x)
@@ -165,4 +200,7 @@ ship("conv_transpose", dict(model="conv_transpose", loss="mse", epochs=20))
 ship("conv_upsample", dict(model="conv_upsample", loss="mse", epochs=20))
 ship("keras_conv", dict(KERAS, epochs=50))
 ship("keras_conv_denoise", dict(KERAS, epochs=50, noise="gaussian", noise_level=0.4))
-ship("conv_bn_elu", dict(model="conv_bn_elu", loss="mse", optimizer="adam", lr=6e-3, schedule="onecycle", epochs=40, batch_size=32, ema=0.999))
+ship(
+    "conv_bn_elu",
+    dict(model="conv_bn_elu", loss="mse", optimizer="adam", lr=6e-3, schedule="onecycle", epochs=40, batch_size=32, ema=0.999),
+)

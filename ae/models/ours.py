@@ -48,14 +48,16 @@ class Conv(Autoencoder):
             nn.Linear(k * s * s, config.latent_dim),  # (B, 32)
         )
         self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, k * s * s), nn.Unflatten(1, self.code_shape),  # (B, 16, 7, 7)
+            nn.Linear(config.latent_dim, k * s * s),
+            nn.Unflatten(1, self.code_shape),  # (B, 16, 7, 7)
             block(k, 4 * w),  # (B, 128, 7, 7)
             block(4 * w, 4 * w),
             block(4 * w, 2 * w, up=True),  # (B, 64, 14, 14)
             block(2 * w, 2 * w),
             block(2 * w, w, up=True),  # (B, 32, 28, 28)
-            nn.Conv2d(w, 1, 3, padding=1), nn.Sigmoid(),  # (B, 1, 28, 28)
-        )  # fmt: skip
+            nn.Conv2d(w, 1, 3, padding=1),
+            nn.Sigmoid(),  # (B, 1, 28, 28)
+        )
 
     def encode(self, x):
         return self.encoder(x)

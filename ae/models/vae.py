@@ -32,16 +32,22 @@ class Vae(Autoencoder):
         self.code_shape = (2 * w, s, s)
         flat = 2 * w * s * s
         self.features = nn.Sequential(
-            nn.Conv2d(1, w, 4, stride=2, padding=1), nn.ReLU(),  # (B, 32, 14, 14)
-            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), nn.ReLU(),  # (B, 64, 7, 7)
+            nn.Conv2d(1, w, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, 32, 14, 14)
+            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, 64, 7, 7)
             nn.Flatten(),  # (B, 3136)
-        )  # fmt: skip
+        )
         self.to_stats = nn.Linear(flat, 2 * config.latent_dim)  # mean and log-variance
         self.decoder = nn.Sequential(
-            nn.Linear(config.latent_dim, flat), nn.ReLU(), nn.Unflatten(1, self.code_shape),  # (B, 64, 7, 7)
-            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1), nn.ReLU(),  # (B, 32, 14, 14)
-            nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1), nn.Sigmoid(),  # (B, 1, 28, 28)
-        )  # fmt: skip
+            nn.Linear(config.latent_dim, flat),
+            nn.ReLU(),
+            nn.Unflatten(1, self.code_shape),  # (B, 64, 7, 7)
+            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, 32, 14, 14)
+            nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1),
+            nn.Sigmoid(),  # (B, 1, 28, 28)
+        )
 
     def stats(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.to_stats(self.features(x)).chunk(2, dim=1)

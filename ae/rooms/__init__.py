@@ -213,13 +213,15 @@ class Store:
 
 def refused(why: str) -> RoomError:
     """The sentence for a drawing the store turned away, by the backends' one word for why."""
-    return RoomError({
-        "gone": "This class has ended, or its code is wrong.",
-        "locked": "The teacher has locked this class: drawings are not sent for now.",
-        "students": f"This class is full ({MAX_STUDENTS} students): your drawing was not sent.",
-        "drawings": f"This class holds {MAX_DRAWINGS:,} drawings, its most: no more are sent.",
-        "rate": f"At most {PER_SECOND} drawings a second are sent: this one was not.",
-    }[why])  # fmt: skip
+    return RoomError(
+        {
+            "gone": "This class has ended, or its code is wrong.",
+            "locked": "The teacher has locked this class: drawings are not sent for now.",
+            "students": f"This class is full ({MAX_STUDENTS} students): your drawing was not sent.",
+            "drawings": f"This class holds {MAX_DRAWINGS:,} drawings, its most: no more are sent.",
+            "rate": f"At most {PER_SECOND} drawings a second are sent: this one was not.",
+        }[why]
+    )
 
 
 def default_location() -> str:

@@ -32,7 +32,7 @@ def npz_bytes(drawings: list[Drawing], model: str) -> bytes:
         error_shares=np.array([share(d.error_share) for d in drawings], np.float64),
         code_shares=np.array([share(d.code_share) for d in drawings], np.float64),
         model=np.array(model),
-    )  # fmt: skip
+    )
     return buffer.getvalue()
 
 

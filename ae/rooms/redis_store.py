@@ -35,6 +35,7 @@ for i = 2, 5 do redis.call('EXPIREAT', KEYS[i], expires) end
 return {id, 'ok'}
 """
 
+
 class RedisStore(rooms.Store):
     def __init__(self, url: str):
         self.redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
@@ -47,7 +48,14 @@ class RedisStore(rooms.Store):
 
     def _create(self, room: Room, secret_hash: str) -> bool:
         key = self._keys(room.code)["room"]
-        fields = {"secret": secret_hash, "model": room.model, "latent_dim": room.latent_dim, "created": room.created, "expires": room.expires, "locked": 0}
+        fields = {
+            "secret": secret_hash,
+            "model": room.model,
+            "latent_dim": room.latent_dim,
+            "created": room.created,
+            "expires": room.expires,
+            "locked": 0,
+        }
         if not self.redis.hsetnx(key, "secret", secret_hash):
             return False
         pipe = self.redis.pipeline()
@@ -68,7 +76,9 @@ class RedisStore(rooms.Store):
 
     def _add(self, room, student, nickname, pixels, z, shares, now) -> Drawing:
         k = self._keys(room.code)
-        head = json.dumps({"student": student, "nickname": nickname, "error_share": shares[0], "code_share": shares[1], "time": now}).encode()
+        head = json.dumps(
+            {"student": student, "nickname": nickname, "error_share": shares[0], "code_share": shares[1], "time": now}
+        ).encode()
         payload = struct.pack(">I", len(head)) + head + pixels.tobytes() + z.tobytes()
         rate = f"{k['room']}:rate:{student}"
         args = [student, repr(now), payload, rooms.MAX_STUDENTS, rooms.MAX_DRAWINGS, rooms.PER_SECOND]
@@ -123,4 +133,6 @@ def _drawing(drawing_id: int, payload: bytes, hidden: bool) -> Drawing:
     body = payload[4 + size :]
     pixels = np.frombuffer(body[:784], np.uint8).reshape(28, 28)
     code = np.frombuffer(body[784:], np.float32)
-    return Drawing(drawing_id, head["student"], head["nickname"], pixels, code, head["error_share"], head["code_share"], head["time"], hidden)
+    return Drawing(
+        drawing_id, head["student"], head["nickname"], pixels, code, head["error_share"], head["code_share"], head["time"], hidden
+    )

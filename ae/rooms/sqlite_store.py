@@ -56,8 +56,10 @@ class SqliteStore(rooms.Store):
                 self._delete(db, code)
                 db.execute("DELETE FROM rooms WHERE code = ?", (code,))
             try:
-                db.execute("INSERT INTO rooms VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
-                           (room.code, secret_hash, room.model, room.latent_dim, room.created, room.expires))  # fmt: skip
+                db.execute(
+                    "INSERT INTO rooms VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
+                    (room.code, secret_hash, room.model, room.latent_dim, room.created, room.expires),
+                )
             except sqlite3.IntegrityError:
                 return False
         return True
@@ -83,7 +85,9 @@ class SqliteStore(rooms.Store):
                 raise rooms.refused("students")
             if drawings >= rooms.MAX_DRAWINGS:
                 raise rooms.refused("drawings")
-            recent = db.execute("SELECT COUNT(*) FROM drawings WHERE room = ? AND student = ? AND time > ?", (room.code, student, now - 1.0)).fetchone()[0]
+            recent = db.execute(
+                "SELECT COUNT(*) FROM drawings WHERE room = ? AND student = ? AND time > ?", (room.code, student, now - 1.0)
+            ).fetchone()[0]
             if recent >= rooms.PER_SECOND:
                 raise rooms.refused("rate")
             if not known:
@@ -93,12 +97,16 @@ class SqliteStore(rooms.Store):
                 "INSERT INTO drawings (room, student, nickname, pixels, code, error_share, code_share, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (room.code, student, nickname, pixels.tobytes(), z.tobytes(), shares[0], shares[1], now),
             )
-            db.execute("INSERT INTO current VALUES (?, ?, ?) ON CONFLICT (room, student) DO UPDATE SET id = excluded.id",
-                       (room.code, student, cursor.lastrowid))  # fmt: skip
+            db.execute(
+                "INSERT INTO current VALUES (?, ?, ?) ON CONFLICT (room, student) DO UPDATE SET id = excluded.id",
+                (room.code, student, cursor.lastrowid),
+            )
         return Drawing(cursor.lastrowid, student, nickname, pixels, z, shares[0], shares[1], now, False)
 
     def _current(self, code: str) -> list[Drawing]:
-        rows = self._read(f"SELECT {COLUMNS} FROM drawings WHERE id IN (SELECT id FROM current WHERE room = ?) AND hidden = 0 ORDER BY id", (code,))
+        rows = self._read(
+            f"SELECT {COLUMNS} FROM drawings WHERE id IN (SELECT id FROM current WHERE room = ?) AND hidden = 0 ORDER BY id", (code,)
+        )
         return [_drawing(row) for row in rows]
 
     def _counts(self, code: str) -> tuple[int, int]:

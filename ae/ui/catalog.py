@@ -93,8 +93,7 @@ def sidebar_model_picker(fixed: str | None = None) -> LoadedModel | None:
     choices = loaded_models()
     if not choices:
         st.sidebar.warning(
-            "No trained models yet. Train one on the **Train** page, "
-            "or run `python -m ae.train --out checkpoints/mine.safetensors`."
+            "No trained models yet. Train one on the **Train** page, or run `python -m ae.train --out checkpoints/mine.safetensors`."
         )
         return None
     names = [c.name for c in choices]

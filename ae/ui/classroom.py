@@ -158,7 +158,13 @@ def _background(path: str, mtime_ns: int, size: int) -> tuple[latent.Projection,
     pad = 0.08 * (hi - lo)
     listed = [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(points, labels)]
     url = live.beside_model(choice, f"map-{catalog.MAP_DIGITS}.json.gz", gzip.compress(json.dumps(listed).encode(), mtime=0))
-    background = {"points": [] if url else listed, "points_url": url, "lo": (lo - pad).tolist(), "hi": (hi + pad).tolist(), "how": projection.how}
+    background = {
+        "points": [] if url else listed,
+        "points_url": url,
+        "lo": (lo - pad).tolist(),
+        "hi": (hi + pad).tolist(),
+        "how": projection.how,
+    }
     return projection, background
 
 
@@ -198,10 +204,17 @@ def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Pro
     tints = meter.nearest_class(codes) if meter else None
     xy = projection(codes)
     return [
-        {"id": d.id, "xy": [round(float(x), 3), round(float(y), 3)], "png": png(room, d), "name": name(d), "verdict": verdict(d),
-         "unusual": round(d.unusual, 4) if d.error_share is not None else None, "tint": int(tints[i]) if tints is not None else -1}
+        {
+            "id": d.id,
+            "xy": [round(float(x), 3), round(float(y), 3)],
+            "png": png(room, d),
+            "name": name(d),
+            "verdict": verdict(d),
+            "unusual": round(d.unusual, 4) if d.error_share is not None else None,
+            "tint": int(tints[i]) if tints is not None else -1,
+        }
         for i, (d, (x, y)) in enumerate(zip(drawings, xy))
-    ]  # fmt: skip
+    ]
 
 
 def rerun_part() -> None:
@@ -216,4 +229,3 @@ def rerun_part() -> None:
 
 def pretty(room: Room) -> str:
     return html.escape(rooms.pretty_code(room.code))
-

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import streamlit as st
 
+
 def _niced() -> None:
     from ae.ui.warm import lower_priority
 

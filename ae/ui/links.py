@@ -136,7 +136,10 @@ def restore(fields: list[Field], page: str) -> None:
         _read(fields)
     troubles = st.session_state.pop(TROUBLES, [])
     if troubles:
-        st.info(f"Part of this link could not be used ({'; '.join(troubles)}): the page shows its default there instead.", icon=":material/link_off:")
+        st.info(
+            f"Part of this link could not be used ({'; '.join(troubles)}): the page shows its default there instead.",
+            icon=":material/link_off:",
+        )
 
 
 def keep(fields: list[Field], page: str) -> None:
@@ -150,7 +153,9 @@ def keep(fields: list[Field], page: str) -> None:
             current[field.name] = field.write(value)
     if dict(st.query_params) != current:
         st.query_params.from_dict(current)
-    st.session_state.setdefault(OPENED, {}).update({page: urllib.parse.urlencode(sorted(_query().items())), "app": urllib.parse.urlencode(sorted(_query().items()))})
+    st.session_state.setdefault(OPENED, {}).update(
+        {page: urllib.parse.urlencode(sorted(_query().items())), "app": urllib.parse.urlencode(sorted(_query().items()))}
+    )
 
 
 def presenting() -> bool:

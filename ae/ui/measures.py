@@ -40,7 +40,6 @@ def wait_for(name: str, choice: LoadedModel, message: str) -> None:
     later.waiting((name, *choice.version), message)
 
 
-
 def squeezed(choice: LoadedModel, digit: np.ndarray, q: compress.Quantiser, bits: int) -> tuple[list, list[str]]:
     """The digit, then its code at `bits` bits a number decoded, PCA and JPEG at as many bytes:
     the pictures and their captions (the Compress page's rows, the lesson's last step)."""
@@ -50,6 +49,10 @@ def squeezed(choice: LoadedModel, digit: np.ndarray, q: compress.Quantiser, bits
     pca_out = latent.decode(pca, pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
     jpeg_size, jpeg_out, quality = compress.jpeg_within(digit, size)
     jpeg_note = f"{jpeg_size} bytes, quality {quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
-    captions = ["Original (784 bytes)", f"{choice.name}: {evaluate.psnr(ours, digit):.1f} dB", f"PCA, {size} numbers: {evaluate.psnr(pca_out, digit):.1f} dB",
-                f"JPEG, {jpeg_note}: {evaluate.psnr(jpeg_out, digit):.1f} dB"]  # fmt: skip
+    captions = [
+        "Original (784 bytes)",
+        f"{choice.name}: {evaluate.psnr(ours, digit):.1f} dB",
+        f"PCA, {size} numbers: {evaluate.psnr(pca_out, digit):.1f} dB",
+        f"JPEG, {jpeg_note}: {evaluate.psnr(jpeg_out, digit):.1f} dB",
+    ]
     return [digit, ours, pca_out, jpeg_out], captions

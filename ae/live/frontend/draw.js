@@ -4,9 +4,8 @@
 
 import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
-import {
-  codeClasses, codeDistance, countPaint, digitCanvas, meterCaption, mse, paintBars, paintDigit, paintError, paintMeter, psnr, verdict, shareBetter,
-} from "./paint.js";
+import { codeClasses, codeDistance, meterCaption, shareBetter, verdict } from "./meter.js";
+import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, paintMeter, psnr } from "./paint.js";
 import { Pen } from "./pen.js";
 import { toMnist } from "./preprocess.js";
 import { LiveWidget, element } from "./widget.js";

@@ -1,0 +1,25 @@
+"""One formatter, ruff's (ruff.toml; `make format`): the tree is as it formats it, and its lint is clean."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, missing
+
+
+def _ruff() -> str:
+    found = Path(sys.executable).with_name("ruff")
+    if not found.exists() and shutil.which("ruff") is None:
+        missing("this test needs ruff: pip install -r requirements-dev.txt")
+    return str(found) if found.exists() else shutil.which("ruff")
+
+
+def test_the_tree_is_as_ruff_formats_it():
+    done = subprocess.run([_ruff(), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruffs_lint_finds_nothing():
+    done = subprocess.run([_ruff(), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
