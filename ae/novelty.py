@@ -56,8 +56,9 @@ def errors(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
 
 
 def codes(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
-    """latent.encode a thousand images at a time (a big conv model's activations stay small), in float64."""
-    parts = np.array_split(images, max(1, len(images) // 1000))
+    """latent.encode a hundred images at a time (a conv model's activations stay in cache, as in
+    evaluate.reconstructions), in float64."""
+    parts = np.array_split(images, max(1, len(images) // 100))
     return np.concatenate([latent.encode(model, part) for part in parts]).astype(np.float64)
 
 

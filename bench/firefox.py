@@ -4,7 +4,7 @@ firefox-esr, and geckodriver is not packaged): a websocket, JSON commands, no dr
     with firefox.launch() as ff:
         ff.goto(url)
         ff.evaluate("document.title")
-        ff.perform([pointer("touch", [(x0, y0), (x1, y1)])])
+        ff.perform([pointer("touch", [(x0, y0), (x1, y1)])])   # bench/engines.py drives the Draw page with it
 """
 
 from __future__ import annotations
@@ -92,20 +92,6 @@ class Firefox:
         if result.get("type") == "exception":
             raise BidiError(result["exceptionDetails"].get("text"))
         return _value(result["result"])
-
-    def wait_for(self, expression: str, context: str | None = None, timeout: float = 60):
-        """Polls an expression until it is truthy; its value."""
-        deadline = time.time() + timeout
-        while True:
-            try:
-                value = self.evaluate(expression, context)
-            except BidiError:
-                value = None
-            if value:
-                return value
-            if time.time() > deadline:
-                raise TimeoutError(f"not true within {timeout} s: {expression}")
-            time.sleep(0.1)
 
     def perform(self, sources: list[dict]) -> None:
         self.send("input.performActions", {"context": self.context, "actions": sources})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ae import checkpoints  # noqa: E402
+from ae import checkpoints, evaluate, latent, non_digits, novelty, rooms  # noqa: E402
 from app_pages import PAGES  # noqa: E402
 from bench import appserver  # noqa: E402
 
@@ -30,6 +30,21 @@ def train_briefly(page, out: Path) -> None:
     appserver.wait_idle(page)
 
 
+def a_class(location: str, model: str = "conv32") -> str:
+    """A room with two dozen students' drawings (pen-drawn digits and a few letters, scored as the
+    page scores them); the teacher's link, relative to the app."""
+    store = rooms.open_store(location)
+    net, meta = checkpoints.load(checkpoints.default_dir() / f"{model}.safetensors")
+    room, secret = store.create(model, net.latent_dim)
+    drawings = [*non_digits.pen_digits(20, seed=5), *non_digits.pen_non_digits(4, seed=6)]
+    meter = novelty.Meter.of(meta)
+    for i, digit in enumerate(drawings):
+        z, x_hat = latent.reconstruct(net, digit[None])
+        shares = meter.shares(evaluate.mse(digit, x_hat[0]), z[0])
+        store.add(room.code, f"s{i}", "", (digit * 255).round().astype("uint8"), z[0], shares)
+    return f"class?room={room.code}&teacher={secret}"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs"))
@@ -40,16 +55,21 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp())  # the Train page writes a model: not into checkpoints/
     for f in checkpoints.checkpoint_files(checkpoints.default_dir()):
         shutil.copy(f, scratch / f.name)
-    with appserver.serve({"AE_CHECKPOINT_DIR": str(scratch)}) as url, appserver.browser() as b:
+    location = str(scratch / "rooms.sqlite3")
+    with appserver.serve({"AE_CHECKPOINT_DIR": str(scratch), "AE_ROOMS": location}) as url, appserver.browser() as b:
         for name in args.pages:
-            page = appserver.open_page(b, url, "" if name == "home" else name, width=args.width)
+            path = {"home": "", "class": a_class(location), "lesson": "lesson?step=2"}.get(name, name)
+            page = appserver.open_page(b, url, path, width=args.width, height=1200 if name == "class" else 1000)
             if name == "train":
                 train_briefly(page, args.out)
-            if name == "draw":
+            if name in ("draw", "lesson"):
                 frame = appserver.live_frame(page)
                 appserver.draw(page, appserver.SEVEN, canvas=frame.locator("canvas.ink"))
                 frame.wait_for_function("() => window.aeLive.output !== null", timeout=20_000)
                 appserver.wait_idle(page)
+            if name == "class":
+                appserver.live_frame(page).wait_for_function("() => window.aeLive.args.drawings.length > 20", timeout=30_000)
+                page.wait_for_timeout(1500)
             page.wait_for_timeout(800)
             page.screenshot(path=args.out / f"{name}.png", full_page=True)
             errors = page.locator("[data-testid='stException']").count()

@@ -132,7 +132,7 @@ def _start_training(url, b, name: str, epochs: int, images: int):
 
 def test_training_from_the_page_survives_navigation_and_lands_in_the_picker(server):
     url, b = server
-    page = _start_training(url, b, name="browser-run", epochs=20, images=6000)  # long enough to outlast the visits below on a fast machine
+    page = _start_training(url, b, name="browser-run", epochs=12, images=6000)  # long enough to outlast the visits below on a fast machine
     page.get_by_text("browser-run: conv, running").wait_for(timeout=30_000)
     # away and back while it runs: the job goes on and the page shows it again
     page.locator("[data-testid='stSidebarNav'] a", has_text="Draw").click()
@@ -147,7 +147,7 @@ def test_training_from_the_page_survives_navigation_and_lands_in_the_picker(serv
     other.close()
     page.reload()
     page.get_by_text("browser-run", exact=False).first.wait_for()
-    page.get_by_text("Epochs: 20 of 20").wait_for(timeout=300_000)
+    page.get_by_text("Epochs: 12 of 12").wait_for(timeout=300_000)
     page.get_by_text("Finished. Kept the best epoch").wait_for(timeout=60_000)
     bars = page.locator("[data-testid='stProgress'] [role='progressbar']")
     assert bars.first.get_attribute("aria-valuenow") == "100"
