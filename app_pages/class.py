@@ -13,7 +13,8 @@ from ae.ui import classroom
 PROJECTOR_CSS = """<style>
 [data-testid='stMain'] { font-size: 1.25rem; }
 [data-testid='stMain'] h1 { font-size: 3rem; }
-.join-code { font-size: 2.9rem; font-weight: 700; letter-spacing: 0.04em; line-height: 1.1; margin: 0.2rem 0 0.8rem; white-space: nowrap; }
+.join { container-type: inline-size; }
+.join-code { font-size: min(4rem, 13cqi); font-weight: 700; letter-spacing: 0.04em; line-height: 1.1; margin: 0.2rem 0 0.8rem; white-space: nowrap; }
 .join-url { font-size: 1.4rem; overflow-wrap: anywhere; }
 .counts { font-size: 2rem; margin: 0.5rem 0; }
 </style>"""
@@ -53,7 +54,7 @@ def start() -> None:
 def join_panel(room, secret) -> None:
     """How to join, large enough to read from the back of the room: the code, the QR code, the link."""
     url = classroom.join_url(room)
-    st.html(f'<div>Join with the code (on the Class page)</div><div class="join-code">{classroom.pretty(room)}</div>')
+    st.html(f'<div class="join">Join with the code (on the Class page)<div class="join-code">{classroom.pretty(room)}</div></div>')
     ui.picture(classroom.qr_svg(url), None, alt=f"QR code of the join link, {url}", width=360)
     st.html(f'<div class="join-url">{html.escape(url)}</div>')
     if url.startswith(("http://localhost", "http://127.")):

@@ -58,7 +58,7 @@ def main() -> None:
     location = str(scratch / "rooms.sqlite3")
     with appserver.serve({"AE_CHECKPOINT_DIR": str(scratch), "AE_ROOMS": location}) as url, appserver.browser() as b:
         for name in args.pages:
-            path = {"home": "", "class": a_class(location), "lesson": "lesson?step=2"}.get(name, name)
+            path = a_class(location) if name == "class" else {"home": "", "lesson": "lesson?step=2"}.get(name, name)
             page = appserver.open_page(b, url, path, width=args.width, height=1200 if name == "class" else 1000)
             if name == "train":
                 train_briefly(page, args.out)

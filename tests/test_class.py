@@ -223,6 +223,9 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         teacher.get_by_role("button", name="Open a room for").click()
         teacher.wait_for_selector(".join-code", timeout=30_000)
         code = teacher.locator(".join-code").inner_text().replace("-", "")
+        for width in (1024, 1440, 1600):  # a projector's widths: the code fits its column, whole
+            teacher.set_viewport_size({"width": width, "height": 1200})
+            assert teacher.locator(".join-code").evaluate("e => e.scrollWidth <= e.clientWidth"), width
         board = appserver.live_frame(teacher)
 
         def on_map() -> list[dict]:
