@@ -13,8 +13,11 @@ from bench import appserver, engines, live
 # (engine, pen, browser zoom): the table of engines and pens
 SETUPS = [
     ("chromium", "mouse", 1.0),
+    ("chromium", "mouse", 2.0),
     ("chromium", "mouse", 1.5),
     ("chromium", "mouse", 0.8),
+    ("chromium", "mouse", 0.5),
+    ("chromium", "pen", 1.0),
     ("chromium", "touch", 1.0),
     ("firefox", "mouse", 1.0),
     ("firefox", "touch", 1.0),
@@ -22,6 +25,7 @@ SETUPS = [
 ]
 THROTTLE = 4
 NAMES = {"chromium": "Chromium", "firefox": "Firefox", "webkit": "WebKit"}
+PENS = {"mouse": "mouse", "pen": "stylus", "touch": "a finger (phone layout, 390 px)"}
 
 
 def devices(url: str) -> dict:
@@ -84,9 +88,7 @@ def markdown(result: dict) -> list[str]:
     """The README's lines for what `devices` measured."""
     out = ["| engine, pen | where the ink landed (stroke from 30% to 60%) | repaints during the stroke |", "|---|---|---|"]
     for r in result["engines"]:
-        name = f"{NAMES[r['engine']]}, {'a finger (phone layout, 390 px)' if r['pen'] == 'touch' else 'mouse'}" + (
-            f", browser zoom {r['zoom']:.0%}" if r["zoom"] != 1 else ""
-        )
+        name = f"{NAMES[r['engine']]}, {PENS[r['pen']]}" + (f", browser zoom {r['zoom']:.0%}" if r["zoom"] != 1 else "")
         ink = f"{r['ink'][0]:.0%}-{r['ink'][1]:.0%}" if r["ink"] else "nothing"
         out.append(f"| {name} | {ink} | {r['painted_during_stroke']} |")
     out += ["", "| engine | Draw opened to the live path running, first visit (s) | cached (s) |", "|---|---|---|"]

@@ -105,7 +105,7 @@ class Page:
 
     def canvas_box(self) -> tuple[float, float, float, float]:
         """The drawing canvas in the page's viewport: left, top, width, height (CSS pixels)."""
-        self.top("document.querySelector(\"iframe[title*='live']\").scrollIntoView({block: 'center'}), true")
+        self.live("document.querySelector('canvas.ink').scrollIntoView({block: 'center'}), true")  # and the frame's page
         time.sleep(0.3)
         fx, fy = self.top(
             "(() => { const r = document.querySelector(\"iframe[title*='live']\").getBoundingClientRect(); return [r.left, r.top]; })()"
@@ -129,7 +129,7 @@ class _Chromium(Page):
     def __init__(self, page, pen: str):
         super().__init__(pen)
         self.page = page
-        self.cdp = page.context.new_cdp_session(page) if pen == "touch" else None
+        self.cdp = page.context.new_cdp_session(page) if pen in ("touch", "pen") else None
 
     def top(self, expression):
         return self.page.evaluate(expression)
@@ -147,6 +147,14 @@ class _Chromium(Page):
                 self.cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
                 self.page.wait_for_timeout(16)
             self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+            return
+        if self.pen == "pen":  # a stylus: the mouse's events with the pen's pointerType
+            last = len(points) - 1
+            for i, (x, y) in enumerate(points):
+                kind = "mousePressed" if i == 0 else "mouseReleased" if i == last else "mouseMoved"
+                event = {"type": kind, "x": x, "y": y, "pointerType": "pen", "button": "left", "buttons": 1, "clickCount": 1}
+                self.cdp.send("Input.dispatchMouseEvent", event)
+                self.page.wait_for_timeout(16)
             return
         name = {0: "left", 1: "middle", 2: "right"}[button]
         self.page.mouse.move(*points[0])
@@ -218,7 +226,7 @@ class _WebKit(Page):
 @contextlib.contextmanager
 def open(engine: str, url: str, pen: str = "mouse", zoom: float = 1.0, path: str = "draw", size=None):
     """The page at url/path in a fresh browser of that engine (fresh profile: a first visit).
-    pen: "mouse" or "touch" (a phone's viewport); zoom: Chromium's browser zoom."""
+    pen: "mouse", "pen" (a stylus) or "touch" (a phone's viewport); zoom: Chromium's browser zoom."""
     reason = missing(engine)
     if reason:
         raise FileNotFoundError(reason)

@@ -13,7 +13,7 @@ export class Pen {
   // handlers: down(point, time), move(points, oldestTime), up(time)
   constructor(canvas, size, handlers) {
     Object.assign(this, { canvas, size, handlers });
-    this.stroke = null; // {id, drawn: the time of the last position handed out, shift, raw: time -> [x, y]}
+    this.stroke = null; // {id, drawn: the time of the last position handed out, last: that position, shift, raw: time -> [x, y]}
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
     if ("onpointerrawupdate" in window) canvas.addEventListener("pointerrawupdate", (e) => this.raw(e));
@@ -31,8 +31,9 @@ export class Pen {
     e.preventDefault();
     if (this.stroke !== null || e.button !== 0 || !e.isPrimary) return;
     this.canvas.setPointerCapture(e.pointerId);
-    this.stroke = { id: e.pointerId, drawn: e.timeStamp, shift: null, steady: true, raw: new Map() };
-    this.handlers.down(this.at(e.clientX, e.clientY, this.canvas.getBoundingClientRect()), e.timeStamp);
+    const point = this.at(e.clientX, e.clientY, this.canvas.getBoundingClientRect());
+    this.stroke = { id: e.pointerId, drawn: e.timeStamp, shift: null, steady: true, raw: new Map(), last: point };
+    this.handlers.down(point, e.timeStamp);
   }
 
   move(e) {
@@ -48,7 +49,12 @@ export class Pen {
     const fresh = all.filter((p) => p.timeStamp > s.drawn);
     if (!fresh.length) return;
     s.drawn = fresh[fresh.length - 1].timeStamp;
-    this.handlers.move(fresh.map((p) => this.at(p.clientX, p.clientY, box)), fresh[0].timeStamp);
+    this.give(s, fresh.map((p) => this.at(p.clientX, p.clientY, box)), fresh[0].timeStamp);
+  }
+
+  give(s, points, since) {
+    s.last = points[points.length - 1];
+    this.handlers.move(points, since);
   }
 
   raw(e) {
@@ -64,7 +70,7 @@ export class Pen {
     s.drawn = fresh[fresh.length - 1].timeStamp;
     for (const p of fresh) s.raw.set(p.timeStamp, [p.clientX, p.clientY]); // checked against pointermove
     const box = this.canvas.getBoundingClientRect();
-    this.handlers.move(fresh.map((p) => this.at(p.clientX - s.shift[0], p.clientY - s.shift[1], box)), fresh[0].timeStamp);
+    this.give(s, fresh.map((p) => this.at(p.clientX - s.shift[0], p.clientY - s.shift[1], box)), fresh[0].timeStamp);
   }
 
   // The raw positions' offset from pointermove's; one that moves (a zoom or scroll that is not a
@@ -75,7 +81,13 @@ export class Pen {
   }
 
   up(e) {
-    if (this.stroke === null || e.pointerId !== this.stroke.id) return;
+    const s = this.stroke;
+    if (s === null || e.pointerId !== s.id) return;
+    if (e.type === "pointerup") {
+      // where the pen lifted, if no move brought it there (a stylus may lift a little further on)
+      const point = this.at(e.clientX, e.clientY, this.canvas.getBoundingClientRect());
+      if (Math.hypot(point[0] - s.last[0], point[1] - s.last[1]) > 0.5) this.give(s, [point], e.timeStamp);
+    }
     this.stroke = null;
     this.handlers.up(e.timeStamp);
   }
