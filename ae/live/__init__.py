@@ -174,13 +174,13 @@ def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
     others = [model_args(c) for c in compare]
     value = _component(widget="draw", editor=editor, compare=others, key=key, default=None, **model_args(choice))
     said = heard(value)
-    png = value.get("png") if isinstance(value, dict) else None
+    value = value if isinstance(value, dict) else {}
+    png = value.get("png")
     digit = page_input(value.get("input")) if png and not said.failed else None
     try:
         digit = digit_of(png) if png and digit is None else digit
     except (ValueError, preprocess.ImageError):
         digit = None
-    value = value if isinstance(value, dict) else {}
     strokes, code, shares = value.get("strokes"), value.get("code"), value.get("shares")
     try:
         code = np.asarray(code, np.float64) if isinstance(code, list) and digit is not None else None

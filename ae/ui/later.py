@@ -13,15 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import streamlit as st
 
-
-def _niced() -> None:
-    from ae.ui.warm import lower_priority
-
-    lower_priority()
-
+from ae.ui.warm import lower_priority
 
 # One worker, niced: the pages' own reruns come first. Its results stay for the process.
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-later", initializer=_niced)
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-later", initializer=lower_priority)
 _FUTURES: dict[tuple, Future] = {}
 _LOCK = threading.Lock()
 
