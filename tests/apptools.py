@@ -64,3 +64,13 @@ def stats(at) -> dict[str, str]:
 
 def no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+# In a browser page: counts the server script runs the page sees start (window.__runs).
+COUNT_RUNS = """() => {
+  window.__runs = 0;
+  // the whole document watched: an app element replaced after this still counts
+  new MutationObserver((changes) => {
+    for (const c of changes) if (c.target.dataset.testid === 'stApp' && c.target.dataset.testScriptState === 'running') window.__runs += 1;
+  }).observe(document.body, {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+}"""

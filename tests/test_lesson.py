@@ -180,7 +180,7 @@ def test_present_mode_folds_the_sidebar_and_hides_streamlits_toolbar(shipped_app
     url, b = shipped_app
     page = appserver.open_page(b, url, "lesson?step=1&present=1")
     assert page.locator("[data-testid='stSidebar']").get_attribute("data-collapsed") == "true"
-    assert not page.locator("[data-testid='stToolbar']").is_visible()
+    page.locator("[data-testid='stToolbar']").wait_for(state="hidden", timeout=15_000)  # the page's style, once it has come
     assert page.get_by_text("Copy a link to this view").count() == 0
     size = page.evaluate("parseFloat(getComputedStyle(document.querySelector(\"[data-testid='stMain']\")).fontSize)")
     page.close()

@@ -13,6 +13,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
 from bench import appserver
+from tests.apptools import COUNT_RUNS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SESSIONS = int(os.environ.get("LOAD_SESSIONS", 8))
@@ -43,12 +44,6 @@ async def _open(browser, url: str):
     return page, frame
 
 
-COUNT_RUNS = """() => {  // the server's script runs this page sees start
-  window.__runs = 0;
-  const app = document.querySelector("[data-testid='stApp']");
-  new MutationObserver(() => { if (app.dataset.testScriptState === 'running') window.__runs += 1; })
-    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-}"""
 # Resolves once every input has been painted: no frame pending or running.
 SETTLED = "() => { const f = window.aeLive.frames; return !f.busy && !f.requested && f.since === null; }"
 GRID = 6  # strokes go to the cells of a 6x6 grid in random order, then the canvas is cleared
