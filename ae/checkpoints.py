@@ -81,10 +81,10 @@ class Meta(dict):
         return list(self.metrics.get("test_error_quantiles") or [])
 
     @property
-    def code_classes(self) -> dict:
-        """The digit classes' mean codes, a whitening matrix of their spread and the test digits'
-        distances to them at every 0.1% ({} when not measured; ae.novelty)."""
-        return dict(self.metrics.get("test_code_classes") or {})
+    def code_network(self) -> dict:
+        """The meter's network on the code and how unsure it is of the test digits at every 0.1%
+        ({} when not measured; ae.novelty)."""
+        return dict(self.metrics.get("test_code_network") or {})
 
     @property
     def noise(self) -> str:

@@ -143,3 +143,28 @@ def pen_digits(n: int, seed: int = 2) -> np.ndarray:
     """(n, 28, 28): the ten digits in turn, drawn with a pen the same way."""
     rng = np.random.default_rng(seed)
     return np.stack([pen(PEN_DIGITS[i % 10], rng) for i in range(n)])
+
+
+def _smooth(points: np.ndarray, rounds: int = 3) -> np.ndarray:
+    """Chaikin's corner cutting: a polyline made a curve."""
+    for _ in range(rounds):
+        cut = np.empty((2 * len(points) - 2, 2))
+        cut[0::2], cut[1::2] = 0.75 * points[:-1] + 0.25 * points[1:], 0.25 * points[:-1] + 0.75 * points[1:]
+        points = cut
+    return points
+
+
+def random_figures(n: int, seed: int = 3) -> np.ndarray:
+    """(n, 28, 28): random strokes drawn with the same pen, half straight and half curved, for teaching
+    the meter's network what is not a digit (ae.novelty). None of the figures the table scores: at
+    least five points in all (fewer make a 1, a 7 or an L), placed at random."""
+    rng = np.random.default_rng(seed)
+
+    def figure(curved: bool) -> list:
+        strokes = []
+        while sum(len(s) for s in strokes) < 5:
+            points = rng.uniform(0, 1, (int(rng.integers(2, 8)), 2))
+            strokes.append(_smooth(points) if curved and len(points) > 2 else points)
+        return strokes
+
+    return np.stack([pen(figure(i % 2 == 1), rng) for i in range(n)])

@@ -32,7 +32,7 @@ def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None
         "test_spot_check": {"images": SPOT_CHECK, **metrics(model, test[:SPOT_CHECK])},
         "pca": metrics(pca(model.latent_dim, data_dir), test),
         "test_noisy": metrics(model, test, *NOISY),
-        **novelty.measure(model, clean[:, 0].numpy(), per_image_mse(rebuilt, clean).numpy(), data_dir),
+        **novelty.measure(model, clean[:, 0].numpy(), per_image_mse(rebuilt, clean).numpy(), data_dir, train_cfg.get("limit")),
     }
 
 

@@ -79,24 +79,24 @@ def is_it_a_digit_html(error: float, code) -> str:
     if meter is None:
         return ""
     by_error, by_code = meter.shares(error, code)
+    words = novelty.WORDS
     html = f"<p><b>Is this a digit?</b> {novelty.verdict(by_error, by_code)}</p>" + ui.picture_html(
         novelty.meter_svg(meter.error_quantiles, error),
-        novelty.meter_caption("Reconstruction error", by_error),
+        novelty.meter_caption(words["error_score"], by_error),
         width=600,
         height=70,
         crisp=False,
         alt="A histogram of the test digits' reconstruction errors, and this drawing's",
     )
-    if by_code is None:  # a checkpoint saved before the meter measured codes
+    if by_code is None:  # a checkpoint saved before the meter had its network
         return html
-    distance = float(meter.distance(code)[0])
     return html + ui.picture_html(
-        novelty.meter_svg(meter.classes["distance_quantiles"], distance, ("nearer a digit class", "further from every digit class")),
-        novelty.meter_caption("Code's distance to the nearest digit class", by_code),
+        novelty.meter_svg(meter.unsure_quantiles, float(meter.unsure(code)[0]), words["code_axis"]),
+        novelty.meter_caption(words["code_score"], by_code),
         width=600,
         height=70,
         crisp=False,
-        alt="A histogram of the test digits' code distances to the nearest digit class, and this drawing's",
+        alt=words["code_alt"],
     )
 
 

@@ -145,6 +145,8 @@ def show_job(job: jobs.Job) -> None:
     eta = job.eta_seconds()
     eta_text = f" · about {int(eta) // 60}:{int(eta) % 60:02d} left" if job.running and eta is not None else ""
     st.progress(job.epoch_fraction(), text=f"Epoch {max(job.epoch, 1)}: batch {job.batch} of {job.batches}{eta_text}")
+    if job.running and done >= job.epochs and job.config.test_metrics:
+        st.info("Training is done: scoring the best epoch on the 10,000 test digits and teaching its meter (a minute or two).")
     chart, samples = st.columns([3, 2])
     chart.plotly_chart(loss_chart(job.steps, job.history, job.first_epoch), key=f"curve_{job.name}", config={"displayModeBar": False})
     with samples:

@@ -72,7 +72,7 @@ def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter(tmp_path):
     files = export.onnx_files(path, tmp_path)
     meta = checkpoints.load(path)[1]
     assert json.loads(gzip.decompress(files.meter.read_bytes())) == novelty.for_the_page(meta)
-    assert meta.code_classes and len(meta.code_classes["means"]) == 10
+    assert meta.code_network and meta.code_network["layers"][-1]["shape"][0] == 10
 
 
 def test_a_new_exporter_gets_new_files_for_the_same_checkpoint(tmp_path, monkeypatch):
@@ -535,3 +535,26 @@ def test_the_page_says_what_python_says_for_every_share(server):
     assert ours["shares"] == pytest.approx(
         list(novelty.share_better([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12
     )
+
+
+@pytest.mark.browser
+def test_the_pages_network_is_as_unsure_as_pythons(server):
+    """The meter's network on the code, decoded and computed in the page (meter.js), gives what
+    ae.novelty.CodeNetwork gives, for test digits' codes and random ones (conv32: 32 numbers)."""
+    model, meta = checkpoints.load(ROOT / "checkpoints" / "conv32.safetensors")
+    network = novelty.CodeNetwork.of(meta.code_network)
+    z = np.concatenate([novelty.codes(model, data.digits("test", 20)), np.random.default_rng(0).normal(0, 3, (20, 32))])
+    page = _open(server, "draw")
+    frame = appserver.live_frame(page)
+    ours = frame.evaluate(
+        """async ([stored, codes]) => {
+            const meter = await import('./meter.js');
+            const network = meter.codeNetwork(stored);
+            return {unsure: codes.map(network.unsure), logits: codes.map(network.logits)};
+        }""",
+        [meta.code_network, z.tolist()],
+    )
+    page.close()
+    assert np.allclose(ours["logits"], network.logits(z), rtol=1e-9, atol=1e-9)
+    assert np.allclose(ours["unsure"], network.unsure(z), rtol=1e-6, atol=1e-15)
+    assert min(ours["unsure"][:20]) < 1e-3 < max(ours["unsure"][20:])  # sure of digits, not of noise

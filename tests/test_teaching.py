@@ -1,6 +1,7 @@
 """What autoencoders are for: "is this a digit?", a learned compressor against JPEG and PCA, and
 what the encoder sees."""
 
+import json
 import re
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_the_verdict_names_the_score_that_spoke():
     both_low = novelty.verdict(0.38, 0.45)
     assert "62% of real digits" in both_low and "55% of theirs" in both_low and "looks like a digit" in both_low
     by_code = novelty.verdict(0.5, 0.997)
-    assert by_code.startswith("Its code is further from every digit class than 99.7%") and "does not look like anything" in by_code
+    assert by_code.startswith("Its code looks less like any one digit's than 99.7%") and "does not look like anything" in by_code
     by_error = novelty.verdict(0.98, 0.5)
     assert by_error.startswith("Rebuilt worse than 98%") and "an unusual digit" in by_error
     assert "looks like a digit" in novelty.verdict(0.97, 0.2)  # under the line: at most 5% of real digits are above it
@@ -96,13 +97,26 @@ def _two_number_digits(n_per_class: int, seed: int):
     return images, labels
 
 
-def test_a_codes_distance_is_to_the_nearest_digit_class_in_the_classes_own_spread():
-    means, whitening = novelty.code_classes(Identity(), *_two_number_digits(200, 0))
-    assert np.allclose(means[:, 0], np.arange(10), atol=0.03)
-    assert np.allclose(novelty.code_distance(means, means, whitening), 0)
-    off = means[3] + np.array([[0.3, 0.0], [0.0, 0.03]])  # three spreads away, along either number
-    assert np.allclose(novelty.code_distance(off, means, whitening), 3, rtol=0.15)
-    assert novelty.code_distance(means[3:4] + [0.5, 0.5], means, whitening) > 10  # between classes, far from both
+def _off_the_line(n: int, seed: int) -> np.ndarray:
+    """Images whose code (Identity's) is off the digits' line: (a, a + 2) and (a + 2, a)."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0, 9, n)
+    images = np.zeros((n, 28, 28))
+    images[:, 0, :2] = np.stack([a, a + 2], 1)
+    images[::2, 0, :2] = images[::2, 0, 1::-1]
+    return images
+
+
+def test_the_codes_network_knows_the_digits_and_is_unsure_of_what_it_was_shown_is_none():
+    images, labels = _two_number_digits(200, 0)
+    z = images[:, 0, :2]
+    a = novelty.directions(z, labels)
+    stored = {"directions": a.tolist(), "layers": novelty.train_network(z @ a.T, labels, _off_the_line(1000, 1)[:, 0, :2] @ a.T)}
+    network = novelty.CodeNetwork.of(json.loads(json.dumps(stored)))  # as a checkpoint stores it
+    centres = np.stack([np.arange(10), np.arange(10)], 1).astype(float)
+    assert (network.logits(centres).argmax(1) == np.arange(10)).all()
+    assert network.unsure(centres).max() < 0.05
+    assert np.median(network.unsure(_off_the_line(200, 2)[:, 0, :2])) > 0.5  # others of the kind it was shown
 
 
 def test_the_meter_places_a_drawing_by_its_error_and_by_its_code(monkeypatch):
@@ -110,12 +124,13 @@ def test_the_meter_places_a_drawing_by_its_error_and_by_its_code(monkeypatch):
     test, _ = _two_number_digits(100, 1)
     as_stored = torch.as_tensor(train[:, None] * 255)  # what ae.data.to_float turns back into `train`
     monkeypatch.setattr(novelty.data, "load_split", lambda split, data_dir=None: (as_stored, torch.as_tensor(labels)))
+    monkeypatch.setattr(novelty, "_outliers", lambda n: _off_the_line(n, 1))
     errors = np.linspace(0.01, 0.02, len(test))
     meter = novelty.Meter.of(checkpoints.Meta(metrics=novelty.measure(Identity(), test, errors)))
     assert meter.shares(0.015, test[0, 0, :2])[0] == pytest.approx(0.5, abs=0.01) and meter.shares(0.015, test[0, 0, :2])[1] < 0.99
-    by_error, by_code = meter.shares(0.015, np.array([3.5, 3.5]))  # between two classes: far from both
+    by_error, by_code = meter.shares(0.015, np.array([3.0, 5.0]))  # off the digits' line
     assert by_error == pytest.approx(0.5, abs=0.01) and by_code == 1.0
-    assert "Its code is further from every digit class" in novelty.verdict(by_error, by_code)
+    assert "Its code looks less like any one digit's" in novelty.verdict(by_error, by_code)
     assert meter.shares(0.5, test[0, 0, :2])[0] == 1.0
     assert novelty.Meter.of(checkpoints.Meta()) is None  # a checkpoint without the quantiles has no meter
 
@@ -143,7 +158,7 @@ def test_a_digit_looks_like_one_and_a_filled_square_does_not(lab):
     no_exception(at)
     assert "looks like a digit" in _verdict(at)
     meters = [caption for caption, _ in images(at) if "test digits'" in caption]
-    assert [m.split(":")[0] for m in meters] == ["Reconstruction error", "Code's distance to the nearest digit class"]
+    assert [m.split(":")[0] for m in meters] == [novelty.WORDS["error_score"], novelty.WORDS["code_score"]]
     at.session_state["draw_live"] = live_value(FILLED_SQUARE, runtime="failed")
     at.run()
     assert "does not look like anything the model has seen" in _verdict(at)
@@ -219,7 +234,7 @@ def test_the_default_models_meter_in_the_page_tells_a_seven_from_a_letter_and_a_
         assert "looks like a digit" in seen[name][0] and max(seen[name][1]) < 0.9, seen[name][:2]
     for name in ("letter", "square"):
         assert "does not look like anything the model has seen" in seen[name][0] and max(seen[name][1]) >= 0.99, seen[name][:2]
-    assert seen["square"][0].startswith("Its code is further from every digit class")
+    assert seen["square"][0].startswith("Its code looks less like any one digit's")
 
 
 @pytest.mark.browser

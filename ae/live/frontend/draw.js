@@ -4,7 +4,7 @@
 
 import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
-import { codeClasses, codeDistance, meterCaption, shareBetter, verdict } from "./meter.js";
+import { codeNetwork, meterCaption, shareBetter, verdict } from "./meter.js";
 import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, paintMeter, psnr } from "./paint.js";
 import { Pen } from "./pen.js";
 import { toMnist } from "./preprocess.js";
@@ -36,7 +36,7 @@ export class DrawWidget extends LiveWidget {
     const meter = (label) => element("canvas", { class: "meter", width: 600, height: 56, role: "img", "aria-label": label });
     this.meters = {
       error: meter("A histogram of the test digits' reconstruction errors, and your drawing's"),
-      code: meter("A histogram of the test digits' code distances to the nearest digit class, and your drawing's"),
+      code: meter("A histogram of how unsure the code's network is of the test digits, and of your drawing"),
     };
     this.meterCaptions = { error: element("figcaption"), code: element("figcaption") };
     this.verdict = element("p", { class: "verdict", "aria-live": "polite" });
@@ -82,9 +82,10 @@ export class DrawWidget extends LiveWidget {
   modelReady() {
     const reference = this.model.meter; // what a drawing is placed among (ae/novelty.py's for_the_page)
     this.reference = reference;
-    this.classes = reference && reference.classes ? (this.model.classes ??= codeClasses(reference.classes)) : null;
+    this.network = reference && reference.network ? (this.model.network ??= codeNetwork(reference.network)) : null;
     this.novelty.hidden = !reference;
-    this.codeMeter.hidden = !this.classes;
+    this.codeMeter.hidden = !this.network;
+    if (reference) this.meters.code.setAttribute("aria-label", reference.words.code_alt);
     this.frames.request();
   }
 
@@ -180,16 +181,16 @@ export class DrawWidget extends LiveWidget {
     countPaint(this.pictures.output);
   }
 
-  // Is this a digit? The error and the code's distance placed among the test digits' own.
+  // Is this a digit? The error, and how unsure the code's network is, placed among the test digits' own.
   placeAmongDigits(code, error) {
-    const distance = this.classes && code ? codeDistance(this.classes, code) : null;
-    paintMeter(this.meters.error, this.reference.error_quantiles, error);
-    if (this.classes) paintMeter(this.meters.code, this.classes.quantiles, distance);
-    this.shares = error == null ? null : [shareBetter(this.reference.error_quantiles, error), distance == null ? null : shareBetter(this.classes.quantiles, distance)];
-    const [byError, byCode] = this.shares || [null, null];
     const words = this.reference.words;
-    this.meterCaptions.error.textContent = meterCaption(words, "Reconstruction error", byError);
-    this.meterCaptions.code.textContent = meterCaption(words, "Code's distance to the nearest digit class", byCode);
+    const unsure = this.network && code ? this.network.unsure(code) : null;
+    paintMeter(this.meters.error, this.reference.error_quantiles, error, words.floor);
+    if (this.network) paintMeter(this.meters.code, this.network.quantiles, unsure, words.floor);
+    this.shares = error == null ? null : [shareBetter(this.reference.error_quantiles, error), unsure == null ? null : shareBetter(this.network.quantiles, unsure)];
+    const [byError, byCode] = this.shares || [null, null];
+    this.meterCaptions.error.textContent = meterCaption(words, words.error_score, byError);
+    this.meterCaptions.code.textContent = meterCaption(words, words.code_score, byCode);
     this.verdict.textContent = this.shares ? verdict(words, ...this.shares) : words.empty;
   }
 }

@@ -37,20 +37,31 @@ export function verdict(words, errorShare, codeShare = null) {
   return fill(words.digit, { error: percent(words, 1 - errorShare), code });
 }
 
-// The digit classes a code is measured to (ae/novelty.py's Meter): the distance to the nearest
-// class mean after the whitening matrix W, |W z - W m|, with the means whitened once.
-export function codeClasses(stored) {
-  const whiten = (v) => stored.whitening.map((row) => row.reduce((s, w, j) => s + w * v[j], 0));
-  return { whiten, means: stored.means.map(whiten), quantiles: stored.distance_quantiles };
-}
+// The meter's network on the code (ae/novelty.py's CodeNetwork): the code's directions, then its
+// layers (float16 weights and float32 biases, base64), computed in float64 as Python does.
+const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+const half = (h) => {
+  const sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 31, fraction = h & 1023;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  return exponent === 31 ? (fraction ? NaN : sign * Infinity) : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+};
+const rows = (flat, [out, inputs]) => Array.from({ length: out }, (_, i) => flat.slice(i * inputs, (i + 1) * inputs));
+const times = (matrix, v) => matrix.map((row) => row.reduce((s, w, j) => s + w * v[j], 0));
 
-export function codeDistance(classes, code) {
-  const u = classes.whiten(code);
-  let nearest = Infinity;
-  for (const m of classes.means) {
-    let s = 0;
-    for (let i = 0; i < u.length; i++) s += (u[i] - m[i]) ** 2;
-    nearest = Math.min(nearest, s);
-  }
-  return Math.sqrt(nearest);
+export function codeNetwork(stored) {
+  const layers = stored.layers.map((d) => ({
+    weight: rows(Array.from(new Uint16Array(bytes(d.weight)), half), d.shape),
+    bias: Array.from(new Float32Array(bytes(d.bias))),
+  }));
+  const logits = (code) => layers.reduce((h, { weight, bias }, i) => {
+    const out = times(weight, h).map((v, j) => v + bias[j]);
+    return i < layers.length - 1 ? out.map((v) => Math.max(v, 0)) : out;
+  }, times(stored.directions, code));
+  // 1 - the largest of the ten probabilities, summed from the others (no 1 - 0.99999...)
+  const unsure = (code) => {
+    const l = logits(code), top = Math.max(...l), at = l.indexOf(top); // the largest, exactly 1, apart
+    const others = l.reduce((s, v, i) => (i === at ? s : s + Math.exp(v - top)), 0);
+    return others / (1 + others);
+  };
+  return { logits, unsure, quantiles: stored.unsure_quantiles };
 }

@@ -71,12 +71,12 @@ export function psnr(a, b) {
 }
 
 // The test digits' scores as a histogram on a log scale, and a marker where this one falls.
-export function paintMeter(canvas, quantiles, value) {
+export function paintMeter(canvas, quantiles, value, floor) {
   const ctx = canvas.getContext("2d");
   const { width, height } = canvas;
   ctx.clearRect(0, 0, width, height);
-  const logs = quantiles.map((q) => Math.log10(Math.max(q, 1e-7)));
-  const mark = Math.log10(Math.max(value ?? 1e-7, 1e-7));
+  const logs = quantiles.map((q) => Math.log10(Math.max(q, floor)));
+  const mark = Math.log10(Math.max(value ?? floor, floor));
   const lo = logs[5], hi = Math.max(logs[logs.length - 1], mark) + 0.05, bins = 40;
   const counts = new Array(bins).fill(0);
   for (const v of logs) counts[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
