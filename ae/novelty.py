@@ -39,7 +39,7 @@ DIRECTIONS = 64  # the network reads the code along at most its 64 main directio
 RIDGE = 1e-3  # of the mean variance, added to the classes' spread: a dead code number stays finite
 HIDDEN = (96, 96, 96)  # the network's layers between the code's directions and the ten digits
 OUTLIERS = 0.5  # random pen figures it is taught to be unsure of (ae.non_digits.random_figures), per digit
-STEPS, BATCH, OUTLIER_WEIGHT = 7500, 128, 0.5  # 20 passes over the 48,000 training digits
+PASSES, FEWEST_STEPS, BATCH, OUTLIER_WEIGHT = 20, 1500, 128, 0.5  # 48,000 training digits: 7,500 steps
 FEWEST = 1000  # training digits the network learns from, even for a model trained on fewer (every class in them)
 
 
@@ -108,9 +108,9 @@ def train_network(inputs: np.ndarray, labels: np.ndarray, outliers: np.ndarray, 
         net = torch.nn.Sequential(*[m for layer in layers[:-1] for m in (layer, torch.nn.ReLU())], layers[-1])
         opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
         per_batch = max(1, BATCH * len(o) // len(x))
-        steps = 0
-        while steps < STEPS:  # as many steps for a model trained on fewer digits
-            for idx in torch.randperm(len(x)).split(BATCH)[: STEPS - steps]:
+        steps, wanted = 0, max(FEWEST_STEPS, PASSES * math.ceil(len(x) / BATCH))
+        while steps < wanted:  # more passes over fewer digits
+            for idx in torch.randperm(len(x)).split(BATCH)[: wanted - steps]:
                 others = net((o[torch.randint(len(o), (per_batch,))] - mean) / std)
                 loss = torch.nn.functional.cross_entropy(net((x[idx] - mean) / std), y[idx]) - OUTLIER_WEIGHT * others.log_softmax(1).mean()
                 opt.zero_grad()
