@@ -142,7 +142,9 @@ def test_eight_sessions_drawing_for_half_a_minute(tiny_checkpoints, mnist_dir, c
         f"{server_cpu:.0f} CPU-seconds ({1000 * server_cpu / max(report['strokes'], 1):.0f} ms a stroke)"
     )
     assert report["exceptions"] == 0
-    assert report["missed"] == 0 and report["strokes"] >= SESSIONS * 10
+    # at least four strokes a session in the half minute (seven seconds a stroke would be broken to a
+    # user); how many more is the machine's speed, which the bench measures, not this test
+    assert report["missed"] == 0 and report["strokes"] >= SESSIONS * 4
     assert report["runs_during"] == 0  # the server is not asked while a stroke is drawn
     assert report["runs_after"] <= report["strokes"] + report["clears"]  # and at most once when it ends (and per Clear)
     assert p95 < 500
