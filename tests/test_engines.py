@@ -36,6 +36,10 @@ def _stroke_lands_and_is_followed(page):
     assert page.live("window.__beforeUp") >= 3  # the picture followed the pen, not only its lifting
     assert page.top("window.scrollY") == scroll  # the page stayed still under the pen
     assert page.live("window.aeLive.strokes") == 1  # the server heard of one stroke
+    verdict = page.live("document.querySelector('p.verdict').textContent")  # the meter ran in this engine
+    assert verdict.startswith(("Rebuilt", "Its code")) and page.live("document.querySelectorAll('canvas.meter').length") == 2, verdict
+    meter = page.live("document.querySelector('figure.novelty').textContent")  # both scores placed, the code's by its network
+    assert "Reconstruction error: yours" in meter and "of every digit: yours (orange line) is larger than" in meter, meter
 
 
 @pytest.mark.parametrize("engine", engines.ENGINES)
