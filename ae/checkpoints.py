@@ -1,7 +1,9 @@
 """Self-describing checkpoints: weights in .safetensors, a JSON document in its metadata.
 
 `load` rebuilds the model from the file alone and never unpickles anything; `save` writes to a
-temporary file and renames it into place, so a crash never leaves half a checkpoint.
+temporary file and renames it into place, so a crash never leaves half a checkpoint, and writes
+its served form beside it (ae/export.py). Torch is imported by `save` and `load` only: a server
+reads the metadata (`read_meta`, `Meta`) and the served form without it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,6 @@ import re
 import struct
 import tempfile
 from pathlib import Path
-
-import torch
-from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
-
-from ae import models
 
 FORMAT = "ae-lab/1"
 META_KEY = "ae"
@@ -133,6 +129,8 @@ def path_for(directory: str | os.PathLike, name: str) -> Path:
 
 def machine() -> str:
     """A short description of where training ran, for the results table."""
+    import torch
+
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     cpu = platform.processor() or platform.machine()
@@ -147,8 +145,14 @@ def machine() -> str:
     return f"{cpu} ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
 
 
-def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path:
-    """Write weights and a metadata document atomically; returns the path."""
+def save(path: str | os.PathLike, model, meta: dict) -> Path:
+    """Write weights and a metadata document atomically, then the served form beside them; returns
+    the path."""
+    import torch
+    from safetensors.torch import save as save_tensors
+
+    from ae import export, models
+
     path = Path(path)
     doc = {
         **meta,
@@ -162,6 +166,7 @@ def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path
     }
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     write_atomic(path, save_tensors(tensors, metadata={META_KEY: json.dumps(doc, separators=(",", ":"))}))
+    export.write_served(path, model, doc)
     return path
 
 
@@ -206,7 +211,25 @@ def read_meta(data: bytes) -> Meta:
     return Meta(doc)
 
 
-def load_bytes(data: bytes) -> tuple[models.Autoencoder, Meta]:
+def meta_of(path: str | os.PathLike) -> Meta:
+    """The metadata document of a checkpoint file, reading its header alone, or CheckpointError."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            n = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+            if n > MAX_BYTES:
+                raise CheckpointError("not a safetensors file (its header is too large)")
+            return read_meta(head + f.read(n))
+    except OSError as e:
+        raise CheckpointError(f"cannot read it: {e.strerror or e}") from None
+
+
+def load_bytes(data: bytes) -> tuple:
+    import torch
+    from safetensors.torch import load as load_tensors
+
+    from ae import models
+
     doc = read_meta(data)
     try:
         tensors = load_tensors(data)
@@ -240,7 +263,7 @@ def load_bytes(data: bytes) -> tuple[models.Autoencoder, Meta]:
     return model.eval(), doc
 
 
-def load(path: str | os.PathLike) -> tuple[models.Autoencoder, Meta]:
+def load(path: str | os.PathLike) -> tuple:
     """(model in eval mode, metadata) from a checkpoint file, or CheckpointError saying why not."""
     path = Path(path)
     try:

@@ -11,6 +11,7 @@ file of a few bytes. Here against JPEG (Pillow, greyscale) and PCA at the same s
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import math
 import sys
@@ -18,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from ae import checkpoints, data, evaluate, latent
+from ae import checkpoints, latent, mnist
+from ae.quality import mean_psnr
 
 BITS = (8, 4, 2)  # what the page shows; the curve uses more
 CURVE_BITS = (2, 3, 4, 5, 6, 8)
@@ -54,6 +55,43 @@ class Quantiser:
 
     def round_trip(self, z: np.ndarray, bits: int) -> np.ndarray:
         return self.dequantise(self.quantise(z, bits), bits)
+
+
+@dataclass(frozen=True)
+class LinearCoder:
+    """PCA as arrays: the first k principal components of the training digits (what ae.models' Pca
+    computes, without torch, for the server's comparisons)."""
+
+    mean: np.ndarray  # (784,)
+    components: np.ndarray  # (k, 784), unit rows, largest variance first
+
+    takes_arrays = True  # ae.latent's word for a model that is not torch
+
+    @property
+    def latent_dim(self) -> int:
+        return len(self.components)
+
+    def first(self, k: int) -> LinearCoder:
+        return LinearCoder(self.mean, self.components[:k])
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        flat = np.asarray(images, np.float32).reshape(-1, self.mean.size)
+        return (flat - self.mean) @ self.components.T
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        flat = np.clip(np.asarray(codes, np.float32).reshape(-1, self.latent_dim) @ self.components + self.mean, 0.0, 1.0)
+        side = math.isqrt(self.mean.size)
+        return flat.reshape(-1, side, side)
+
+
+@functools.lru_cache(maxsize=1)
+def pca_basis(data_dir: str | None = None) -> LinearCoder:
+    """Every principal component of the 48k training digits, once per process."""
+    flat = mnist.digits("train", data_dir=data_dir).reshape(-1, 784).astype(np.float64)
+    mean = flat.mean(0)
+    centred = flat - mean
+    _, vectors = np.linalg.eigh(centred.T @ centred / len(flat))  # ascending eigenvalues
+    return LinearCoder(mean.astype(np.float32), np.ascontiguousarray(vectors[:, ::-1].T, np.float32))
 
 
 def code_bytes(numbers: int, bits: int) -> int:
@@ -93,21 +131,15 @@ def curves(model, pca_basis, train: np.ndarray, digits: np.ndarray) -> dict:
     def squeezed(coder, depths) -> list[tuple[int, float]]:
         z = latent.encode(coder, digits)
         quantiser = Quantiser.fit(latent.encode(coder, train))
-        return [(code_bytes(z.shape[1], b), _psnr(latent.decode(coder, quantiser.round_trip(z, b)), digits)) for b in depths]
+        return [(code_bytes(z.shape[1], b), mean_psnr(latent.decode(coder, quantiser.round_trip(z, b)), digits)) for b in depths]
 
     ours = squeezed(model, CURVE_BITS)
-    pca = [squeezed(evaluate.pca_model(pca_basis, k), (8,))[0] for k in PCA_SIZES]
+    pca = [squeezed(pca_basis.first(k), (8,))[0] for k in PCA_SIZES]
     jpegs = []
     for q in JPEG_QUALITIES:
         sizes, decoded = zip(*(jpeg(d, q) for d in digits))
-        jpegs.append((float(np.mean(sizes)), _psnr(np.stack(decoded), digits)))
+        jpegs.append((float(np.mean(sizes)), mean_psnr(np.stack(decoded), digits)))
     return {"model": ours, "PCA": pca, "JPEG": jpegs}
-
-
-def _psnr(x_hat: np.ndarray, x: np.ndarray) -> float:
-    """Mean per-image PSNR of (N, 28, 28) arrays."""
-    per_image = evaluate.per_image_mse(torch.as_tensor(np.asarray(x_hat, np.float64)), torch.as_tensor(np.asarray(x, np.float64)))
-    return float(evaluate.psnr_of_mse(per_image).mean())
 
 
 def bytes_for(curve: list[tuple[float, float]], psnr: float) -> float | None:
@@ -123,9 +155,11 @@ def main(argv=None) -> int:
     p.add_argument("checkpoint", nargs="?", default=str(checkpoints.default_dir() / "conv32.safetensors"))
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
-    model, _ = checkpoints.load(args.checkpoint)
-    train, test = data.digits("train", 5000, args.data_dir), data.digits("test", CURVE_DIGITS, args.data_dir)
-    found = curves(model, evaluate.pca_basis(args.data_dir), train, test)
+    from ae import served
+
+    model = served.load(args.checkpoint)
+    train, test = mnist.digits("train", 5000, args.data_dir), mnist.digits("test", CURVE_DIGITS, args.data_dir)
+    found = curves(model, pca_basis(args.data_dir), train, test)
     name = Path(args.checkpoint).stem
     print(f"| {CURVE_DIGITS} test digits | bytes | mean PSNR (dB) |\n|---|---|---|")
     for label, curve in found.items():

@@ -1,4 +1,4 @@
-"""MNIST held in memory as one uint8 tensor; splits, batches, noise and augmentation on whole batches.
+"""MNIST held in memory as one uint8 tensor (ae/mnist.py reads it); batches, noise and augmentation on whole batches.
 
 Nothing here runs per sample in Python: a batch is an index slice of the in-memory tensor, and
 noise and augmentation draw their random numbers for the whole batch at once.
@@ -6,110 +6,44 @@ noise and augmentation draw their random numbers for the whole batch at once.
 
 from __future__ import annotations
 
-import functools
-import math
-import os
-from pathlib import Path
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
-MIXED = "mixed"  # each image gets its own kind and a level in [0, level]
-VAL_SIZE = 12_000
-SPLIT_SEED = 0  # the train/validation split never changes
-MASK_CELLS = 7  # the masking noise hides cells of a 7x7 grid (4x4-pixel patches on MNIST)
-RAW_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-
-
-class MnistMissingError(FileNotFoundError):
-    """MNIST is not where we looked; the message says how to get it."""
-
-
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The MNIST root: the argument, else $MNIST_DIR, else ./data."""
-    return Path(data_dir or os.environ.get("MNIST_DIR") or "data")
-
-
-def missing_message(root: str | os.PathLike) -> str:
-    return (
-        f"MNIST was not found in '{root}' (expected {Path(root) / 'MNIST' / 'raw'} with the four "
-        "idx files). Either point MNIST_DIR (or --data-dir) at a folder that has them, or fetch "
-        "them once (about 11 MB) with:  python -m ae.download"
-    )
-
-
-def mnist_available(data_dir: str | os.PathLike | None = None) -> bool:
-    raw = resolve_data_dir(data_dir) / "MNIST" / "raw"
-    return all((raw / name).is_file() for name in RAW_FILES)
+from ae import mnist
+from ae.mnist import MnistMissingError, digits, mnist_available, resolve_data_dir  # noqa: F401  (the training side's names)
+from ae.noise import MASK_CELLS, MIXED, NOISE_KINDS
 
 
 def load_mnist(train: bool, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images uint8 (N, 1, 28, 28), labels int64 (N,)), read once per process.
-
-    The tensors are shared by every caller: treat them as read-only.
-    """
-    root = resolve_data_dir(data_dir).resolve()
-    return _load(bool(train), str(root))
+    """(images uint8 (N, 1, 28, 28), labels int64 (N,)) over ae.mnist's arrays, read once per
+    process and shared by every caller: treat them as read-only."""
+    images, labels = mnist.load(train, data_dir)
+    return _tensor(images).unsqueeze(1), _tensor(labels)
 
 
-@functools.lru_cache(maxsize=4)
-def _load(train: bool, root: str) -> tuple[torch.Tensor, torch.Tensor]:
-    if not mnist_available(root):
-        raise MnistMissingError(missing_message(root))
-    prefix = "train" if train else "t10k"
-    raw = Path(root) / "MNIST" / "raw"
-    images = read_idx(raw / f"{prefix}-images-idx3-ubyte", 3)
-    labels = read_idx(raw / f"{prefix}-labels-idx1-ubyte", 1)
-    if len(images) != len(labels):
-        raise MnistMissingError(f"{raw} holds {len(images)} images but {len(labels)} labels. " + missing_message(root))
-    return images.unsqueeze(1), labels.long()  # (N, 28, 28) -> (N, 1, 28, 28)
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the arrays are read-only, and so are these tensors
+        return torch.from_numpy(a)
 
 
-def read_idx(path: Path, dims: int) -> torch.Tensor:
-    """A uint8 idx file (MNIST's format: a 4-byte magic number, then big-endian sizes, then bytes)."""
-    raw = path.read_bytes()
-    header = 4 + 4 * dims
-    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
-    if raw[:4] != bytes([0, 0, 8, dims]) or len(raw) != header + math.prod(shape):
-        raise MnistMissingError(
-            f"{path} is not an MNIST idx file of {dims} dimension(s) (damaged or truncated?). " + missing_message(path.parents[2])
-        )
-    return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).view(*shape)
-
-
-def split_indices(n: int = 60_000, val_size: int = VAL_SIZE, seed: int = SPLIT_SEED):
-    """Deterministic (train_idx, val_idx) of the training set: 48k / 12k for MNIST."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[val_size:].sort().values, perm[:val_size].sort().values
+def split_indices() -> tuple[torch.Tensor, torch.Tensor]:
+    """(train_idx, val_idx) of the training set: 48k / 12k (ae.mnist.split_indices)."""
+    return tuple(torch.from_numpy(idx) for idx in mnist.split_indices())
 
 
 def load_split(split: str, data_dir=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """'train' (48k), 'val' (12k) or 'test' (10k) as (images uint8, labels)."""
-    if split == "test":
-        return load_mnist(False, data_dir)
-    if split not in ("train", "val"):
-        raise ValueError(f"split must be train, val or test, not {split!r}")
-    images, labels = load_mnist(True, data_dir)
-    train_idx, val_idx = split_indices(len(images))
-    idx = train_idx if split == "train" else val_idx
-    return images[idx], labels[idx]
+    """'train' (48k), 'val' (12k) or 'test' (10k) as (images uint8 (N, 1, 28, 28), labels)."""
+    images, labels = mnist.load_split(split, data_dir)
+    return _tensor(images).unsqueeze(1), _tensor(labels)
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float32 [0, 1]."""
     return images.float().div_(255.0)
-
-
-def digits(split: str, count: int | None = None, data_dir=None) -> np.ndarray:
-    """The first `count` digits of a split as (N, 28, 28) float32 in [0, 1], for numpy code."""
-    return to_float(load_split(split, data_dir)[0][:count])[:, 0].numpy()
 
 
 def batch(

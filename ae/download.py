@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from ae import data
+from ae import mnist
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")  # torchvision's
 MD5 = {  # of the unpacked files, as ../shared/mnist/README.md and torchvision list them
@@ -47,7 +47,7 @@ def mirrors() -> list[str]:
 def fetch(root: str | os.PathLike | None = None, progress: Progress | None = None) -> Path:
     """Download the files of MNIST that are missing under `root` (default $MNIST_DIR or ./data);
     returns the raw folder. DownloadError if a file cannot be had from any mirror."""
-    raw = data.resolve_data_dir(root) / "MNIST" / "raw"
+    raw = mnist.resolve_data_dir(root) / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for leftover in raw.glob(f"*{PART}"):  # from a run that was killed
         leftover.unlink(missing_ok=True)
@@ -96,8 +96,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ae.download", description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", default=None, help="MNIST root (default $MNIST_DIR or ./data)")
     args = p.parse_args(argv)
-    root = data.resolve_data_dir(args.data_dir)
-    if data.mnist_available(root):
+    root = mnist.resolve_data_dir(args.data_dir)
+    if mnist.mnist_available(root):
         print(f"MNIST is in {root}", file=sys.stderr)
         return 0
     from tqdm import tqdm

@@ -1,80 +1,40 @@
-"""A checkpoint's encoder and decoder as ONNX, for the browser, cached by the file's content.
+"""A checkpoint's served form, written beside it whenever it is saved: what the page and the server
+run, so that serving needs no torch (ae/served.py reads it).
 
-    files = export.onnx_files("checkpoints/conv32.safetensors", cache_dir)
-    files.encoder, files.decoder      # plain .onnx (Python's onnxruntime, the parity tests)
-    files.encoder_packed, ...         # what the page downloads: byte-shuffled, then gzipped
-    files.meter                       # gzipped JSON: what the Draw page's "is this a digit?" meter needs
+    export.write_served(path, model, meta)    # checkpoints.save calls this
+    python -m ae.export [checkpoints...]      # (re)write the served forms of files saved before
 
-Made from the .safetensors file alone (checkpoints.load, then torch.onnx.export), in a folder
-named after a SHA-256 of everything that shapes the files: the checkpoint's bytes, the code that
-builds and exports the model, the opset, torch's and onnx's versions. A retrained model, or a
-new exporter, gets new files; an unchanged one is exported once. The folder is outside the
-package (`cache_dir()`: $AE_CACHE_DIR, else the user's cache folder, else a temporary one), so a
-read-only install works. "Packed" files put the bytes of every 4-byte group into four lanes
-before gzip (float32 weights compress better that way) and the page undoes both; docs/live.md
-says what it saves.
+The folder `<name>.served/` beside `<name>.safetensors` holds the encoder, the decoder and the
+encoder's layer view as ONNX ("packed": the bytes of every 4-byte group in four lanes, then gzip;
+float32 weights compress better that way, and the page undoes both), the meter's numbers
+(meter.json.gz) and served.json, written last, which names the checkpoint's SHA-256: a served form
+whose checkpoint has changed since is stale, and not used.
 """
 
 from __future__ import annotations
 
-import functools
 import gzip
-import hashlib
 import io
 import json
 import os
 import shutil
+import sys
 import tempfile
-import threading
-import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ae import checkpoints, models, novelty
+from ae import checkpoints, meter, models, served
 
 OPSET = 17
-PACKED_SUFFIX = ".packed.gz"
-METER = "meter.json.gz"
-KEEP_FOLDERS = 64  # exports kept at most; the least recently used go first
-HERE = Path(__file__).resolve().parent
-# The code whose change changes the files: the export, the models, how a checkpoint is read, the meter.
-SOURCES = [HERE / "export.py", HERE / "checkpoints.py", HERE / "novelty.py", *sorted((HERE / "models").glob("*.py"))]
+SHOWN = (nn.ReLU, nn.ELU, nn.SiLU, nn.Sigmoid, nn.MaxPool2d)  # the layer view shows what these output
 
 
 class ExportError(RuntimeError):
-    """A checkpoint that cannot be exported; the message says why."""
-
-
-@dataclass(frozen=True)
-class OnnxFiles:
-    digest: str  # the first 16 hex digits of the checkpoint's SHA-256: the folder's name
-    folder: Path
-    latent_dim: int
-
-    @property
-    def encoder(self) -> Path:
-        return self.folder / "encoder.onnx"
-
-    @property
-    def decoder(self) -> Path:
-        return self.folder / "decoder.onnx"
-
-    @property
-    def encoder_packed(self) -> Path:
-        return self.folder / f"encoder{PACKED_SUFFIX}"
-
-    @property
-    def decoder_packed(self) -> Path:
-        return self.folder / f"decoder{PACKED_SUFFIX}"
-
-    @property
-    def meter(self) -> Path:
-        return self.folder / METER
+    """A model that cannot be exported; the message says why."""
 
 
 class _Encoder(nn.Module):
@@ -95,118 +55,118 @@ class _Decoder(nn.Module):
         return self.model.decode(z)
 
 
-def cache_dir() -> Path:
-    """Where the exports are kept: $AE_CACHE_DIR, else the user's cache folder, else (where that
-    cannot be written, as for a service without a home) the system's temporary folder."""
-    if os.environ.get("AE_CACHE_DIR"):
-        return Path(os.environ["AE_CACHE_DIR"]) / "onnx"
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    for folder in (home / "ae-lab" / "onnx", Path(tempfile.gettempdir()) / f"ae-lab-{os.getuid()}" / "onnx"):
+class _Layers(nn.Module):
+    """The encoder, giving the outputs of the chosen modules instead of the code."""
+
+    def __init__(self, model: models.Autoencoder, chosen: list[str]):
+        super().__init__()
+        self.model, self.chosen = model, chosen
+
+    def forward(self, x):
+        found: dict[str, torch.Tensor] = {}
+        modules = dict(self.model.named_modules())
+        hooks = [modules[name].register_forward_hook(lambda m, _, out, name=name: found.__setitem__(name, out)) for name in self.chosen]
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(folder, os.W_OK):
-            return folder
-    return folder
+            self.model.encode(x)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return tuple(found[name] for name in self.chosen)
 
 
-@functools.cache
-def exporter_version() -> bytes:
-    """What, besides the checkpoint, decides the exported files."""
-    h = hashlib.sha256(f"opset {OPSET} torch {torch.__version__} onnx {_onnx_version()}".encode())
-    for source in SOURCES:
-        h.update(source.read_bytes())
-    return h.digest()
-
-
-def _onnx_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
+def shown_layers(model: models.Autoencoder) -> list[tuple[str, str]]:
+    """(module name, label) of the encoder's layers the layer view shows: where an activation (or a
+    pooling) gives a (C, H, W) output (the later of two in a row of one shape), and the last such
+    output before the code, whatever made it; [] for an encoder without convolutions."""
+    found: list[tuple[str, nn.Module, tuple]] = []
+    hooks = [
+        module.register_forward_hook(lambda m, _, out, name=name: found.append((name, m, tuple(out.shape))))
+        for name, module in model.named_modules()
+        if not list(module.children())
+    ]
     try:
-        return version("onnx")
-    except PackageNotFoundError:
-        return "none"
+        with torch.inference_mode():
+            model.eval().encode(torch.zeros(1, 1, model.image_size, model.image_size))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    spatial = [item for item in found if len(item[2]) == 4 and item[2][-1] > 1]
+    chosen = [item for item in spatial if isinstance(item[1], SHOWN)]
+    if spatial and (not chosen or chosen[-1][0] != spatial[-1][0]):
+        chosen.append(spatial[-1])
+    kept = [item for item, after in zip(chosen, chosen[1:] + [None]) if after is None or after[2] != item[2]]
+    return [(name, f"{name}: {type(module).__name__}") for name, module, _ in kept]
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """The first 16 hex digits of the SHA-256 of the checkpoint's bytes and of the exporter's version."""
-    h = hashlib.sha256(exporter_version())
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+def _onnx(module: nn.Module, example: torch.Tensor, input_name: str, output_names: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    axes = {name: {0: "batch"} for name in [input_name, *output_names]}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's notice of its own future
+            torch.onnx.export(
+                module,
+                (example,),
+                buffer,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[input_name],
+                output_names=output_names,
+                dynamic_axes=axes,
+            )
+    except Exception as e:  # the exporter raises many types for an op it cannot express
+        raise ExportError(f"ONNX export failed: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+    return buffer.getvalue()
 
 
-_LOCK = threading.Lock()  # one export at a time per process: sessions asking for the same model wait
-
-
-def onnx_files(checkpoint: str | os.PathLike, folder_of_exports: str | os.PathLike | None = None) -> OnnxFiles:
-    """The exported files of a checkpoint, made now if it has none yet (in `cache_dir()` unless
-    told). ExportError (or checkpoints.CheckpointError for a file that does not load) says why not."""
-    root = Path(folder_of_exports) if folder_of_exports is not None else cache_dir()
-    digest = file_digest(checkpoint)
-    folder = root / digest
-    with _LOCK:
-        done = folder / "latent_dim"
-        try:
-            if not done.exists():
-                model, meta = checkpoints.load(checkpoint)
-                _export(model, folder)
-                meter = novelty.for_the_page(meta)
-                checkpoints.write_atomic(folder / METER, gzip.compress(json.dumps(meter).encode(), compresslevel=9, mtime=0))
-                checkpoints.write_atomic(done, str(model.latent_dim).encode())
-                _prune(root, keep=folder)
-            else:
-                os.utime(done)  # used: pruned last
-        except OSError as e:
-            raise ExportError(
-                f"the folder for exports, {root}, cannot be written ({e.strerror}): set AE_CACHE_DIR to one that can"
-            ) from None
-        return OnnxFiles(digest, folder, int(done.read_text()))
-
-
-def _prune(root: Path, keep: Path) -> None:
-    """The least recently used exports out, beyond KEEP_FOLDERS (and half-made ones a day old)."""
-    folders = []
-    for folder in root.iterdir():
-        done = folder / "latent_dim"
-        try:
-            folders.append((done.stat().st_mtime if done.exists() else folder.stat().st_mtime - 86_400, folder))
-        except OSError:
-            continue
-    folders.sort(reverse=True)
-    for used, folder in folders[KEEP_FOLDERS:]:
-        if folder != keep and (used < time.time() - 3600):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _export(model: models.Autoencoder, folder: Path) -> None:
+def graphs(model: models.Autoencoder) -> tuple[dict[str, bytes], list[str]]:
+    """({file name: ONNX bytes} of the encoder, decoder and layer view, the layer view's labels)."""
     model = model.float().eval()
-    parts = {
-        "encoder": (_Encoder(model), torch.rand(1, 1, model.image_size, model.image_size), "image", "code"),
-        "decoder": (_Decoder(model), torch.zeros(1, model.latent_dim), "code", "image"),
+    image = torch.rand(1, 1, model.image_size, model.image_size)
+    out = {
+        "encoder": _onnx(_Encoder(model), image, "image", ["code"]),
+        "decoder": _onnx(_Decoder(model), torch.zeros(1, model.latent_dim), "code", ["image"]),
     }
-    for name, (module, example, input_name, output_name) in parts.items():
-        buffer = io.BytesIO()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's notice of its own future
-                torch.onnx.export(
-                    module,
-                    (example,),
-                    buffer,
-                    dynamo=False,
-                    opset_version=OPSET,
-                    input_names=[input_name],
-                    output_names=[output_name],
-                    dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
-                )
-        except Exception as e:  # the exporter raises many types for an op it cannot express
-            raise ExportError(f"ONNX export of the {name} failed: {type(e).__name__}: {str(e).splitlines()[0]}") from None
-        data = buffer.getvalue()
-        checkpoints.write_atomic(folder / f"{name}.onnx", data)
-        checkpoints.write_atomic(folder / f"{name}{PACKED_SUFFIX}", pack(data))
+    layers = shown_layers(model)
+    if layers:
+        out["layers"] = _onnx(_Layers(model, [name for name, _ in layers]), image, "image", [f"layer{i}" for i in range(len(layers))])
+    return out, [label for _, label in layers]
+
+
+def write_served(checkpoint: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path:
+    """The served form of a checkpoint just written (`model` and `meta` as saved): made in a new
+    folder, then swapped in for the old one."""
+    checkpoint = Path(checkpoint)
+    folder = served.folder_of(checkpoint)
+    made, labels = graphs(model)
+    doc = checkpoints.Meta(meta)
+    description = {
+        "format": served.FORMAT,
+        "source": served.source_digest(checkpoint),
+        "latent_dim": model.latent_dim,
+        "image_size": model.image_size,
+        "generative": bool(model.generative),
+        "origin": models.origin(model.name),
+        "layers": labels,
+        "opset": OPSET,
+    }
+    new = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, data in made.items():
+            (new / f"{name}{served.PACKED}").write_bytes(pack(data))
+        (new / served.METER).write_bytes(gzip.compress(json.dumps(meter.for_the_page(doc)).encode(), compresslevel=9, mtime=0))
+        (new / served.DESCRIPTION).write_text(json.dumps(description, indent=1))
+        for path in new.iterdir():
+            os.chmod(path, 0o644)
+        os.chmod(new, 0o755)
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(new, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+    return folder
 
 
 def pack(data: bytes) -> bytes:
@@ -217,8 +177,24 @@ def pack(data: bytes) -> bytes:
     return gzip.compress(lanes + data[whole:], compresslevel=9, mtime=0)
 
 
-def unpack(packed: bytes) -> bytes:
-    """The inverse of `pack` (the page does the same in JavaScript)."""
-    data = gzip.decompress(packed)
-    whole = len(data) // 4 * 4
-    return np.frombuffer(data[:whole], np.uint8).reshape(4, -1).T.tobytes() + data[whole:]
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(
+        prog="python -m ae.export", description="Write the served form (ONNX, the meter) of checkpoints saved before."
+    )
+    p.add_argument("paths", nargs="*", help="checkpoint files (default: every one in $AE_CHECKPOINT_DIR or checkpoints/)")
+    args = p.parse_args(argv)
+    for path in args.paths or checkpoints.checkpoint_files(checkpoints.default_dir()):
+        try:
+            model, meta = checkpoints.load(path)
+            folder = write_served(path, model, meta)
+        except (checkpoints.CheckpointError, ExportError) as e:
+            print(f"{path}: {e}", file=sys.stderr)
+            return 1
+        print(f"{folder}: {sum(f.stat().st_size for f in folder.iterdir()) / 1024:,.0f} kB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

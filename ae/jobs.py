@@ -8,7 +8,6 @@ keeps the best checkpoint so far. The module-level `manager` lives as long as th
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ae import checkpoints, data, results
+from ae import checkpoints, data, results, runtime
 from ae.train import (
     BatchEnd,
     Done,
@@ -33,14 +32,6 @@ KEEP_FINISHED = 20
 
 class JobError(ValueError):
     """A job that cannot start; the message says why."""
-
-
-def training_allowed(secret: str | bool | None = None) -> bool:
-    """False when AE_TRAINING (else the app's `training` secret) says off: a public app starts no jobs."""
-    setting = os.environ.get("AE_TRAINING")
-    if setting is None and secret is not None:
-        setting = str(secret)
-    return (setting or "on").strip().lower() not in ("off", "false", "0", "no")
 
 
 @dataclass
@@ -99,7 +90,7 @@ class Manager:
 
     def start(self, config: TrainConfig, name: str, directory: str | Path) -> Job:
         """Validate and launch; JobError if a job runs, the name is bad or taken, or the config cannot work."""
-        if not training_allowed():
+        if not runtime.training_allowed():
             raise JobError("Training is turned off on this server (AE_TRAINING=off).")
         try:
             name = checkpoints.validate_name(name)

@@ -1,30 +1,44 @@
-"""The latent space: numpy encode/decode for pages, interpolation paths, 2-D projections."""
+"""The latent space: numpy encode/decode for pages, interpolation paths, 2-D projections.
+
+A model here is one that takes arrays (`ae.served.ServedModel`, what the server runs, or
+`ae.compress.LinearCoder`, PCA's basis: `takes_arrays`), or a torch `Autoencoder` (training, the
+command line, the tests): torch is imported only for the latter.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-
-from ae import models
 
 
-@torch.inference_mode()
-def encode(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
+def encode(model, images: np.ndarray) -> np.ndarray:
     """(N, 28, 28) or (28, 28) floats in [0, 1] -> (N, latent_dim) codes."""
-    x = torch.as_tensor(np.asarray(images, np.float32)).view(-1, 1, *np.shape(images)[-2:])
-    return model.eval().encode(x.to(models.device_of(model))).float().cpu().numpy()
+    if getattr(model, "takes_arrays", False):
+        return model.encode(images)
+    import torch
+
+    from ae import models
+
+    with torch.inference_mode():
+        x = torch.as_tensor(np.asarray(images, np.float32)).view(-1, 1, *np.shape(images)[-2:])
+        return model.eval().encode(x.to(models.device_of(model))).float().cpu().numpy()
 
 
-@torch.inference_mode()
-def decode(model: models.Autoencoder, codes: np.ndarray) -> np.ndarray:
+def decode(model, codes: np.ndarray) -> np.ndarray:
     """(N, latent_dim) codes -> (N, 28, 28) images in [0, 1]."""
-    z = torch.as_tensor(np.asarray(codes, np.float32)).view(-1, model.latent_dim)
-    return model.eval().decode(z.to(models.device_of(model))).float().cpu().numpy()[:, 0]
+    if getattr(model, "takes_arrays", False):
+        return model.decode(codes)
+    import torch
+
+    from ae import models
+
+    with torch.inference_mode():
+        z = torch.as_tensor(np.asarray(codes, np.float32)).view(-1, model.latent_dim)
+        return model.eval().decode(z.to(models.device_of(model))).float().cpu().numpy()[:, 0]
 
 
-def reconstruct(model: models.Autoencoder, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reconstruct(model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(codes, reconstructions) for (N, 28, 28) images."""
     z = encode(model, images)
     return z, decode(model, z)
@@ -115,7 +129,7 @@ def code_directions(codes: np.ndarray) -> dict:
     return {"kind": "directions", "mean": mean.tolist(), "basis": vt[:k].tolist(), "spread": (s[:k] / np.sqrt(len(codes))).tolist()}
 
 
-def manifold(model: models.Autoencoder, lo, hi, n: int) -> np.ndarray:
+def manifold(model, lo, hi, n: int) -> np.ndarray:
     """A 2-d decoder's view of the plane: (28n, 28n) tiles, decode(x, y) for x, y on an n x n grid."""
     xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(hi[1], lo[1], n)  # y grows upwards, as on the map
     grid = np.array([[x, y] for y in ys for x in xs], np.float32)
@@ -123,7 +137,11 @@ def manifold(model: models.Autoencoder, lo, hi, n: int) -> np.ndarray:
     return np.concatenate([np.concatenate(list(tiles[r * n : (r + 1) * n]), axis=1) for r in range(n)], axis=0)
 
 
-@torch.inference_mode()
-def sample(model: models.Autoencoder, n: int, seed: int) -> np.ndarray:
+def sample(model, n: int, seed: int) -> np.ndarray:
     """n new digits (n, 28, 28) from a generative model's prior (the VAE's)."""
-    return model.eval().sample(n, torch.Generator().manual_seed(seed))[:, 0].float().cpu().numpy()
+    if getattr(model, "takes_arrays", False):
+        return model.sample(n, seed)
+    import torch
+
+    with torch.inference_mode():
+        return model.eval().sample(n, torch.Generator().manual_seed(seed))[:, 0].float().cpu().numpy()

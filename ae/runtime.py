@@ -9,7 +9,23 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib.util
 import os
+
+INSTALL_TRAINING = "pip install -r requirements-train.txt"  # what adds training (torch) to a serving install
+
+
+def torch_installed() -> bool:
+    """Whether this install can train (requirements-train.txt); serving never needs torch."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def training_allowed(secret: str | bool | None = None) -> bool:
+    """False when AE_TRAINING (else the app's `training` secret) says off: a public app starts no jobs."""
+    setting = os.environ.get("AE_TRAINING")
+    if setting is None and secret is not None:
+        setting = str(secret)
+    return (setting or "on").strip().lower() not in ("off", "false", "0", "no")
 
 
 def keep_freed_memory() -> None:
@@ -31,20 +47,19 @@ def tune_for_serving() -> None:
     """Many short requests from many sessions on few cores: one thread each, buffers kept, and the
     objects of the big imports frozen out of the garbage collector's reach.
 
-    Must run before torch is imported: OpenMP reads OMP_NUM_THREADS when it loads, and Streamlit
-    runs every rerun in a fresh thread, which would otherwise get a team of every core whose
-    spinning barrier slows a one-image inference down next to busy browsers.
+    Must run before torch is imported (by a training job): OpenMP reads OMP_NUM_THREADS when it
+    loads, and Streamlit runs every rerun in a fresh thread, which would otherwise get a team of
+    every core. The served models run in onnxruntime sessions of one thread each (ae.served).
     """
     global _serving
     if _serving:  # once per process: app.py runs again on every rerun
         return
     _serving = True
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import plotly.graph_objects  # noqa: F401  (the pages use it: loaded before the freeze)
+    import onnxruntime  # noqa: F401  (what computes the models: loaded before the freeze)
+    import plotly.graph_objects  # noqa: F401  (the pages use it)
     import streamlit  # noqa: F401
-    import torch
 
-    torch.set_num_threads(1)
     keep_freed_memory()
     gc.freeze()  # a full collection walked the ~10^6 objects these imports leave, mid-rerun
 

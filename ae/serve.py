@@ -1,6 +1,7 @@
-"""The app served: `python -m ae.serve [streamlit options]` runs `streamlit run app.py` with
-them, and warms in the background, as the server starts, what a first visit would wait for
-(ae/ui/warm.py): `make run`, the Dockerfile and the tests serve it this way."""
+"""The app served: `python -m ae.serve [streamlit options]` runs `streamlit run entry.py` (the
+app as an ASGI application with our routes) with them, and warms in the background, as the server
+starts, what a first visit would wait for (ae/ui/warm.py): `make run`, the Dockerfile, the tests
+and the bench serve it this way."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import logging
 import sys
 from pathlib import Path
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+ENTRY = Path(__file__).resolve().parents[1] / "entry.py"
 
 
 def main(argv: list[str] | None = None) -> int:
     from ae import runtime
 
-    runtime.tune_for_serving()  # before torch loads, as app.py does
+    runtime.tune_for_serving()
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)  # warming runs bare
     from streamlit.web import cli
 
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warm.essentials()
     warm.start()
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["streamlit", "run", str(ENTRY), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
 
 

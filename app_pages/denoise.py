@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ae import evaluate, ui
+from ae import quality, ui
 from ae.ui import links
 
 KINDS = {"gaussian": "Gaussian", "salt_pepper": "Salt and pepper", "mask": "Masking"}
@@ -76,12 +76,12 @@ def panel():
                 f"Tip: **{choice.name}** was trained on clean digits. Pick a denoiser in the sidebar to see what training on noise buys."
             )
         noisy = ui.noisy(digit, kind, level, int(seed))
-        images, captions = [digit, noisy], ["Clean", f"Noisy · {evaluate.psnr(noisy, digit):.1f} dB"]
+        images, captions = [digit, noisy], ["Clean", f"Noisy · {quality.psnr(noisy, digit):.1f} dB"]
         for c in [choice, *(x for x in choices if x.name == compare)]:
             out = ui.rebuild(c, noisy)[1]
             images.append(out)
             tag = "denoiser" if c.meta.denoising else "plain"
-            captions.append(f"{c.name} ({tag}) · {evaluate.psnr(out, digit):.1f} dB")
+            captions.append(f"{c.name} ({tag}) · {quality.psnr(out, digit):.1f} dB")
         ui.gallery(images, captions, size=150)
         st.caption(f"{EXPLAIN[kind]} PSNR is measured against the clean digit: higher is closer.")
 

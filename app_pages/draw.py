@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ae import evaluate, features, live, novelty, ui
+from ae import features, live, meter, quality, ui
 from ae.rooms import RoomError
 from ae.ui import classroom, links
 
@@ -57,8 +57,8 @@ def results(digit):
         )
         + ui.metrics_html(
             [
-                ("MSE", f"{evaluate.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
-                ("PSNR", f"{evaluate.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
+                ("MSE", f"{quality.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
+                ("PSNR", f"{quality.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
                 ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
             ]
         )
@@ -69,20 +69,20 @@ def results(digit):
             height=140,
             crisp=False,
         )
-        + is_it_a_digit_html(evaluate.mse(digit, x_hat), z)
+        + is_it_a_digit_html(quality.mse(digit, x_hat), z)
     )
 
 
 def is_it_a_digit_html(error: float, code) -> str:
     """Where this drawing's error and code fall among the test digits' (the live widget draws the same)."""
-    meter = novelty.Meter.of(choice.meta)
-    if meter is None:
+    placed = meter.Meter.of(choice.meta)
+    if placed is None:
         return ""
-    by_error, by_code = meter.shares(error, code)
-    words = novelty.WORDS
-    html = f"<p><b>Is this a digit?</b> {novelty.verdict(by_error, by_code)}</p>" + ui.picture_html(
-        novelty.meter_svg(meter.error_quantiles, error),
-        novelty.meter_caption(words["error_score"], by_error),
+    by_error, by_code = placed.shares(error, code)
+    words = meter.WORDS
+    html = f"<p><b>Is this a digit?</b> {meter.verdict(by_error, by_code)}</p>" + ui.picture_html(
+        meter.meter_svg(placed.error_quantiles, error),
+        meter.meter_caption(words["error_score"], by_error),
         width=600,
         height=70,
         crisp=False,
@@ -91,8 +91,8 @@ def is_it_a_digit_html(error: float, code) -> str:
     if by_code is None:  # a checkpoint saved before the meter had its network
         return html
     return html + ui.picture_html(
-        novelty.meter_svg(meter.unsure_quantiles, float(meter.unsure(code)[0]), words["code_axis"]),
-        novelty.meter_caption(words["code_score"], by_code),
+        meter.meter_svg(placed.unsure_quantiles, float(placed.unsure(code)[0]), words["code_axis"]),
+        meter.meter_caption(words["code_score"], by_code),
         width=600,
         height=70,
         crisp=False,
@@ -178,7 +178,7 @@ def workspace():
             outputs = [ui.rebuild(c, digit)[1] for c in compared()]
             ui.gallery(
                 [digit, *outputs],
-                ["input", *(f"{c.name}\nMSE {evaluate.mse(digit, o):.4f}" for c, o in zip(compared(), outputs))],
+                ["input", *(f"{c.name}\nMSE {quality.mse(digit, o):.4f}" for c, o in zip(compared(), outputs))],
                 size=112,
             )
     links.keep(FIELDS, "draw")

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae import evaluate, latent, live, ui
+from ae import latent, live, quality, ui
 from ae.ui import links
 
 st.title("Explore the code space")
@@ -74,7 +74,7 @@ else:
             digit = digits[0][index]
             _, x_hat = ui.rebuild(choice, digit)
             st.markdown(f"**Test digit #{index}**, a {digits[1][index]}")
-            ui.gallery([digit, x_hat], ["original", f"rebuilt · MSE {evaluate.mse(digit, x_hat):.4f}"], size=140)
+            ui.gallery([digit, x_hat], ["original", f"rebuilt · MSE {quality.mse(digit, x_hat):.4f}"], size=140)
         else:
             st.info("Click a dot to see its digit and reconstruction.", icon=":material/touch_app:")
     links.keep(FIELDS, "explore")

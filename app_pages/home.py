@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from ae import evaluate, latent, models, ui
+from ae import latent, quality, ui
 
 st.title("Autoencoder lab")
 st.markdown(
@@ -36,7 +36,7 @@ else:
     for c in choices:
         out = latent.reconstruct(c.model, originals)[1]
         head, row = st.columns([1, 5], vertical_alignment="center")
-        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {evaluate.mse(originals, out):.4f}")
+        head.markdown(f"**{c.name}**  \n{c.model.latent_dim}-d · MSE {quality.mse(originals, out):.4f}")
         with row:
             ui.picture(ui.row_picture(out, 64), alt=f"The same ten digits rebuilt by {c.name}")
 
@@ -51,7 +51,7 @@ rows = [
         "PSNR (dB)": c.meta.test.get("psnr"),
         "PCA MSE, same size": c.meta.pca_mse,
         "denoising": c.meta.noise_label,
-        "origin": models.origin(c.meta.architecture),
+        "origin": c.model.description.get("origin", ""),
     }
     for c in choices
 ]

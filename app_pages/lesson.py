@@ -4,7 +4,7 @@ question for the class; the step is in the link, and each step opens its full pa
 import numpy as np
 import streamlit as st
 
-from ae import compress, evaluate, latent, live, ui
+from ae import compress, latent, live, quality, ui
 from ae.ui import links, measures
 
 choice = ui.selected_model_or_stop()
@@ -57,9 +57,9 @@ def step_denoise():
     ui.gallery(
         [noisy, *outputs],
         [
-            f"Noisy · {evaluate.psnr(noisy, digit):.1f} dB",
+            f"Noisy · {quality.psnr(noisy, digit):.1f} dB",
             *(
-                f"{c.name}{' (trained on noise)' if c.meta.denoising else ''} · {evaluate.psnr(o, digit):.1f} dB"
+                f"{c.name}{' (trained on noise)' if c.meta.denoising else ''} · {quality.psnr(o, digit):.1f} dB"
                 for c, o in zip(models, outputs)
             ),
         ],

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from ae import checkpoints, data, jobs, models, ui
-from ae.train_config import NOISES, OPTIMIZERS, TrainConfig, settings
+from ae import checkpoints, runtime, ui
 
 VAL_DIGITS = 2_000  # validating on all 12,000 would cost a third of a short run
 
@@ -12,6 +11,86 @@ st.caption(
     "Training runs in the background on this server: you can move to other pages, reload, or open "
     "a second tab, and come back to it here. The defaults finish in under a minute on a laptop CPU."
 )
+
+
+def loss_chart(steps: list, history: list[dict], first_epoch: int = 1):
+    """Batch losses (raw and smoothed) and the per-epoch train and validation losses, on a log scale."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    if steps:
+        x, y = zip(*steps)
+        smooth, s = [], 0.0
+        for i, v in enumerate(y, 1):  # exponential moving average (bias-corrected): the raw loss is noisy
+            s = 0.95 * s + 0.05 * v
+            smooth.append(s / (1 - 0.95**i))
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="batch loss", line=dict(color="rgba(124,156,255,0.25)", width=1)))
+        fig.add_trace(go.Scatter(x=x, y=smooth, mode="lines", name="batch loss, smoothed", line=dict(color="#7c9cff", width=2)))
+    if history:
+        epochs = [h["epoch"] - first_epoch + 1 for h in history]
+        train = [h["train_loss"] for h in history]
+        if any(t is not None for t in train):
+            fig.add_trace(go.Scatter(x=epochs, y=train, mode="lines+markers", name="train (epoch)", line=dict(color="#ffb86b")))
+        fig.add_trace(
+            go.Scatter(
+                x=epochs, y=[h["val_loss"] for h in history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")
+            )
+        )
+    fig.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=10, b=10),
+        template="plotly_dark",
+        xaxis_title="epoch",
+        yaxis_title="loss",
+        yaxis_type="log",
+        legend=dict(orientation="h", y=1.12),
+    )
+    return fig
+
+
+def secret_setting():
+    try:
+        return st.secrets.get("training")
+    except Exception:  # no secrets file: Streamlit raises its own error type
+        return None
+
+
+def shipped_runs(why: str) -> None:
+    """No training here: why, and what trained the models this server has, read-only."""
+    st.info(f"{why} Below are the runs that made its models.", icon=":material/lock:")
+    choices = ui.loaded_models()
+    st.dataframe(
+        [
+            {
+                "model": c.name,
+                "architecture": c.meta.architecture,
+                "epochs": c.meta.epochs_done,
+                "training time (s)": round(c.meta.train_seconds),
+                "test MSE": c.meta.test_mse,
+                "trained on": c.meta.get("machine"),
+            }
+            for c in choices
+        ],
+        hide_index=True,
+        column_config={"test MSE": st.column_config.NumberColumn(format="%.5f")},
+    )
+    trained = [c for c in choices if c.meta.history]
+    if trained:
+        shown = st.selectbox("Curves of", [c.name for c in trained], key="train_shipped")
+        run = next(c for c in trained if c.name == shown)
+        st.plotly_chart(loss_chart([], run.meta.history), key="curve_shipped", config={"displayModeBar": False})
+
+
+if not runtime.training_allowed(secret_setting()):
+    shipped_runs("Training is turned off on this server (AE_TRAINING=off), so that a shared link cannot start jobs on it.")
+    st.stop()
+if not runtime.torch_installed():
+    shipped_runs(f"Training needs PyTorch, which this server does not have: `{runtime.INSTALL_TRAINING}` adds it.")
+    st.stop()
+
+# Training's side, torch with it: only where the server trains.
+from ae import data, jobs, models  # noqa: E402
+from ae.train_config import NOISES, OPTIMIZERS, TrainConfig, settings  # noqa: E402
 
 
 def free_name(stem: str = "lab") -> str:
@@ -102,41 +181,6 @@ def config_form() -> tuple[TrainConfig, str] | None:
     return cfg, name
 
 
-def loss_chart(steps: list, history: list[dict], first_epoch: int = 1):
-    """Batch losses (raw and smoothed) and the per-epoch train and validation losses, on a log scale."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    if steps:
-        x, y = zip(*steps)
-        smooth, s = [], 0.0
-        for i, v in enumerate(y, 1):  # exponential moving average (bias-corrected): the raw loss is noisy
-            s = 0.95 * s + 0.05 * v
-            smooth.append(s / (1 - 0.95**i))
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name="batch loss", line=dict(color="rgba(124,156,255,0.25)", width=1)))
-        fig.add_trace(go.Scatter(x=x, y=smooth, mode="lines", name="batch loss, smoothed", line=dict(color="#7c9cff", width=2)))
-    if history:
-        epochs = [h["epoch"] - first_epoch + 1 for h in history]
-        train = [h["train_loss"] for h in history]
-        if any(t is not None for t in train):
-            fig.add_trace(go.Scatter(x=epochs, y=train, mode="lines+markers", name="train (epoch)", line=dict(color="#ffb86b")))
-        fig.add_trace(
-            go.Scatter(
-                x=epochs, y=[h["val_loss"] for h in history], mode="lines+markers", name="validation (epoch)", line=dict(color="#50fa7b")
-            )
-        )
-    fig.update_layout(
-        height=320,
-        margin=dict(l=10, r=10, t=10, b=10),
-        template="plotly_dark",
-        xaxis_title="epoch",
-        yaxis_title="loss",
-        yaxis_type="log",
-        legend=dict(orientation="h", y=1.12),
-    )
-    return fig
-
-
 def show_job(job: jobs.Job) -> None:
     arch = job.config.model
     st.subheader(f"{job.name}: {arch}, {job.state}")
@@ -174,47 +218,6 @@ def live():
     elif st.button("Stop", icon=":material/stop:", key="train_stop"):
         jobs.manager.stop()
 
-
-def secret_setting():
-    try:
-        return st.secrets.get("training")
-    except Exception:  # no secrets file: Streamlit raises its own error type
-        return None
-
-
-def shipped_runs() -> None:
-    """Training turned off: what trained the models this server has, read-only."""
-    st.info(
-        "Training is turned off on this server (AE_TRAINING=off), so that a shared link cannot start "
-        "jobs on it; below are the runs that made its models.",
-        icon=":material/lock:",
-    )
-    choices = ui.loaded_models()
-    st.dataframe(
-        [
-            {
-                "model": c.name,
-                "architecture": c.meta.architecture,
-                "epochs": c.meta.epochs_done,
-                "training time (s)": round(c.meta.train_seconds),
-                "test MSE": c.meta.test_mse,
-                "trained on": c.meta.get("machine"),
-            }
-            for c in choices
-        ],
-        hide_index=True,
-        column_config={"test MSE": st.column_config.NumberColumn(format="%.5f")},
-    )
-    trained = [c for c in choices if c.meta.history]
-    if trained:
-        shown = st.selectbox("Curves of", [c.name for c in trained], key="train_shipped")
-        run = next(c for c in trained if c.name == shown)
-        st.plotly_chart(loss_chart([], run.meta.history), key="curve_shipped", config={"displayModeBar": False})
-
-
-if not jobs.training_allowed(secret_setting()):
-    shipped_runs()
-    st.stop()
 
 current = jobs.manager.current
 if current is not None and current.running:

@@ -73,11 +73,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.0, script: str | Path = "app.py"):
+def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.0, script: str | Path = "app.py", python: str | None = None):
     """Run the app (`python -m ae.serve`, which warms it as it starts) until the block ends; yields
-    the base URL once it answers."""
+    the base URL once it answers. `python`: another install's interpreter (a serving venv's)."""
     port = port or free_port()
-    start = [sys.executable, "-m", "ae.serve"] if script == "app.py" else [sys.executable, "-m", "streamlit", "run", str(ROOT / script)]
+    python = python or sys.executable
+    start = [python, "-m", "ae.serve"] if script == "app.py" else [python, "-m", "streamlit", "run", str(ROOT / script)]
     cmd = [
         *start,
         "--server.headless",

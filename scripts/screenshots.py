@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ae import checkpoints, evaluate, latent, non_digits, novelty, rooms  # noqa: E402
+from ae import checkpoints, evaluate, latent, meter, non_digits, rooms  # noqa: E402
 from app_pages import PAGES  # noqa: E402
 from bench import appserver  # noqa: E402
 
@@ -37,10 +37,10 @@ def a_class(location: str, model: str = "conv32") -> str:
     net, meta = checkpoints.load(checkpoints.default_dir() / f"{model}.safetensors")
     room, secret = store.create(model, net.latent_dim)
     drawings = [*non_digits.pen_digits(20, seed=5), *non_digits.pen_non_digits(4, seed=6)]
-    meter = novelty.Meter.of(meta)
+    placed = meter.Meter.of(meta)
     for i, digit in enumerate(drawings):
         z, x_hat = latent.reconstruct(net, digit[None])
-        shares = meter.shares(evaluate.mse(digit, x_hat[0]), z[0])
+        shares = placed.shares(evaluate.mse(digit, x_hat[0]), z[0])
         store.add(room.code, f"s{i}", "", (digit * 255).round().astype("uint8"), z[0], shares)
     return f"class?room={room.code}&teacher={secret}"
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ae import checkpoints, data, export, latent, live, novelty, preprocess
+from ae import checkpoints, data, export, latent, live, meter, novelty, preprocess
 from bench import appserver
 from tests.conftest import ROOT
 
@@ -71,7 +71,7 @@ def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter(tmp_path):
     path = ROOT / "checkpoints" / "conv2.safetensors"
     files = export.onnx_files(path, tmp_path)
     meta = checkpoints.load(path)[1]
-    assert json.loads(gzip.decompress(files.meter.read_bytes())) == novelty.for_the_page(meta)
+    assert json.loads(gzip.decompress(files.meter.read_bytes())) == meter.for_the_page(meta)
     assert meta.code_network and meta.code_network["layers"][-1]["shape"][0] == 10
 
 
@@ -527,22 +527,22 @@ def test_the_page_says_what_python_says_for_every_share(server):
                     captions: pairs.map(([e]) => paint.meterCaption(words, "Reconstruction error", e)),
                     shares: values.map((v) => paint.shareBetter(quantiles, v))};
         }""",
-        [novelty.WORDS, pairs, [0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7]],
+        [meter.WORDS, pairs, [0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7]],
     )
     page.close()
-    assert ours["verdicts"] == [novelty.verdict(e, c) for e, c in pairs]
-    assert ours["captions"] == [novelty.meter_caption("Reconstruction error", e) for e, _ in pairs]
+    assert ours["verdicts"] == [meter.verdict(e, c) for e, c in pairs]
+    assert ours["captions"] == [meter.meter_caption("Reconstruction error", e) for e, _ in pairs]
     assert ours["shares"] == pytest.approx(
-        list(novelty.share_better([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12
+        list(meter.share_better([0.1, 0.2, 0.2, 0.2, 0.5], [0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7])), abs=1e-12
     )
 
 
 @pytest.mark.browser
 def test_the_pages_network_is_as_unsure_as_pythons(server):
     """The meter's network on the code, decoded and computed in the page (meter.js), gives what
-    ae.novelty.CodeNetwork gives, for test digits' codes and random ones (conv32: 32 numbers)."""
+    ae.meter.CodeNetwork gives, for test digits' codes and random ones (conv32: 32 numbers)."""
     model, meta = checkpoints.load(ROOT / "checkpoints" / "conv32.safetensors")
-    network = novelty.CodeNetwork.of(meta.code_network)
+    network = meter.CodeNetwork.of(meta.code_network)
     z = np.concatenate([novelty.codes(model, data.digits("test", 20)), np.random.default_rng(0).normal(0, 3, (20, 32))])
     page = _open(server, "draw")
     frame = appserver.live_frame(page)

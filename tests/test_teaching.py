@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae import checkpoints, compress, features, models, non_digits, novelty
+from ae import checkpoints, compress, features, meter, models, non_digits, novelty
 from bench import appserver
 from tests.apptools import SEVEN, app, images, live_value, no_exception
 from tests.conftest import ROOT
@@ -58,25 +58,25 @@ def test_the_feature_map_view_works_for_every_architecture(name):
 
 def test_the_share_of_digits_rebuilt_better_and_what_it_means():
     quantiles = np.linspace(0.001, 0.1, novelty.QUANTILES)
-    assert novelty.share_better(quantiles, 0.0) == 0 and novelty.share_better(quantiles, 1.0) == 1
-    assert novelty.share_better(quantiles, 0.0505) == pytest.approx(0.5, abs=1e-3)
-    assert "looks like a digit" in novelty.verdict(0.38) and "62%" in novelty.verdict(0.38)
-    assert "99.7%" in novelty.verdict(0.997) and "does not look like anything" in novelty.verdict(0.997)
-    assert "every real digit" in novelty.verdict(1.0)
+    assert meter.share_better(quantiles, 0.0) == 0 and meter.share_better(quantiles, 1.0) == 1
+    assert meter.share_better(quantiles, 0.0505) == pytest.approx(0.5, abs=1e-3)
+    assert "looks like a digit" in meter.verdict(0.38) and "62%" in meter.verdict(0.38)
+    assert "99.7%" in meter.verdict(0.997) and "does not look like anything" in meter.verdict(0.997)
+    assert "every real digit" in meter.verdict(1.0)
     assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1.0
     assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.5
 
 
 def test_the_verdict_names_the_score_that_spoke():
-    both_low = novelty.verdict(0.38, 0.45)
+    both_low = meter.verdict(0.38, 0.45)
     assert "62% of real digits" in both_low and "55% of theirs" in both_low and "looks like a digit" in both_low
-    by_code = novelty.verdict(0.5, 0.997)
+    by_code = meter.verdict(0.5, 0.997)
     assert by_code.startswith("Its code looks less like any one digit's than 99.7%") and "does not look like anything" in by_code
-    by_error = novelty.verdict(0.98, 0.5)
+    by_error = meter.verdict(0.98, 0.5)
     assert by_error.startswith("Rebuilt worse than 98%") and "an unusual digit" in by_error
-    assert "looks like a digit" in novelty.verdict(0.97, 0.2)  # under the line: at most 5% of real digits are above it
-    assert "any real digit's" in novelty.verdict(0.2, 1.0)
-    assert novelty.percent(0.125) == "13%" and novelty.percent(0.9965) == "99.7%"  # halves up, as the page
+    assert "looks like a digit" in meter.verdict(0.97, 0.2)  # under the line: at most 5% of real digits are above it
+    assert "any real digit's" in meter.verdict(0.2, 1.0)
+    assert meter.percent(0.125) == "13%" and meter.percent(0.9965) == "99.7%"  # halves up, as the page
 
 
 class Identity(torch.nn.Module):  # the code is the image's first two pixels
@@ -112,7 +112,7 @@ def test_the_codes_network_knows_the_digits_and_is_unsure_of_what_it_was_shown_i
     z = images[:, 0, :2]
     a = novelty.directions(z, labels)
     stored = {"directions": a.tolist(), "layers": novelty.train_network(z @ a.T, labels, _off_the_line(1000, 1)[:, 0, :2] @ a.T)}
-    network = novelty.CodeNetwork.of(json.loads(json.dumps(stored)))  # as a checkpoint stores it
+    network = meter.CodeNetwork.of(json.loads(json.dumps(stored)))  # as a checkpoint stores it
     centres = np.stack([np.arange(10), np.arange(10)], 1).astype(float)
     assert (network.logits(centres).argmax(1) == np.arange(10)).all()
     assert network.unsure(centres).max() < 0.05
@@ -126,13 +126,13 @@ def test_the_meter_places_a_drawing_by_its_error_and_by_its_code(monkeypatch):
     monkeypatch.setattr(novelty.data, "load_split", lambda split, data_dir=None: (as_stored, torch.as_tensor(labels)))
     monkeypatch.setattr(novelty, "_outliers", lambda n: _off_the_line(n, 1))
     errors = np.linspace(0.01, 0.02, len(test))
-    meter = novelty.Meter.of(checkpoints.Meta(metrics=novelty.measure(Identity(), test, errors)))
-    assert meter.shares(0.015, test[0, 0, :2])[0] == pytest.approx(0.5, abs=0.01) and meter.shares(0.015, test[0, 0, :2])[1] < 0.99
-    by_error, by_code = meter.shares(0.015, np.array([3.0, 5.0]))  # off the digits' line
+    placed = meter.Meter.of(checkpoints.Meta(metrics=novelty.measure(Identity(), test, errors)))
+    assert placed.shares(0.015, test[0, 0, :2])[0] == pytest.approx(0.5, abs=0.01) and placed.shares(0.015, test[0, 0, :2])[1] < 0.99
+    by_error, by_code = placed.shares(0.015, np.array([3.0, 5.0]))  # off the digits' line
     assert by_error == pytest.approx(0.5, abs=0.01) and by_code == 1.0
-    assert "Its code looks less like any one digit's" in novelty.verdict(by_error, by_code)
-    assert meter.shares(0.5, test[0, 0, :2])[0] == 1.0
-    assert novelty.Meter.of(checkpoints.Meta()) is None  # a checkpoint without the quantiles has no meter
+    assert "Its code looks less like any one digit's" in meter.verdict(by_error, by_code)
+    assert placed.shares(0.5, test[0, 0, :2])[0] == 1.0
+    assert meter.Meter.of(checkpoints.Meta()) is None  # a checkpoint without the quantiles has no meter
 
 
 def test_non_digits_are_made_the_same_way_every_time():
@@ -158,7 +158,7 @@ def test_a_digit_looks_like_one_and_a_filled_square_does_not(lab):
     no_exception(at)
     assert "looks like a digit" in _verdict(at)
     meters = [caption for caption, _ in images(at) if "test digits'" in caption]
-    assert [m.split(":")[0] for m in meters] == [novelty.WORDS["error_score"], novelty.WORDS["code_score"]]
+    assert [m.split(":")[0] for m in meters] == [meter.WORDS["error_score"], meter.WORDS["code_score"]]
     at.session_state["draw_live"] = live_value(FILLED_SQUARE, runtime="failed")
     at.run()
     assert "does not look like anything the model has seen" in _verdict(at)
@@ -214,20 +214,20 @@ def _drawn_on_the_page(page, frame, strokes):
 def test_the_default_models_meter_in_the_page_tells_a_seven_from_a_letter_and_a_square(shipped_app):
     """conv32 on Draw: a seven looks like a digit; a letter M and a filled square do not, and a T is
     unusual by its code (the README's table: four in five pen-drawn letters and shapes are
-    called unusual); and the page's shares are the ones ae.novelty.Meter gives for the same drawing."""
+    called unusual); and the page's shares are the ones ae.meter.Meter gives for the same drawing."""
     url, b = shipped_app
     page = appserver.open_page(b, url, "draw")
     frame = appserver.live_frame(page)
     assert page.get_by_role("combobox", name="Model").input_value().startswith("conv32 ")
     model, meta = checkpoints.load(ROOT / "checkpoints" / "conv32.safetensors")
-    meter = novelty.Meter.of(meta)
+    placed = meter.Meter.of(meta)
     seen = {}
     for name, strokes in [("seven", appserver.SEVEN), ("letter", LETTER_M), ("square", SQUARE), ("T", LETTER_T)]:
         verdict, shares, x, code = seen[name] = _drawn_on_the_page(page, frame, strokes)
         x = np.array(x, np.float32).reshape(28, 28)
         with torch.inference_mode():
             error = float((model(torch.as_tensor(x)[None, None])[0, 0] - torch.as_tensor(x)).pow(2).mean())
-        assert np.allclose(shares, meter.shares(error, np.array(code)), atol=2e-3), name
+        assert np.allclose(shares, placed.shares(error, np.array(code)), atol=2e-3), name
         assert frame.locator("canvas.meter").count() == 2 and frame.locator("canvas.meter").nth(1).is_visible()
     page.close()
     assert "looks like a digit" in seen["seven"][0] and max(seen["seven"][1]) < 0.9, seen["seven"][:2]

@@ -1,8 +1,8 @@
 """The live path: our Streamlit component runs the chosen model in the page with onnxruntime-web.
 
-Python stays the source of truth and the browser gets copies: a checkpoint's encoder and decoder
-exported to ONNX (`ae.export`, cached outside the package and served by a second component
-declared on that folder, `models`, which is never drawn), the
+Python stays the source of truth and the browser gets copies: a checkpoint's served form (its
+encoder and decoder as ONNX, ae/export.py, beside the checkpoint; the server runs the same files)
+fetched from our route (ae/web.py), the
 vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in JavaScript
 (`frontend/preprocess.js`). Each widget returns what it heard from the page, with `failed` true
 where the page cannot run the model (the server then computes as before) and `reason`:
@@ -26,7 +26,7 @@ import numpy as np
 import streamlit as st
 import streamlit.components.v1 as components
 
-from ae import checkpoints, export, preprocess
+from ae import checkpoints, preprocess, served, web
 from ae.ui.pictures import PALETTE
 
 FRONTEND = Path(__file__).parent / "frontend"
@@ -38,30 +38,15 @@ MAX_DRAWING_BYTES = 2 * 1024 * 1024  # a 280x280 canvas as PNG is a few kB
 _component = components.declare_component("live", path=str(FRONTEND))
 
 
-@functools.cache
-def _exports() -> tuple[Path, object]:
-    """The folder of exports, and a component of its own that serves it."""
-    folder = export.cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass  # onnx_files says so, and the page falls back to the server
-    return folder, components.declare_component("models", path=str(folder))
-
-
-def _served() -> tuple[Path, str]:
-    """The folder of exports and its URL relative to the widget's page, both components registered
-    with the running server: Streamlit registers one only when it is declared inside a script run,
-    and this module may first be imported by the warm-up, before any."""
+def _registered() -> None:
+    """The component registered with the running server: Streamlit registers one only when it is
+    declared inside a script run, and this module may first be imported by the warm-up, before any."""
     from streamlit.runtime import Runtime
 
-    folder, models = _exports()
     if Runtime.exists():
         registry = Runtime.instance().component_registry
-        for component in (_component, models):
-            if registry.get_component_path(component.name) is None:
-                registry.register_component(component)
-    return folder, f"../{models.name}/"
+        if registry.get_component_path(_component.name) is None:
+            registry.register_component(_component)
 
 
 @functools.cache
@@ -69,44 +54,34 @@ def runtime_version() -> str:
     return json.loads((FRONTEND / "ort" / "VENDOR.json").read_text())["version"]
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)  # a spinner in its place would remount the widget
-def _exported(path: str, mtime_ns: int, size: int) -> tuple[dict | None, str | None]:
-    """(what the page needs to load the model, or None; why not). Once per file version."""
-    folder, url = _served()
-    try:
-        files = export.onnx_files(path, folder)
-    except (export.ExportError, checkpoints.CheckpointError) as e:
-        return None, str(e)
-    served = {
-        name: url + path.relative_to(folder).as_posix()
-        for name, path in (("encoder", files.encoder_packed), ("decoder", files.decoder_packed), ("meter", files.meter))
+def _spec(choice) -> dict:
+    """What the page needs to load the model: its served files' URLs, by their version."""
+    digest = choice.model.digest
+    files = {"encoder": f"encoder{served.PACKED}", "decoder": f"decoder{served.PACKED}", "meter": served.METER}
+    return {
+        "digest": digest,
+        "latent_dim": choice.model.latent_dim,
+        **{k: web.url_of_model_file(choice.name, f, digest) for k, f in files.items()},
     }
-    return {"digest": files.digest, "latent_dim": files.latent_dim, **served}, None
 
 
 def beside_model(choice, name: str, data: bytes) -> str | None:
-    """A file made for the page from this model (the class map's points), kept beside its
-    exported files and served with them: its URL for the widget, or None where it cannot be."""
-    spec = model_args(choice)["model"]
-    if spec is None:
-        return None
-    folder, url = _served()
-    path = folder / spec["digest"] / name
+    """A file made for the page from this model (the class map's points), kept under the model's
+    version and served with it: its URL for the widget, or None where it cannot be."""
+    path = web.made_dir() / choice.model.digest / name
     try:
         if not path.exists():
             checkpoints.write_atomic(path, data)
     except OSError:
         return None
-    return f"{url}{spec['digest']}/{name}"
+    return web.url_of_made_file(choice.model.digest, name)
 
 
 def model_args(choice) -> dict:
     """The arguments every widget gets about the chosen model (an `ae.ui.LoadedModel`)."""
-    _served()
-    spec, error = _exported(str(choice.path), choice.mtime_ns, choice.size)
+    _registered()
     return {
-        "model": spec,
-        "export_error": error,
+        "model": _spec(choice),
         "model_name": choice.name,
         "latent_dim": choice.model.latent_dim,
         "version": runtime_version(),

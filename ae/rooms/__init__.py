@@ -225,10 +225,10 @@ def refused(why: str) -> RoomError:
 
 
 def default_location() -> str:
-    """SQLite in the data folder (MNIST's), or beside the exports where that cannot be written."""
-    from ae import data, export
+    """SQLite in the data folder (MNIST's), or in the server's cache folder where that cannot be written."""
+    from ae import mnist, served
 
-    return _first_writable(str(data.resolve_data_dir()), str(export.cache_dir().parent))
+    return _first_writable(str(mnist.resolve_data_dir()), str(served.cache_dir()))
 
 
 @functools.cache

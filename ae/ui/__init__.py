@@ -4,6 +4,7 @@ With `ae.live`, the only part of `ae` that imports Streamlit. Pages call these a
 else with models or files.
 """
 
+from ae.noise import noisy
 from ae.ui.catalog import (
     DEFAULT_MODEL,
     MAP_DIGITS,
@@ -36,7 +37,6 @@ from ae.ui.pictures import (
     gallery_html,
     gif_bytes,
     metrics_html,
-    noisy,
     picture,
     picture_html,
     png_bytes,

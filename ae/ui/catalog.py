@@ -1,14 +1,16 @@
-"""The models the app can use: every checkpoint in the folder, loaded once per file version, and the sidebar's choice."""
+"""The models the app can use: every checkpoint in the folder, served (its ONNX form, ae.served)
+and loaded once per file version, and the sidebar's choice."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from ae import checkpoints, latent, models
+from ae import checkpoints, latent, served
 from ae.ui.inputs import test_digits
 
 MODEL_KEY = "model_name"  # the chosen model, shared by every page
@@ -17,11 +19,11 @@ DEFAULT_MODEL = "conv32"
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """One checkpoint file as the app sees it: a loaded model and its metadata, or why it could not be loaded."""
+    """One checkpoint file as the app sees it: its served model and its metadata, or why it could not be loaded."""
 
     name: str
     path: Path
-    model: models.Autoencoder | None
+    model: served.ServedModel | None
     meta: checkpoints.Meta | None
     error: str | None
     mtime_ns: int = 0  # the file's, when it was loaded: with the path, the version of the model
@@ -47,18 +49,19 @@ class LoadedModel:
 
     def describe(self) -> str:
         arch = self.meta.architecture
-        text = f"**{arch}**, {self.model.latent_dim}-d code, {self.meta.parameters:,} parameters. {models.origin(arch)}"
+        text = (
+            f"**{arch}**, {self.model.latent_dim}-d code, {self.meta.parameters:,} parameters. {self.model.description.get('origin', '')}"
+        )
         if self.meta.denoising:
             text += f" Trained to remove {self.meta.noise.replace('_', ' ')} noise."
         return text
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@functools.lru_cache(maxsize=256)  # not Streamlit's cache, which any client may empty
 def _load(path: str, mtime_ns: int, size: int) -> tuple:
     """Load once per file version: a retrained or replaced file has a new mtime and size."""
     try:
-        model, meta = checkpoints.load(path)
-        return models.for_inference(model), meta, None
+        return served.load(path), checkpoints.meta_of(path), None
     except checkpoints.CheckpointError as e:
         return None, None, str(e)
 

@@ -22,7 +22,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ae import evaluate, latent, live, novelty, rooms
+from ae import latent, live, meter, quality, rooms
 from ae.rooms import Drawing, Room
 from ae.ui import catalog, inputs
 
@@ -120,8 +120,8 @@ def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str) -> None:
     digit, z, shares = drawn.digit, drawn.code, drawn.shares
     if z is None or len(z) != room.latent_dim:
         z, x_hat = catalog.rebuild(choice, digit)
-        meter = novelty.Meter.of(choice.meta)
-        shares = meter.shares(evaluate.mse(digit, x_hat), z) if meter else (None, None)
+        placed = meter.Meter.of(choice.meta)
+        shares = placed.shares(quality.mse(digit, x_hat), z) if placed else (None, None)
     pixels = np.clip(np.round(digit * 255), 0, 255).astype(np.uint8)
     store().add(room.code, student(), nickname, pixels, z, shares or (None, None))
 
@@ -192,7 +192,7 @@ def verdict(d: Drawing) -> str:
     """The meter in a few words, for the map's tooltip and the strips."""
     if d.error_share is None:
         return "not scored"
-    return f"stranger than {novelty.percent(d.unusual)} of test digits" if d.unusual >= novelty.LINE else "looks like a digit"
+    return f"stranger than {meter.percent(d.unusual)} of test digits" if d.unusual >= meter.LINE else "looks like a digit"
 
 
 def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Projection, drawings: list[Drawing]) -> list[dict]:
@@ -200,8 +200,8 @@ def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Pro
     if not drawings:
         return []
     codes = np.stack([d.code for d in drawings])
-    meter = novelty.Meter.of(choice.meta)
-    tints = meter.nearest_class(codes) if meter else None
+    placed = meter.Meter.of(choice.meta)
+    tints = placed.nearest_class(codes) if placed else None
     xy = projection(codes)
     return [
         {

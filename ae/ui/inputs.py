@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ae import data, download, preprocess
+from ae import download, mnist, preprocess
 from ae.ui.pictures import digit_picture, picture
 
 CANVAS_SIZE = 280
@@ -16,8 +16,8 @@ CANVAS_SIZE = 280
 
 @st.cache_resource(show_spinner=False)
 def _test_digits(root: str) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = data.load_mnist(False, root)
-    return data.to_float(images)[:, 0].numpy(), labels.numpy()
+    images, labels = mnist.load(False, root)
+    return images.astype(np.float32) / np.float32(255.0), labels
 
 
 _FOUND: set[str] = set()  # MNIST roots seen complete: files once there stay (each look is four stats)
@@ -29,8 +29,8 @@ def _resolved(root: str) -> str:
 
 
 def _mnist_root() -> str | None:
-    root = _resolved(str(data.resolve_data_dir()))
-    if root not in _FOUND and data.mnist_available(root):
+    root = _resolved(str(mnist.resolve_data_dir()))
+    if root not in _FOUND and mnist.mnist_available(root):
         _FOUND.add(root)
     return root if root in _FOUND else None
 
@@ -43,7 +43,7 @@ def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
 
 @st.cache_resource(show_spinner=False)
 def _train_digits(root: str, count: int) -> np.ndarray:
-    return data.digits("train", count, root)
+    return mnist.digits("train", count, root)
 
 
 def train_digits(count: int = 5000) -> np.ndarray | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ae import compress, evaluate, latent
+from ae import compress, latent, quality
 from ae.ui import later
 from ae.ui.catalog import LoadedModel
 from ae.ui.inputs import test_digits, train_digits
@@ -22,7 +22,7 @@ def quantiser(choice: LoadedModel) -> compress.Quantiser | None:
 
 
 def _curves(model) -> dict:
-    return compress.curves(model, evaluate.pca_basis(), train_digits(), test_digits()[0][: compress.CURVE_DIGITS])
+    return compress.curves(model, compress.pca_basis(), train_digits(), test_digits()[0][: compress.CURVE_DIGITS])
 
 
 def curves(choice: LoadedModel) -> dict | None:
@@ -33,7 +33,7 @@ def curves(choice: LoadedModel) -> dict | None:
 @st.cache_data(max_entries=8, show_spinner=False)
 def pca_quantiser(k: int) -> compress.Quantiser:
     """PCA's k numbers quantised over the same training digits as the model's code."""
-    return compress.Quantiser.fit(latent.encode(evaluate.pca_model(evaluate.pca_basis(), k), train_digits()))
+    return compress.Quantiser.fit(latent.encode(compress.pca_basis().first(k), train_digits()))
 
 
 def wait_for(name: str, choice: LoadedModel, message: str) -> None:
@@ -45,14 +45,14 @@ def squeezed(choice: LoadedModel, digit: np.ndarray, q: compress.Quantiser, bits
     the pictures and their captions (the Compress page's rows, the lesson's last step)."""
     size = compress.code_bytes(choice.model.latent_dim, bits)
     ours = latent.decode(choice.model, q.round_trip(latent.encode(choice.model, digit[None]), bits))[0]
-    pca = evaluate.pca_model(evaluate.pca_basis(), size)  # as many numbers as bytes, at 8 bits each
+    pca = compress.pca_basis().first(size)  # as many numbers as bytes, at 8 bits each
     pca_out = latent.decode(pca, pca_quantiser(size).round_trip(latent.encode(pca, digit[None]), 8))[0]
-    jpeg_size, jpeg_out, quality = compress.jpeg_within(digit, size)
-    jpeg_note = f"{jpeg_size} bytes, quality {quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
+    jpeg_size, jpeg_out, jpeg_quality = compress.jpeg_within(digit, size)
+    jpeg_note = f"{jpeg_size} bytes, quality {jpeg_quality}" if jpeg_size <= size else f"{jpeg_size} bytes: it cannot go smaller"
     captions = [
         "Original (784 bytes)",
-        f"{choice.name}: {evaluate.psnr(ours, digit):.1f} dB",
-        f"PCA, {size} numbers: {evaluate.psnr(pca_out, digit):.1f} dB",
-        f"JPEG, {jpeg_note}: {evaluate.psnr(jpeg_out, digit):.1f} dB",
+        f"{choice.name}: {quality.psnr(ours, digit):.1f} dB",
+        f"PCA, {size} numbers: {quality.psnr(pca_out, digit):.1f} dB",
+        f"JPEG, {jpeg_note}: {quality.psnr(jpeg_out, digit):.1f} dB",
     ]
     return [digit, ours, pca_out, jpeg_out], captions

@@ -13,10 +13,7 @@ import io
 
 import numpy as np
 import streamlit as st
-import torch
 from PIL import Image
-
-from ae import data
 
 PALETTE = [
     "#7c9cff",
@@ -126,12 +123,6 @@ def metrics_html(stats) -> str:
         for label, value, tip in stats
     )
     return f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 3.5rem;margin:0.75rem 0 1rem">{cells}</div>'
-
-
-def noisy(digit: np.ndarray, kind: str, level: float, seed: int) -> np.ndarray:
-    """The library's noise on one (28, 28) digit, reproducible by seed."""
-    x = torch.as_tensor(digit, dtype=torch.float32)[None, None]
-    return data.add_noise(x, kind, level, torch.Generator().manual_seed(seed))[0, 0].numpy()
 
 
 def code_bars_svg(z: np.ndarray, width: int = 600, height: int = 140) -> str:

@@ -1,0 +1,78 @@
+"""The routes of ours that the app's served entry (entry.py, `st.App`) adds beside Streamlit's:
+
+    /ae/health                          "ok" once the server answers: for a balancer
+    /ae/models/<name>/<file>?v=<digest> a checkpoint's served files (ae.served), for the page
+    /ae/made/<digest>/<file>            what the server made for the page (the class map's points)
+
+A file asked for with its version is the same bytes for ever (cached for a year); a version that is
+no longer the file's is a 404, and the page falls back to the server.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ae import checkpoints, served
+
+SERVED_FILES = {f"encoder{served.PACKED}", f"decoder{served.PACKED}", served.METER}
+MADE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+FOREVER = "public, max-age=31536000, immutable"
+PREFIX = "ae"
+
+
+def made_dir() -> Path:
+    """Where the server keeps files it made for the page, a folder per model version."""
+    return served.cache_dir() / "made"
+
+
+def url_of_model_file(name: str, file: str, digest: str) -> str:
+    """The URL of a served file relative to the live widget's page (…/component/<name>/index.html)."""
+    return f"../../{PREFIX}/models/{name}/{file}?v={digest}"
+
+
+def url_of_made_file(digest: str, file: str) -> str:
+    return f"../../{PREFIX}/made/{digest}/{file}"
+
+
+async def health(request: Request) -> Response:
+    return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
+
+
+async def model_file(request: Request) -> Response:
+    name, file = request.path_params["name"], request.path_params["file"]
+    if file not in SERVED_FILES or not checkpoints.NAME_RE.match(name):
+        return PlainTextResponse("not found", 404)
+    checkpoint = checkpoints.default_dir() / f"{name}{checkpoints.SUFFIX}"
+    doc = served.description(checkpoint)
+    wanted = request.query_params.get("v")
+    if doc is None or (wanted is not None and not doc.get("source", "").startswith(wanted)):
+        return PlainTextResponse("not found", 404)
+    path = served.folder_of(checkpoint) / file
+    if not path.is_file():
+        return PlainTextResponse("not found", 404)
+    return FileResponse(path, media_type="application/octet-stream", headers={"Cache-Control": FOREVER if wanted else "no-cache"})
+
+
+async def made_file(request: Request) -> Response:
+    digest, file = request.path_params["digest"], request.path_params["file"]
+    if not (re.fullmatch(r"[0-9a-f]{16}", digest) and MADE_NAME.match(file)):
+        return PlainTextResponse("not found", 404)
+    path = made_dir() / digest / file
+    if not path.is_file():
+        return PlainTextResponse("not found", 404)
+    return FileResponse(path, media_type="application/octet-stream", headers={"Cache-Control": FOREVER})
+
+
+def routes(base_url: str = "") -> list[Route]:
+    """Our routes under the server's base URL path (Streamlit's `server.baseUrlPath`)."""
+    root = "/" + "/".join(part for part in (base_url.strip("/"), PREFIX) if part)
+    return [
+        Route(f"{root}/health", health),
+        Route(f"{root}/models/{{name}}/{{file}}", model_file),
+        Route(f"{root}/made/{{digest}}/{{file}}", made_file),
+    ]

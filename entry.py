@@ -1,0 +1,10 @@
+"""The lab as an ASGI application: Streamlit's app (app.py) with our routes beside it (ae/web.py:
+the served model files, health). `python -m ae.serve` runs it; so do `make run`, the Dockerfile,
+the tests and the bench. `streamlit run entry.py` works too."""
+
+import streamlit as st
+from streamlit import config
+
+from ae import web
+
+app = st.App("app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""))
