@@ -1,11 +1,13 @@
 # Two commands: `make run` starts the app, `make test` runs every test. Both set up .venv first
 # and fetch MNIST if it is missing (the app starts without it: its pages then offer the download).
+# .venv has everything (serving, training, the tests); `make serve-venv` builds .venv-serve from
+# requirements.txt alone, what a public deployment installs (no torch), which the tests also serve from.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast test-unit format bench checkpoints figure readme clean python-version
+.PHONY: run test test-fast test-unit format bench checkpoints figure readme clean python-version serve-venv
 
 python-version:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
@@ -15,22 +17,31 @@ $(BIN)/python: | python-version
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+$(VENV)/.installed: requirements.txt requirements-train.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-train.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+SERVE_VENV := .venv-serve
+$(SERVE_VENV)/.installed: requirements.txt | python-version
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install --quiet --upgrade pip
+	$(SERVE_VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+serve-venv: $(SERVE_VENV)/.installed
+
 run: python-version $(VENV)/.installed
 	@$(BIN)/python -m ae.download || echo "The app starts without MNIST; its pages say so and offer the download."
 	$(BIN)/python -m ae.serve --server.port $(PORT)
 
-test: python-version $(VENV)/.installed-dev
+test: python-version $(VENV)/.installed-dev $(SERVE_VENV)/.installed
 	@$(BIN)/python -m ae.download || true
 	@$(BIN)/python -m bench.appserver --ensure-browser || true
-	$(BIN)/python -m pytest -q -rs --durations=15 $(PYTEST_ARGS)
+	AE_SERVE_PYTHON=$(SERVE_VENV)/bin/python $(BIN)/python -m pytest -q -rs --durations=15 $(PYTEST_ARGS)
 
 # The inner loop: everything but the browsers and the full-test-set rescoring, with MNIST (about two minutes).
 test-fast: python-version $(VENV)/.installed-dev
@@ -46,7 +57,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(SERVE_VENV) .pytest_cache
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench --json docs/bench.json

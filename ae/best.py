@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from pathlib import Path
 
-from ae import checkpoints, models, results
+from ae import checkpoints, models, results, served
 
 
 class BestSoFar:
@@ -68,6 +69,7 @@ class BestSoFar:
         """A diverged run leaves nothing behind."""
         if self.out and self.wrote:
             self.out.unlink(missing_ok=True)
+            shutil.rmtree(served.folder_of(self.out), ignore_errors=True)
 
     def _meta(self, complete: bool, metrics: dict | None = None) -> dict:
         return {

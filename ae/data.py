@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ae import mnist
-from ae.mnist import MnistMissingError, digits, mnist_available, resolve_data_dir  # noqa: F401  (the training side's names)
+from ae.mnist import RAW_FILES, MnistMissingError, digits, missing_message, mnist_available, resolve_data_dir  # noqa: F401  (the training side's names)
 from ae.noise import MASK_CELLS, MIXED, NOISE_KINDS
 
 

@@ -13,6 +13,7 @@ whose checkpoint has changed since is stale, and not used.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import io
 import json
@@ -86,7 +87,7 @@ def shown_layers(model: models.Autoencoder) -> list[tuple[str, str]]:
     ]
     try:
         with torch.inference_mode():
-            model.eval().encode(torch.zeros(1, 1, model.image_size, model.image_size))
+            model.encode(torch.zeros(1, 1, model.image_size, model.image_size))
     finally:
         for hook in hooks:
             hook.remove()
@@ -121,7 +122,7 @@ def _onnx(module: nn.Module, example: torch.Tensor, input_name: str, output_name
 
 def graphs(model: models.Autoencoder) -> tuple[dict[str, bytes], list[str]]:
     """({file name: ONNX bytes} of the encoder, decoder and layer view, the layer view's labels)."""
-    model = model.float().eval()
+    model = copy.deepcopy(model).float().eval()  # the caller's model (a run's, mid-training) stays as it was
     image = torch.rand(1, 1, model.image_size, model.image_size)
     out = {
         "encoder": _onnx(_Encoder(model), image, "image", ["code"]),

@@ -21,12 +21,18 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
-import torch
-from torch import nn
 
-from ae import data, models, runtime
-from ae.best import BestSoFar
-from ae.train_config import (
+from ae import runtime
+
+if __name__ == "__main__" and not runtime.torch_installed():  # a serving install: say what training needs
+    sys.exit(f"Training needs PyTorch, which this install does not have: {runtime.INSTALL_TRAINING} adds it.")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ae import data, models  # noqa: E402
+from ae.best import BestSoFar  # noqa: E402
+from ae.train_config import (  # noqa: E402
     TrainConfig,
     TrainingDiverged,
     resolve_device,

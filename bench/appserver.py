@@ -73,7 +73,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(env: dict | None = None, port: int | None = None, timeout: float = 60.0, script: str | Path = "app.py", python: str | None = None):
+def serve(
+    env: dict | None = None, port: int | None = None, timeout: float = 60.0, script: str | Path = "app.py", python: str | None = None
+):
     """Run the app (`python -m ae.serve`, which warms it as it starts) until the block ends; yields
     the base URL once it answers. `python`: another install's interpreter (a serving venv's)."""
     port = port or free_port()

@@ -109,7 +109,7 @@ def page_weight(b, url: str) -> dict:
         frame = appserver.live_frame(page)
         frame.wait_for_function("() => window.aeLive.runtime === 'ok'")
 
-    ours = re.compile(r"/component/[^/]+/ort/|/component/ae\.live\.models/")  # the runtime; the model's files, served from the exports
+    ours = re.compile(r"/component/[^/]+/ort/|/ae/models/")  # the runtime; the model's files, from our route (ae/web.py)
     first = _bytes_received(page, visit)
     reload = _bytes_received(page, lambda: (page.reload(), visit()))
     context.close()

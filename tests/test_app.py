@@ -264,8 +264,7 @@ def test_no_models_gives_a_clear_message(monkeypatch, tmp_path):
 def test_a_broken_checkpoint_is_listed_with_its_reason_and_the_rest_works(monkeypatch, tmp_path, tiny_checkpoints):
     import shutil
 
-    for f in tiny_checkpoints.iterdir():
-        shutil.copy(f, tmp_path / f.name)
+    shutil.copytree(tiny_checkpoints, tmp_path, dirs_exist_ok=True)
     (tmp_path / "broken.safetensors").write_bytes(b"\x00" * 100)
     monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
     at = app("draw")
@@ -296,8 +295,7 @@ def test_train_page_starts_a_job_and_shows_the_new_model(monkeypatch, tmp_path, 
 
     from ae import jobs
 
-    for f in tiny_checkpoints.iterdir():
-        shutil.copy(f, tmp_path / f.name)
+    shutil.copytree(tiny_checkpoints, tmp_path, dirs_exist_ok=True)
     monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
     at = app("train")
     at.selectbox(key="train_arch").set_value("dense").run()

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import save as save_tensors
 
-from ae import checkpoints, models
+from ae import checkpoints, models, served
 
 
 def _saved(tmp_path, name="conv", **cfg):
@@ -100,7 +100,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         checkpoints.save(path, models.build("dense"), {})
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, served.folder_of(path).name])
 
 
 @pytest.mark.parametrize("bad", ["", "  ", "../x", "a/b", "a\\b", "..", ".hidden", "x" * 65, "spaces here", "é"])

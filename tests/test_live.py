@@ -6,10 +6,8 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -17,109 +15,30 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ae import checkpoints, data, export, latent, live, meter, novelty, preprocess
+from ae import checkpoints, data, export, latent, live, meter, novelty, preprocess, served
 from bench import appserver
 from tests.conftest import ROOT
-
-SHIPPED = sorted((ROOT / "checkpoints").glob("*.safetensors"))
-
 
 # ---- export and vendoring, no browser ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def test_digits(mnist_dir):
-    return data.to_float(data.load_split("test", mnist_dir)[0][:256])
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_every_shipped_model_runs_the_same_in_onnxruntime_as_in_torch(path, test_digits, tmp_path):
-    import onnxruntime
-
-    files = export.onnx_files(path, tmp_path)
-    model, _ = checkpoints.load(path)
-    encoder = onnxruntime.InferenceSession(str(files.encoder))
-    decoder = onnxruntime.InferenceSession(str(files.decoder))
-    code = encoder.run(None, {"image": test_digits.numpy()})[0]
-    image = decoder.run(None, {"code": code})[0]
-    with torch.inference_mode():
-        want_code = model.encode(test_digits)
-        want_image = model.decode(want_code)
-    assert np.abs(code - want_code.numpy()).max() <= 1e-4
-    assert np.abs(image - want_image.numpy()).max() <= 1e-4
-    assert export.unpack(files.decoder_packed.read_bytes()) == files.decoder.read_bytes()
-
-
-def test_exports_are_cached_by_content_and_a_retrained_model_gets_new_ones(tmp_path):
-    original = ROOT / "checkpoints" / "dense.safetensors"
-    mine = tmp_path / "mine.safetensors"
-    shutil.copy(original, mine)
-    first = export.onnx_files(mine, tmp_path / "cache")
-    made = first.encoder.stat().st_mtime_ns
-    again = export.onnx_files(mine, tmp_path / "cache")
-    assert again == first and again.encoder.stat().st_mtime_ns == made  # not exported twice
-    model, meta = checkpoints.load(mine)
-    with torch.no_grad():
-        model.decoder.bias += 0.1  # "retrained"
-    checkpoints.save(mine, model, dict(meta))
-    retrained = export.onnx_files(mine, tmp_path / "cache")
-    assert retrained.digest != first.digest and retrained.encoder.exists()
-
-
-def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter(tmp_path):
+def test_the_meter_file_beside_the_model_holds_the_checkpoints_meter():
     path = ROOT / "checkpoints" / "conv2.safetensors"
-    files = export.onnx_files(path, tmp_path)
     meta = checkpoints.load(path)[1]
-    assert json.loads(gzip.decompress(files.meter.read_bytes())) == meter.for_the_page(meta)
+    assert json.loads(gzip.decompress((served.folder_of(path) / served.METER).read_bytes())) == meter.for_the_page(meta)
     assert meta.code_network and meta.code_network["layers"][-1]["shape"][0] == 10
 
 
-def test_a_new_exporter_gets_new_files_for_the_same_checkpoint(tmp_path, monkeypatch):
-    path = ROOT / "checkpoints" / "dense.safetensors"
-    before = export.onnx_files(path, tmp_path)
-    monkeypatch.setattr(export, "exporter_version", lambda: b"torch 9.9, opset 99")
-    after = export.onnx_files(path, tmp_path)
-    assert after.digest != before.digest and after.encoder.exists()
-
-
-def test_the_exports_live_outside_the_package_where_they_can_be_written(tmp_path, monkeypatch):
-    monkeypatch.delenv("AE_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert export.cache_dir() == tmp_path / "cache" / "ae-lab" / "onnx"
-    (tmp_path / "a-file").write_text("not a folder")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))  # a home that cannot be written
-    assert export.cache_dir().is_relative_to(tempfile.gettempdir())
-    monkeypatch.setenv("AE_CACHE_DIR", str(tmp_path / "mine"))
-    assert export.cache_dir() == tmp_path / "mine" / "onnx"
-    assert not export.cache_dir().is_relative_to(live.FRONTEND.parent)
-
-
-def test_an_unwritable_folder_for_exports_says_what_to_do(tmp_path):
-    (tmp_path / "a-file").write_text("not a folder")
-    with pytest.raises(export.ExportError, match="cannot be written.*AE_CACHE_DIR"):
-        export.onnx_files(ROOT / "checkpoints" / "dense.safetensors", tmp_path / "a-file" / "onnx")
-
-
-def test_old_exports_are_pruned_and_recent_ones_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr(export, "KEEP_FOLDERS", 2)
-    for n in range(4):
-        old = tmp_path / f"old{n}"
-        old.mkdir()
-        (old / "latent_dim").write_text("2")
-        os.utime(old / "latent_dim", (time.time() - 7200 - n, time.time() - 7200 - n))
-    export.onnx_files(ROOT / "checkpoints" / "dense.safetensors", tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("old")) == ["old0"]
-
-
-def test_a_model_whose_export_fails_says_why_and_the_page_is_told(tmp_path, monkeypatch):
+def test_a_model_that_cannot_be_exported_is_not_saved_as_served(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise RuntimeError("Exporting the operator 'aten::weird' to ONNX is not supported\nmore")
 
     monkeypatch.setattr(torch.onnx, "export", refuse)
-    with pytest.raises(export.ExportError, match="ONNX export of the encoder failed: RuntimeError: Exporting the operator 'aten::weird'"):
-        export.onnx_files(ROOT / "checkpoints" / "dense.safetensors", tmp_path)
-    assert not list(tmp_path.glob("*/latent_dim"))  # nothing half-made is taken for an export later
+    model, meta = checkpoints.load(ROOT / "checkpoints" / "dense.safetensors")
+    with pytest.raises(export.ExportError, match="ONNX export failed: RuntimeError: Exporting the operator 'aten::weird'"):
+        checkpoints.save(tmp_path / "dense.safetensors", model, dict(meta))
+    with pytest.raises(checkpoints.CheckpointError, match="no served form"):  # the app lists it as broken, with why
+        served.load(tmp_path / "dense.safetensors")
 
 
 def test_the_vendored_runtime_is_the_recorded_npm_release():
@@ -321,7 +240,7 @@ GARBLED = {"status": 200, "content_type": "text/html", "body": "<html><body>Bloc
 def test_a_runtime_or_model_file_blocked_or_garbled_falls_back_and_the_next_visit_works(server, what, how):
     url, b, _ = server
     context = b.new_context(viewport={"width": 1440, "height": 1000})  # one profile: IndexedDB lives across visits
-    pattern = "**/ort/**" if what == "runtime" else "**/ae.live.models/**"
+    pattern = "**/ort/**" if what == "runtime" else "**/ae/models/**"
     context.route(pattern, (lambda route: route.abort()) if how == "blocked" else (lambda route: route.fulfill(**GARBLED)))
     page = _visit(context, url)
     frame = appserver.live_frame(page)
@@ -357,14 +276,14 @@ def test_a_stalled_download_hands_over_to_the_server_in_time_and_the_page_takes_
     url, b, _ = server
     context = b.new_context(viewport={"width": 1440, "height": 1000})
     held = []
-    context.route("**/ae.live.models/**", lambda route: held.append(route))  # never answered, until released below
+    context.route("**/ae/models/**", lambda route: held.append(route))  # never answered, until released below
     start = time.perf_counter()
     page = _visit(context, url)
     frame = appserver.live_frame(page, timeout=40_000)
     assert frame.evaluate("window.aeLive.runtime") == "failed" and time.perf_counter() - start < 30
     assert "still loading" in _says_one_plain_sentence(page, frame)
     assert _server_draws(page, frame) >= 3
-    context.route("**/ae.live.models/**", lambda route: route.continue_())  # later requests go through
+    context.route("**/ae/models/**", lambda route: route.continue_())  # later requests go through
     for route in held:
         route.continue_()
     frame.wait_for_function("() => window.aeLive.runtime === 'ok'", timeout=30_000)
