@@ -53,8 +53,7 @@ def main() -> None:
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp())  # the Train page writes a model: not into checkpoints/
-    for f in checkpoints.checkpoint_files(checkpoints.default_dir()):
-        shutil.copy(f, scratch / f.name)
+    shutil.copytree(checkpoints.default_dir(), scratch, dirs_exist_ok=True)  # each model with its served form
     location = str(scratch / "rooms.sqlite3")
     with appserver.serve({"AE_CHECKPOINT_DIR": str(scratch), "AE_ROOMS": location}) as url, appserver.browser() as b:
         for name in args.pages:

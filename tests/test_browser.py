@@ -14,8 +14,7 @@ pytestmark = pytest.mark.browser
 def folder(tiny_checkpoints, tmp_path_factory):
     """The server's checkpoint folder: training here adds models, so it is a copy."""
     folder = tmp_path_factory.mktemp("browser-checkpoints")
-    for f in tiny_checkpoints.iterdir():
-        shutil.copy(f, folder / f.name)
+    shutil.copytree(tiny_checkpoints, folder, dirs_exist_ok=True)  # each model with its served form
     return folder
 
 

@@ -97,8 +97,8 @@ def test_a_pca_model_works_on_every_page(shipped, page):
 def test_the_train_form_shows_a_bad_or_taken_name_on_the_page_and_overwrites_nothing(shipped, monkeypatch, tmp_path):
     import shutil
 
-    for f in (ROOT / "checkpoints").glob("dense.safetensors"):
-        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(ROOT / "checkpoints" / "dense.safetensors", tmp_path)
+    shutil.copytree(ROOT / "checkpoints" / "dense.served", tmp_path / "dense.served")
     monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
     before = (tmp_path / "dense.safetensors").read_bytes()
     at = app("train")
