@@ -49,9 +49,14 @@ class Run:
 
 
 class StreamlitSession:
-    def __init__(self, url: str, timeout: float = 60):
+    def __init__(self, url: str, timeout: float = 60, cookie: str | None = None):
+        """`cookie`: what the browser would send (a balancer's route, deploy/nginx.conf)."""
         self.ws = websocket.create_connection(
-            url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], timeout=timeout, enable_multithread=False
+            url.replace("http", "ws", 1) + "/_stcore/stream",
+            subprotocols=["streamlit"],
+            timeout=timeout,
+            enable_multithread=False,
+            cookie=cookie,
         )
         self.page, self.query, self.values = "", "", {}
 

@@ -1,11 +1,14 @@
 """Crashes mid-write, stops mid-save, and the promise that nothing is ever unpickled."""
 
+import os
 import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+
+import pytest
 
 from ae import checkpoints, jobs, models
 from ae.train import TrainConfig
@@ -125,3 +128,36 @@ def test_nothing_is_ever_unpickled():
             assert "weights_only=True" in call, f"{path}: {call}"
         assert not re.search(r"^\s*(import pickle|from pickle|import dill|import joblib)", text, re.M), path
         assert "pickle.load" not in text, path
+
+
+def test_a_server_with_sessions_open_stops_at_once_when_asked(tiny_checkpoints, mnist_dir):
+    """A balancer's rolling restart or `docker stop` (SIGTERM, then SIGKILL after 10 s) does not wait
+    on the app: sessions on four pages, then SIGTERM, and the process is gone within 5 s."""
+    from bench import appserver
+    from bench.streamlit_client import StreamlitSession
+
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}
+    with appserver.serve(env) as url:
+        sessions = [StreamlitSession(url) for _ in range(4)]
+        for session, page in zip(sessions, ["", "draw", "explore", "compress"]):
+            assert session.rerun(page=page).status
+        pid = appserver.server_pid(url)
+        began = time.monotonic()
+        os.kill(pid, signal.SIGTERM)
+        while time.monotonic() - began < 5:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            if _reaped(pid):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the server was still running 5 s after SIGTERM")
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return True
