@@ -3,6 +3,10 @@
     /ae/health                          "ok" once the server answers: for a balancer
     /ae/models/<name>/<file>?v=<digest> a checkpoint's served files (ae.served), for the page
     /ae/made/<digest>/<file>            what the server made for the page (the class map's points)
+    /ae/teach                           the teacher's key to a room, kept as a cookie on this device:
+                                        GET ?room=&key= (the private link; then to the Class page),
+                                        POST {room, secret} (the Class page, once it opened a room),
+                                        DELETE ?room= (leaving)
 
 A file asked for with its version is the same bytes for ever (cached for a year); a version that is
 no longer the file's is a 404, and the page falls back to the server.
@@ -10,14 +14,16 @@ no longer the file's is a 404, and the page falls back to the server.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ae import checkpoints, served
+from ae import checkpoints, rooms, served
 
 SERVED_FILES = {f"encoder{served.PACKED}", f"decoder{served.PACKED}", served.METER}
 MADE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
@@ -68,6 +74,61 @@ async def made_file(request: Request) -> Response:
     return FileResponse(path, media_type="application/octet-stream", headers={"Cache-Control": FOREVER})
 
 
+def _keep(response: Response, request: Request, room, secret: str) -> Response:
+    response.set_cookie(
+        f"{rooms.TEACHER_COOKIE}{room.code}",
+        secret,
+        max_age=max(1, int(room.expires - time.time())),
+        path=_base(request) or "/",
+        httponly=True,  # no script of the page reads it
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _base(request: Request) -> str:
+    return request.url.path.split(f"/{PREFIX}/", 1)[0]
+
+
+def _teacher(code, secret):
+    """The room if this secret runs it, else None (RoomError where the store cannot answer)."""
+    if not (isinstance(code, str) and isinstance(secret, str) and len(secret) < 100):
+        return None
+    store = rooms.shared_store()
+    return store.get(code) if store.is_teacher(code, secret) else None
+
+
+async def teach(request: Request) -> Response:
+    """The teacher's key kept (GET, POST) or forgotten (DELETE) on this device, as a cookie."""
+    from starlette.concurrency import run_in_threadpool
+
+    if request.method == "DELETE":
+        code = rooms.normal_code(request.query_params.get("room") or "")
+        response = Response(status_code=204)
+        if code:
+            response.delete_cookie(f"{rooms.TEACHER_COOKIE}{code}", path=_base(request) or "/")
+        return response
+    if request.method == "POST":
+        body = await request.body()
+        try:
+            sent = json.loads(body) if len(body) < 1024 else None
+        except ValueError:
+            sent = None
+        code, secret = (sent.get("room"), sent.get("secret")) if isinstance(sent, dict) else (None, None)
+    else:
+        code, secret = request.query_params.get("room"), request.query_params.get("key")
+    try:
+        room = await run_in_threadpool(_teacher, code, secret)  # the store may be a network away
+    except rooms.RoomError as e:
+        return PlainTextResponse(str(e), 503)
+    if room is None:
+        return PlainTextResponse("This teacher link is wrong, or its class has ended.", 403)
+    if request.method == "POST":
+        return _keep(Response(status_code=204), request, room, secret)
+    return _keep(RedirectResponse(f"{_base(request)}/class?room={room.code}", status_code=303), request, room, secret)
+
+
 def routes(base_url: str = "") -> list[Route]:
     """Our routes under the server's base URL path (Streamlit's `server.baseUrlPath`)."""
     root = "/" + "/".join(part for part in (base_url.strip("/"), PREFIX) if part)
@@ -75,4 +136,5 @@ def routes(base_url: str = "") -> list[Route]:
         Route(f"{root}/health", health),
         Route(f"{root}/models/{{name}}/{{file}}", model_file),
         Route(f"{root}/made/{{digest}}/{{file}}", made_file),
+        Route(f"{root}/teach", teach, methods=["GET", "POST", "DELETE"]),
     ]

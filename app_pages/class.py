@@ -8,7 +8,7 @@ import streamlit as st
 
 from ae import latent, live, rooms, ui
 from ae.rooms import RoomError, files
-from ae.ui import classroom
+from ae.ui import classroom, links
 
 PROJECTOR_CSS = """<style>
 [data-testid='stMain'] { font-size: 1.25rem; }
@@ -43,7 +43,7 @@ def start() -> None:
     typed = st.text_input("The class's code", key="class_join_code", placeholder="ABC-DEF-GHJ", max_chars=16)
     if typed:
         code = rooms.normal_code(typed)
-        if code is None or classroom.store().get(code) is None:
+        if code is None or classroom.reached(lambda: classroom.store().get(code), default=False) is None:
             st.warning("No class has this code: check it with your teacher.", icon=":material/group_off:")
         else:
             st.page_link(
@@ -62,8 +62,11 @@ def join_panel(room, secret) -> None:
             "Students cannot open localhost: open this page by the server's address on your network, or set AE_PUBLIC_URL.",
             icon=":material/wifi_off:",
         )
-    with st.expander("Your teacher link: keep it private, it alone can run this room"):
-        st.code(url.replace("/draw?room=", "/class?room=") + f"&teacher={secret}", language=None)
+    if not links.presenting():
+        st.caption(
+            "This room is yours on this device, reload or not. To run it from another device, send yourself your private link: it is never shown here."
+        )
+        live.teacher(room.code, secret, key="class_key")
         if st.button("Leave this room (it stays open for the class)", key="class_leave"):
             classroom.leave()
             st.rerun()
@@ -72,6 +75,10 @@ def join_panel(room, secret) -> None:
 @st.fragment(run_every="0.5s")
 def live_view(code: str, secret: str) -> None:
     """The map, the counts and the controls, read from the store twice a second."""
+    classroom.reached(lambda: map_view(code, secret))
+
+
+def map_view(code: str, secret: str) -> None:
     store = classroom.store()
     room = store.get(code)
     if room is None:
@@ -112,6 +119,10 @@ def live_view(code: str, secret: str) -> None:
 @st.fragment
 def controls(code: str, secret: str) -> None:
     """Lock, clear, download: a click reruns this alone (the map reads the room's state itself)."""
+    classroom.reached(lambda: control_row(code, secret))
+
+
+def control_row(code: str, secret: str) -> None:
     store = classroom.store()
     room = store.get(code)
     if room is None:
@@ -163,10 +174,14 @@ running = classroom.teacher_room()
 if running is None:
     if classroom.forged_teacher_link():
         st.warning("This teacher link is wrong or its class has ended.", icon=":material/key_off:")
+        st.query_params.pop("teacher", None)
+    if st.session_state.get(classroom.FORGET_KEY):
+        live.teacher(st.session_state[classroom.FORGET_KEY], None, key="class_key")  # the key off this device
     start()
 else:
     room, secret = running
-    st.query_params.update(room=room.code, teacher=secret)  # this page's own link runs the room again
+    st.query_params["room"] = room.code  # the room's code only: its key stays on this device (ae/web.py)
+    st.query_params.pop("teacher", None)
     main, side = st.columns([3, 1], gap="large")
     with side:
         join_panel(room, secret)

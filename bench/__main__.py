@@ -21,14 +21,14 @@ import torch
 
 from ae import checkpoints, models
 from ae.ui import DEFAULT_MODEL
-from bench import appserver, classroom, devices
+from bench import appserver, classroom, devices, serving
 from bench.browser import app_timings
 from bench.inference import inference, preprocess_ms
 from bench.quality import RACES, race
 from bench.training import training
 
 TIME_TO_QUALITY_GOAL = 10  # the seed recipe's time over ours
-PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices", "class")
+PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices", "class", "serve")
 
 
 def main(argv=None) -> int:
@@ -64,6 +64,8 @@ def main(argv=None) -> int:
             result["devices"] = devices.devices(url)
     if "class" in args.only:
         result["class"] = classroom.class_bench(args.data_dir, quick=args.quick)
+    if "serve" in args.only:
+        result["serve"] = serving.serving_bench(args.data_dir, quick=args.quick)
     print(markdown(result))
     if args.json:
         if args.update and os.path.exists(args.json):
@@ -141,6 +143,8 @@ def markdown(result: dict) -> str:
         out += ["", *devices.markdown(result["devices"])]
     if result.get("class"):
         out += ["", *classroom.markdown(result["class"])]
+    if result.get("serve"):
+        out += ["", *serving.markdown(result["serve"])]
     return "\n".join(out)
 
 

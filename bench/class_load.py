@@ -40,6 +40,9 @@ JOINED = gevent.event.Event()  # every student has opened the page: the class st
 OPENED: list[int] = []  # students whose page has opened
 
 
+REJOINED = "a student whose server went away opens the page again"
+
+
 def _report(name: str, started: float, error: Exception | None = None, length: int = 0) -> None:
     events.request.fire(
         request_type="ws",
@@ -59,7 +62,6 @@ class Student(User):
         return max(0.0, self.next_stroke - time.monotonic())
 
     def on_start(self):
-        from bench.streamlit_client import StreamlitSession
 
         self.next_stroke = 0.0
         self.number = id(self) % 1_000_000
@@ -67,13 +69,21 @@ class Student(User):
         started = time.perf_counter()
         place = CLASSES[DEALT["students"] % len(CLASSES)]
         DEALT["students"] += 1
-        self.session = StreamlitSession(place["students_url"])
-        run = self.session.rerun(page="draw", query=f"room={place['room']}")
+        self.place, self.token = place, f"student-{self.number:07d}"  # the room link's `me`: a reload is the same student
+        self.join()
         _report("a student opens the room's Draw page", started)
+        OPENED.append(self.number)
+
+    def join(self) -> None:
+        """Open the room's Draw page, as the browser does (again after its server went away)."""
+        from bench.streamlit_client import StreamlitSession
+
+        cookie = f"ae_route=s{self.number}" if SETTINGS["cookies"] else None  # a browser's balancer cookie
+        self.session = StreamlitSession(self.place["students_url"], cookie=cookie)
+        run = self.session.rerun(page="draw", query=f"room={self.place['room']}&me={self.token}")
         self.live, self.nickname = run.component("ae.live.live"), run.by_label("Nickname (optional)")
         if self.live is None or self.nickname is None:
             raise RuntimeError(f"the Draw page in the room has no live widget or nickname ({run.status}, {run.exceptions})")
-        OPENED.append(self.number)
 
     @task
     def stroke(self):
@@ -102,9 +112,17 @@ class Student(User):
             error = RuntimeError(run.exceptions[0]) if run.exceptions else None
             if error is None:
                 DONE.add(tag)
-        except Exception as e:  # a timeout or a closed socket: counted, and the student goes on
+        except Exception as e:  # a timeout or a closed socket: counted, and the student comes back as a browser does
             error = e
         _report("stroke end to the server's finished rerun", started, error)
+        if error is not None and not isinstance(error, RuntimeError):
+            self.session.close()
+            started = time.perf_counter()
+            try:
+                self.join()
+                _report(REJOINED, started)
+            except Exception as e:
+                _report(REJOINED, started, e)
 
     def on_stop(self):
         self.session.close()
@@ -170,6 +188,7 @@ def main(argv=None) -> int:
     p.add_argument("--latent-dim", type=int, default=32, help="the rooms' model's code size")
     p.add_argument("--users", type=int, default=150, help="students, dealt to the classes in turn")
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--cookies", action="store_true", help="each student sends a balancer cookie of its own (deploy/nginx.conf)")
     args = p.parse_args(argv)
     SETTINGS.update(vars(args))
     CLASSES.extend(dict(zip(("students_url", "teacher_url", "room", "secret"), c)) for c in args.classes)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -49,13 +51,18 @@ def _room(location: str) -> tuple[str, str]:
     return room.code, secret
 
 
-def one_class(classes: list[tuple[str, str]], location: str, users: int, pids: list[int], seconds: float = SECONDS) -> dict:
+def one_class(
+    classes: list[tuple[str, str]], location: str, users: int, pids: list[int], seconds: float = SECONDS, cookies: bool = False, kill=None
+) -> dict:
     """`users` students dealt to one class for each (students' server, teacher's server): the load
-    process's figures, and each server's CPU a stroke."""
-    argv = []
+    process's figures, and each server's CPU a stroke. `cookies`: each student a balancer cookie
+    of its own; `kill`: (seconds into the drawing, pid) of a server to SIGKILL mid-class."""
+    argv = ["--cookies"] if cookies else []
     for students_url, teacher_url in classes:
         argv += ["--class", students_url, teacher_url, *_room(location)]
     before = [cpu_s(p) for p in pids]
+    if kill is not None:  # the class takes a few seconds to arrive: then it draws, and a server dies
+        threading.Timer(kill[0], os.kill, (kill[1], signal.SIGKILL)).start()
     out = subprocess.run(
         [
             sys.executable,
@@ -87,12 +94,18 @@ def one_class(classes: list[tuple[str, str]], location: str, users: int, pids: l
         "to_map": _percentiles(load.get(TO_MAP)),
         "to_rerun": _percentiles(load.get(TO_RERUN)),
         "open": _percentiles(load.get(OPEN)),
-        "server_cpu_ms_per_stroke": [round(1000 * (cpu_s(p) - b) / sent, 1) for p, b in zip(pids, before)],
-        "server_rss_mb": [rss_mb(p) for p in pids],
+        "server_cpu_ms_per_stroke": [round(1000 * (cpu_s(p) - b) / sent, 1) if _alive(p) else None for p, b in zip(pids, before)],
+        "server_rss_mb": [rss_mb(p) if _alive(p) else None for p in pids],
     }
-    row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["seen_on_map"] == row["sent"] and not row["errors"]
+    row["rejoined"] = _percentiles(load.get("a student whose server went away opens the page again"))
+    lost = row["errors"] if kill is None else {k: v for k, v in row["errors"].items() if "server's finished rerun" not in k}
+    row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["seen_on_map"] == row["sent"] and not lost
     print(f"class: {row}", file=sys.stderr)
     return row
+
+
+def _alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def settle(pids: list[int], quiet_s: float = 0.05, timeout: float = 300) -> None:
@@ -136,6 +149,7 @@ def largest(rows: list[dict]) -> int | None:
 
 def class_bench(data_dir=None, quick: bool = False) -> dict:
     env = {"MNIST_DIR": str(data_dir)} if data_dir else {}
+    env["AE_JOINS_PER_MINUTE"] = "100000"  # every simulated student comes from this machine's one address
     sizes, two, seconds = (((20, 1),), ((20, 2),), 15) if quick else (SIZES, TWO_SERVER_SIZES, SECONDS)
     out: dict = {"goal_ms": GOAL_MS, "seconds": seconds}
     out["first_visits_s"] = first_visits(env)

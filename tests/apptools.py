@@ -62,6 +62,12 @@ def stats(at) -> dict[str, str]:
     return {html.unescape(k): html.unescape(v) for e in at.main if type(e).__name__ == "Html" for k, v in STAT.findall(e.value)}
 
 
+def link_notes(at) -> list[str]:
+    """The "Part of this link could not be used" lines (ae.ui.links), as the reader sees them: text."""
+    found = [re.search(r'class="ae-link-note"[^>]*>(.*?)</div>', e.value, re.S) for e in at.main if type(e).__name__ == "Html"]
+    return [html.unescape(m.group(1)) for m in found if m]
+
+
 def no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 

@@ -315,3 +315,52 @@ def test_train_page_starts_a_job_and_shows_the_new_model(monkeypatch, tmp_path, 
     assert any(o.startswith("from-the-page ·") for o in at.sidebar.selectbox(key="model_name").options)
     assert list(at.dataframe[-1].value["name"]) == ["from-the-page"]
     assert any("from-the-page" in s.value and "Finished" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"png": [1, 2], "strokes": 1, "runtime": "failed"},
+        {"png": 7, "strokes": True, "runtime": "failed"},
+        {"png": {"a": 1}, "runtime": "failed"},
+        {"png": True, "runtime": "failed", "reason": ["x"] * 1000},
+        {"input": 5, "code": [[1, 2], "x"], "shares": ["a", None], "runtime": "ok"},
+        [1, 2, 3],
+        "a string",
+    ],
+)
+def test_a_draw_value_of_the_wrong_kind_is_ignored_and_the_next_stroke_works(value):
+    at = app("draw")
+    at.session_state["draw_live"] = value
+    at.run()
+    no_exception(at)
+    at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")  # the next stroke, on the server path
+    at.run()
+    no_exception(at)
+    assert len(images(at)) >= 3  # the drawing, its reconstruction, the error map
+
+
+@pytest.mark.parametrize("value", [{"t": "abc"}, {"t": None}, {"t": float("nan")}, {"t": 7}, [0.5], None])
+def test_an_interpolate_value_of_the_wrong_kind_is_ignored(value):
+    at = app("interpolate")
+    at.session_state["interp_live"] = (
+        {"runtime": "failed", **(value if isinstance(value, dict) else {})} if isinstance(value, dict) else value
+    )
+    at.run()
+    no_exception(at)
+
+
+def test_a_clients_clear_cache_leaves_the_servers_shared_state():
+    """Any websocket client may send Streamlit's clear_cache message, which empties Streamlit's
+    caches for every session: the models, MNIST, the codes and the class's store live elsewhere."""
+    from streamlit.runtime import caching
+
+    from ae.ui import catalog, classroom, inputs
+
+    no_exception(app("explore"))
+    shared = [catalog._load, catalog._test_codes, inputs._test_digits]
+    before = [f.cache_info().currsize for f in shared], classroom.store()
+    assert all(before[0])
+    caching.cache_data.clear()  # what the server does for a client's clear_cache (AppSession._handle_clear_cache_request)
+    caching.cache_resource.clear()
+    assert ([f.cache_info().currsize for f in shared], classroom.store()) == before

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -281,3 +282,108 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         assert saved["pixels"].shape == (3, 28, 28) and sorted(saved["nicknames"]) == ["<i>s0</i>", "<i>s1</i>", "<i>s2</i>"]
         assert saved["codes"].shape[0] == 3 and np.isfinite(saved["codes"]).all()
         assert teacher.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.parametrize("page", ["draw", "class", "denoise"])
+def test_an_unreachable_store_is_one_sentence_and_every_page_still_works(monkeypatch, page):
+    from bench import appserver
+
+    monkeypatch.setenv("AE_ROOMS", f"redis://127.0.0.1:{appserver.free_port()}/0")  # nothing listens there
+    at = app()
+    at.query_params.update({"room": "ACD-EFH-JKM", **({"teacher": "x" * 22} if page == "class" else {})})
+    if page != "home":
+        at.switch_page(f"app_pages/{page}.py")
+    at.run()
+    no_exception(at)
+    said = [w.value for w in at.warning]
+    assert said.count(rooms.UNREACHABLE) == 1 and "wrong" not in " ".join(said)
+    if page == "draw":
+        _stroke(at, SEVEN, runtime="failed")  # drawing still works, on its own
+        assert rooms.UNREACHABLE in _texts(at)
+    if page == "class":
+        at.text_input(key="class_join_code").input("ACD-EFH-JKM").run()
+        no_exception(at)
+        at.button(key="class_open").click().run()
+        no_exception(at)
+        assert any(rooms.UNREACHABLE in e.value for e in at.error)
+
+
+def test_one_session_is_one_student_whatever_tokens_its_links_carry(store):
+    room, secret = store.create("tiny_dense", 16)
+    at = _student(room.code)
+    for n in range(5):  # each stroke from a link with a new `me`
+        at.query_params["me"] = f"rotating-token-{n:03d}"
+        _stroke(at, SEVEN if n % 2 else ZERO)
+    assert store.counts(room.code) == (1, 5)
+
+
+def test_joins_from_one_address_are_limited_per_minute(monkeypatch):
+    from ae.ui import classroom
+
+    monkeypatch.setattr(classroom, "_JOINS", {})
+    monkeypatch.setenv(classroom.JOINS_PER_MINUTE, "3")
+    for t in (0, 1, 2):
+        classroom.joined("10.0.0.7", now=1000.0 + t)
+    with pytest.raises(rooms.RoomError, match="More than 3 pages joined"):
+        classroom.joined("10.0.0.7", now=1003.0)
+    classroom.joined("10.0.0.8", now=1003.0)  # another network is not held up
+    classroom.joined("10.0.0.7", now=1061.0)  # a minute on
+    monkeypatch.setenv(classroom.JOINS_PER_MINUTE, "lots")
+    with pytest.raises(rooms.RoomError, match="not a whole number"):
+        classroom.joined("10.0.0.9")
+
+
+@pytest.mark.browser
+def test_the_teachers_key_stays_off_the_projected_page_and_on_the_teachers_devices(tiny_checkpoints, mnist_dir, chromium, tmp_path):
+    """Opening a room leaves only its code in the address bar and on the page; the key is a cookie
+    the page cannot read, which a reload keeps, the private link sets on another device, and
+    leaving forgets."""
+    from bench import appserver
+
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
+
+    def kept(context) -> dict:
+        return {c["name"]: c for c in context.cookies() if c["name"].startswith(rooms.TEACHER_COOKIE)}
+
+    def runs_the_room(page) -> bool:
+        page.wait_for_selector("[data-testid='stMain'] h1")
+        appserver.wait_idle(page)
+        return page.get_by_role("button", name="Lock: no new drawings").count() == 1
+
+    with appserver.serve(env) as url, appserver.browser() as b:
+        context = b.new_context(viewport={"width": 1440, "height": 1000})
+        teacher = context.new_page()
+        teacher.goto(f"{url}/class?present=1")
+        teacher.get_by_role("button", name="Open a room for").click()
+        teacher.wait_for_selector(".join-code", timeout=30_000)
+        code = teacher.locator(".join-code").inner_text().replace("-", "")
+        deadline = time.time() + 20
+        while not kept(context) and time.time() < deadline:
+            teacher.wait_for_timeout(100)
+        (cookie,) = kept(context).values()
+        secret = cookie["value"]
+        assert cookie["name"] == f"{rooms.TEACHER_COOKIE}{code}" and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert rooms.open_store(env["AE_ROOMS"]).is_teacher(code, secret)
+        appserver.wait_idle(teacher)
+        assert secret not in teacher.url and "teacher=" not in teacher.url and f"room={code}" in teacher.url
+        shown = teacher.locator("body").inner_text() + "".join(f.evaluate("document.body.innerText") for f in teacher.frames[1:])
+        assert secret not in shown and secret not in teacher.content()  # nor in the QR code's alt text, nor any link
+        teacher.reload()
+        assert runs_the_room(teacher) and secret not in teacher.url
+
+        phone = b.new_context()  # the private link, opened on another device
+        other = phone.new_page()
+        other.goto(f"{url}/ae/teach?room={code}&key={secret}")
+        assert other.url.endswith(f"/class?room={code}") and runs_the_room(other)
+        other.goto(f"{url}/ae/teach?room={code}&key={secret[:-2]}xx")
+        assert "wrong" in other.locator("body").inner_text()
+
+        teacher.goto(f"{url}/class?room={code}")  # the projector, without ?present=1: the Leave button
+        assert runs_the_room(teacher)
+        teacher.get_by_role("button", name="Leave this room").click()
+        deadline = time.time() + 20
+        while kept(context) and time.time() < deadline:
+            teacher.wait_for_timeout(100)
+        assert not kept(context)
+        teacher.goto(f"{url}/class?room={code}")
+        assert not runs_the_room(teacher)

@@ -3,7 +3,7 @@ line, the guided lesson walked forward and back, compare mode live during a stro
 
 import pytest
 
-from tests.apptools import app, images, no_exception
+from tests.apptools import app, images, link_notes, no_exception
 
 
 @pytest.fixture
@@ -104,9 +104,32 @@ def test_the_link_follows_a_change_and_a_fresh_session_opens_it(lab):
 )
 def test_a_bad_or_stale_parameter_falls_back_with_one_line(lab, page, params, blamed):
     at = _opened(page, **params)
-    (line,) = [e.value for e in at.info if e.value.startswith("Part of this link could not be used")]  # one line
+    (line,) = link_notes(at)  # one line
     for name in blamed:
         assert f"{name}:" in line
+
+
+PHISHING = "[Log in to your class](https://example.invalid/login) ![t](https://example.invalid/t.png)"
+
+
+@pytest.mark.parametrize("page, name", [("draw", "model"), ("denoise", "model"), ("denoise", "against"), ("explore", "count")])
+def test_a_link_parameter_is_shown_as_text_never_as_a_link_or_a_picture(lab, page, name):
+    at = _opened(page, **{name: PHISHING})
+    (line,) = link_notes(at)
+    assert f"{name}:" in line and "[Log in" in line  # quoted as text
+    shown = [e.value for e in at.main if type(e).__name__ == "Html"]
+    assert not any('href="https://example.invalid' in v or 'src="https://example.invalid' in v for v in shown)
+    assert not any("example.invalid" in e.value for e in [*at.markdown, *at.info, *at.caption])  # no markdown renders it
+
+
+def test_a_link_that_repeats_a_choice_a_thousand_times_is_refused_at_once(lab):
+    import time
+
+    began = time.perf_counter()
+    at = _opened("compress", bits=",".join(["8", "4"] * 1000))
+    assert time.perf_counter() - began < 20  # the page's own work, not 2,000 budgets
+    (line,) = link_notes(at)
+    assert "bits:" in line and len(line) < 300
 
 
 def test_the_copy_button_holds_this_views_link(lab):

@@ -40,10 +40,24 @@ def _add(store, room, student="s1", nickname="Ada", code=None, shares=(0.2, 0.3)
 def test_a_room_has_an_unguessable_code_without_look_alikes_and_a_128_bit_secret(store):
     room, secret = store.create("conv32", 32)
     assert len(room.code) == rooms.CODE_LENGTH and set(room.code) <= set(rooms.ALPHABET)
-    assert not set("0O1IL") & set(rooms.ALPHABET) and len(rooms.ALPHABET) ** rooms.CODE_LENGTH >= 2**40
+    assert len(rooms.ALPHABET) ** rooms.CODE_LENGTH >= 2**40
+    for pair in ["0O", "1I", "1L", "5S", "2Z", "8B", "6G", "UV"]:  # each look-alike pair: one at most
+        assert len(set(pair) & set(rooms.ALPHABET)) <= 1, pair
     assert len(secret) >= 22  # 16 random bytes, URL-safe
     assert store.get(rooms.pretty_code(room.code).lower()) == room  # typed in lower case with dashes
     assert store.is_teacher(room.code, secret) and not store.is_teacher(room.code, secret[:-1] + "x")
+
+
+def test_a_look_alike_typed_reads_as_the_character_the_code_has():
+    assert rooms.normal_code("s2b-z6g-vu8") == "528266UU8"
+    assert rooms.normal_code("x" * 10_000) is None  # a long paste is no code, at once
+
+
+@pytest.mark.parametrize("hours", ["abc", "nan", "-1", "1e9"])
+def test_a_room_life_that_is_no_number_of_hours_is_one_sentence(store, monkeypatch, hours):
+    monkeypatch.setenv("AE_ROOM_HOURS", hours)
+    with pytest.raises(rooms.RoomError, match="AE_ROOM_HOURS is .*not a number of hours"):
+        store.create("conv32", 32)
 
 
 def test_a_drawing_is_stored_checked_and_becomes_the_students_current_one(store):

@@ -114,12 +114,29 @@ class Drawn(Heard):
     shares: tuple | None = None  # the page's "is this a digit?" shares for it: unchecked
 
 
+def _widget(**kwargs):
+    """The component drawn, and what the page last sent: None (with one line) for a value that is
+    not JSON, or too deeply nested to read, which Streamlit parses before we see it."""
+    try:
+        return _component(**kwargs)
+    except (ValueError, RecursionError):
+        st.caption("The page sent something this server could not read: it was ignored.")
+        return None
+
+
+def _number(value, lo: float, hi: float) -> float | None:
+    """A finite number in [lo, hi] from the page, or None (not a bool, a string, a list)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:  # NaN fails this too
+        return None
+    return float(value)
+
+
 def heard(value) -> Heard:
     value = value if isinstance(value, dict) else {}
-    return Heard(value.get("runtime") == "failed", str(value.get("reason") or ""))
+    return Heard(value.get("runtime") == "failed", str(value.get("reason") or "")[:300])
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@functools.lru_cache(maxsize=32)  # not Streamlit's cache, which any client may empty
 def digit_of(png_data_url: str) -> np.ndarray | None:
     """The canvas the page sent (a PNG data URL of 280x280 pixels) through ae.preprocess.to_mnist;
     ValueError if it is not one, checked from its header before anything is decoded."""
@@ -147,10 +164,10 @@ def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
     Where the page ran the model, the digit is the page's own 28x28 (preprocess.js, held to
     ae.preprocess within 1/255 by the tests), else the server reads the canvas's PNG."""
     others = [model_args(c) for c in compare]
-    value = _component(widget="draw", editor=editor, compare=others, key=key, default=None, **model_args(choice))
+    value = _widget(widget="draw", editor=editor, compare=others, key=key, default=None, **model_args(choice))
     said = heard(value)
     value = value if isinstance(value, dict) else {}
-    png = value.get("png")
+    png = value.get("png") if isinstance(value.get("png"), str) else None
     digit = page_input(value.get("input")) if png and not said.failed else None
     try:
         digit = digit_of(png) if png and digit is None else digit
@@ -161,15 +178,20 @@ def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
         code = np.asarray(code, np.float64) if isinstance(code, list) and digit is not None else None
     except (TypeError, ValueError):
         code = None
-    shares = tuple(shares) if isinstance(shares, list) and len(shares) == 2 and code is not None else None
-    return Drawn(said.failed, said.reason, digit, strokes if isinstance(strokes, int) else 0, code, shares)
+    if code is not None and (code.ndim != 1 or not np.isfinite(code).all()):
+        code = None
+    shares = tuple(_number(v, 0.0, 1.0) for v in shares) if isinstance(shares, list) and len(shares) == 2 and code is not None else None
+    shares = None if shares is None or None in shares else shares
+    strokes = strokes if isinstance(strokes, int) and not isinstance(strokes, bool) else 0
+    return Drawn(said.failed, said.reason, digit, strokes, code, shares)
 
 
 def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> Slid:
     """A slider whose frame follows it in the page; where it was let go."""
-    value = _component(widget="morph", za=_floats(za), zb=_floats(zb), method=method, t=t, key=key, default=None, **model_args(choice))
+    value = _widget(widget="morph", za=_floats(za), zb=_floats(zb), method=method, t=t, key=key, default=None, **model_args(choice))
     said = heard(value)
-    return Slid(said.failed, said.reason, float(value["t"]) if isinstance(value, dict) and "t" in value else t)
+    slid = _number(value.get("t"), 0.0, 1.0) if isinstance(value, dict) else None
+    return Slid(said.failed, said.reason, t if slid is None else slid)
 
 
 def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> Heard:
@@ -181,7 +203,7 @@ def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> H
         "hi": _floats(hi),
         "palette": PALETTE,
     }
-    return heard(_component(widget="hover", key=key, default=None, **args, **model_args(choice)))
+    return heard(_widget(widget="hover", key=key, default=None, **args, **model_args(choice)))
 
 
 def chosen(key: str) -> list[int]:
@@ -196,10 +218,14 @@ def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, 
     xy, png, tint, name, verdict, unusual) and the morph of the chosen pair (a, b: codes; names)
     decoded in the page (`chosen(key)`: the clicks)."""
     return heard(
-        _component(
-            widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice)
-        )
+        _widget(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
     )
+
+
+def teacher(room: str, secret: str | None, key: str, copy: bool = True) -> None:
+    """The teacher's key to a room kept on this device (a cookie the server sets), with a button
+    (`copy`) that copies the private teacher link without showing it; `secret` None: forgotten here."""
+    _widget(widget="teacher", room=room, secret=secret, copy=copy, key=key, default=None)
 
 
 def _floats(a) -> list[float]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import time
@@ -28,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
-CODE_LENGTH = 9  # 31^9: 44.6 bits
+log = logging.getLogger(__name__)
+
+ALPHABET = "23456789ACDEFHJKMNPQRTUWXY"  # no look-alikes: no 0/O, 1/I/L, S (5), Z (2), B (8), G (6), V (U)
+LOOK_ALIKES = str.maketrans("SZBGVOIL", "5286U011")  # what a student may type for them (0 and 1: no code has them)
+CODE_LENGTH = 9  # 26^9: 42.3 bits
 MAX_STUDENTS = 200
 MAX_DRAWINGS = 5000
 PER_SECOND = 5  # drawings a student may send in any second
@@ -69,13 +73,27 @@ class Drawing:
         return max(s for s in (self.error_share, self.code_share, 0.0) if s is not None)
 
 
+def room_hours() -> float:
+    """A room's life in hours: AE_ROOM_HOURS, else 24; RoomError in one sentence for a setting that is no number of hours."""
+    text = os.environ.get("AE_ROOM_HOURS") or str(HOURS)
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = float("nan")
+    if not 0 < hours <= 24 * 365:  # NaN fails this too
+        raise RoomError(
+            f"This server's AE_ROOM_HOURS is {text[:40]!r}, not a number of hours (up to a year): no room can be opened until it is."
+        )
+    return hours
+
+
 def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def normal_code(text: str) -> str | None:
     """A join code as typed (any case, dashes or spaces), or None when it cannot be one."""
-    code = "".join(c for c in str(text).upper() if c not in " -")
+    code = "".join(c for c in str(text)[:40].upper().translate(LOOK_ALIKES) if c not in " -")
     return code if len(code) == CODE_LENGTH and all(c in ALPHABET for c in code) else None
 
 
@@ -110,15 +128,54 @@ def checked(room: Room, pixels, code, shares) -> tuple[np.ndarray, np.ndarray, t
     return pixels, code.astype(np.float32), tuple(out)
 
 
+class Unavailable(RoomError):
+    """The store cannot be reached (Redis down, the file unreadable): the class waits, drawing goes on."""
+
+
+UNREACHABLE = (
+    "The class cannot be reached just now (its store does not answer): drawing works, but nothing reaches the class until it does."
+)
+BACKEND = ("_create", "_get", "_secret_hash", "_add", "_current", "_counts", "_all", "_hide", "_lock", "_clear")
+
+
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    try:
+        import redis
+    except ImportError:
+        return (sqlite3.Error, OSError)
+    return (sqlite3.Error, OSError, redis.RedisError)
+
+
+def _reached(method):
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except _backend_errors() as e:
+            log.warning("the class's store failed: %s: %s", type(e).__name__, e)
+            raise Unavailable(UNREACHABLE) from None
+
+    return call
+
+
 class Store:
-    """The interface; a backend implements the methods that start with an underscore."""
+    """The interface; a backend implements the methods that start with an underscore (BACKEND),
+    whose failures to reach the store become Unavailable, one sentence, for every backend."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in BACKEND:
+            if name in vars(cls):
+                setattr(cls, name, _reached(vars(cls)[name]))
 
     def create(self, model: str, latent_dim: int, hours: float | None = None) -> tuple[Room, str]:
         """A new room for a model, and the teacher's secret (128 bits) that alone can run it."""
         now = time.time()
         secret = secrets.token_urlsafe(16)
-        for _ in range(5):  # a clash of 44-bit codes is all but impossible; try again if it happens
-            life = 3600 * (hours or float(os.environ.get("AE_ROOM_HOURS") or HOURS))
+        life = 3600 * (hours or room_hours())
+        for _ in range(5):  # a clash of 42-bit codes is all but impossible; try again if it happens
             room = Room(new_code(), model, int(latent_dim), now, now + life, False)
             if self._create(room, secret_hash(secret)):
                 return room, secret
@@ -253,6 +310,22 @@ def open_store(location: str | None = None) -> Store:
     from ae.rooms.sqlite_store import SqliteStore
 
     return SqliteStore(location.removeprefix("sqlite:///"))
+
+
+def shared_store() -> Store:
+    """The process's one store for $AE_ROOMS (the pages' and our routes'); Unavailable where it cannot be opened."""
+    return _shared(os.environ.get("AE_ROOMS") or default_location())
+
+
+@functools.lru_cache(maxsize=4)
+def _shared(location: str) -> Store:
+    try:
+        return open_store(location)
+    except _backend_errors():
+        raise Unavailable(UNREACHABLE) from None
+
+
+TEACHER_COOKIE = "ae_teach_"  # + the room's code: the teacher's secret, kept by the teacher's browser (ae/web.py)
 
 
 def enabled() -> bool:

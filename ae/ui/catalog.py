@@ -136,7 +136,7 @@ def selected_model_or_stop() -> LoadedModel:
 MAP_DIGITS = 2000  # test digits on a map of codes by default: Explore's, the class's; the code editor uses half
 
 
-@st.cache_resource(max_entries=32, show_spinner="Encoding test digits…")  # a resource: shared, read-only, never copied
+@functools.lru_cache(maxsize=32)  # shared and read-only; not Streamlit's cache, which any client may empty
 def _test_codes(path: str, mtime_ns: int, size: int, count: int) -> np.ndarray:
     return latent.encode(choice_at(path, mtime_ns, size).model, test_digits()[0][:count])
 
@@ -149,7 +149,7 @@ def test_codes(choice: LoadedModel, count: int) -> tuple[np.ndarray, np.ndarray]
     return _test_codes(*choice.version, count), digits[1][:count]
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@functools.lru_cache(maxsize=32)
 def _code_directions(path: str, mtime_ns: int, size: int) -> dict:
     choice = choice_at(path, mtime_ns, size)
     return latent.code_directions(test_codes(choice, MAP_DIGITS)[0][:1000])  # the map's codes, encoded once

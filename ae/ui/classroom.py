@@ -17,6 +17,8 @@ import json
 import os
 import re
 import secrets
+import threading
+import time
 
 import numpy as np
 import streamlit as st
@@ -32,16 +34,24 @@ STUDENT_KEY = "class_student"  # session: this student's token
 NICKNAME_KEY = "class_nickname"
 SENT_KEY = "class_sent"  # session: the stroke count last sent, and what came of it
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+FORGET_KEY = "class_forget"  # session: the room whose teacher's key this device is to forget
+UNREACHABLE_SAID = "class_unreachable_said"  # session: the store's silence said in this run
 
 
 def store() -> rooms.Store:
-    """The store $AE_ROOMS names (one per process and location)."""
-    return _store(os.environ.get("AE_ROOMS") or rooms.default_location())
+    """The store $AE_ROOMS names (one per process and location, not in Streamlit's caches)."""
+    return rooms.shared_store()
 
 
-@st.cache_resource(show_spinner=False)
-def _store(location: str) -> rooms.Store:
-    return rooms.open_store(location)
+def reached(fn, default=None):
+    """fn() where the store answers; else `default`, and the page says so once (one sentence)."""
+    try:
+        return fn()
+    except rooms.Unavailable:
+        if not st.session_state.get(UNREACHABLE_SAID):
+            st.session_state[UNREACHABLE_SAID] = True  # once a run: a rerun clears it again (app.py)
+            st.warning(rooms.UNREACHABLE, icon=":material/cloud_off:")
+        return default
 
 
 def _param(name: str) -> str | None:
@@ -56,7 +66,7 @@ def joined_room() -> Room | None:
         return None
     session = None if st.session_state.get(TEACHER_KEY) else st.session_state.get(ROOM_KEY)  # a teacher is no student
     code = _param("room") or session
-    room = store().get(code) if code else None
+    room = reached(lambda: store().get(code)) if code else None
     if room is None:
         return None
     st.session_state[ROOM_KEY] = room.code
@@ -66,31 +76,36 @@ def joined_room() -> Room | None:
 def wrong_code() -> str | None:
     """One sentence when the link names a room that is not there (mistyped, ended), else None."""
     code = _param("room")
-    if rooms.enabled() and code and store().get(code) is None:
+    if rooms.enabled() and code and reached(lambda: store().get(code), default=False) is None:
         return "This class has ended, or its code is wrong: ask your teacher for the link again. You can still draw on your own."
     return None
 
 
 def teacher_room() -> tuple[Room, str] | None:
-    """(room, secret) where this page runs a room: a link with the right secret, or this session's."""
+    """(room, secret) where this page runs a room: this session's, else the teacher's key kept on
+    this device for the link's room (a cookie, ae/web.py), else an old-style link's ?teacher=."""
     if not rooms.enabled():
         return None
-    code, secret = _param("room"), _param("teacher")
-    if not (code and secret):
-        code, secret = st.session_state.get(ROOM_KEY), st.session_state.get(TEACHER_KEY)
-    if not (code and secret) or not store().is_teacher(code, secret):
-        return None
-    room = store().get(code)
-    st.session_state[ROOM_KEY], st.session_state[TEACHER_KEY] = room.code, secret
-    return room, secret
+    code = _param("room") or st.session_state.get(ROOM_KEY)
+    kept = st.context.cookies.get(f"{rooms.TEACHER_COOKIE}{rooms.normal_code(code or '')}") if code else None
+    for secret in (st.session_state.get(TEACHER_KEY), kept, _param("teacher")):
+        if code and secret and reached(lambda: store().is_teacher(code, secret), default=False):
+            room = reached(lambda: store().get(code))
+            if room is not None:
+                st.session_state[ROOM_KEY], st.session_state[TEACHER_KEY] = room.code, secret
+                return room, secret
+    return None
 
 
 def forged_teacher_link() -> bool:
     """Whether the page's link carries a teacher's secret that runs no room."""
-    return bool(_param("room") and _param("teacher")) and teacher_room() is None
+    return bool(_param("room") and _param("teacher")) and teacher_room() is None and not st.session_state.get(UNREACHABLE_SAID)
 
 
 def leave() -> None:
+    """This session leaves its room, and the page forgets the teacher's key on this device."""
+    if st.session_state.get(TEACHER_KEY):
+        st.session_state[FORGET_KEY] = st.session_state.get(ROOM_KEY)
     for key in (ROOM_KEY, TEACHER_KEY, SENT_KEY):
         st.session_state.pop(key, None)
     for name in ("room", "teacher", "me"):
@@ -98,14 +113,58 @@ def leave() -> None:
 
 
 def student() -> str:
-    """This student's token: the link's (a reload stays the same student), else a new one."""
-    token = _param("me")
-    if not (token and TOKEN.match(token)):
-        token = st.session_state.get(STUDENT_KEY) or secrets.token_urlsafe(12)
-    st.session_state[STUDENT_KEY] = token
+    """This session's student, bound the first time it sends: the link's token (a reloaded page
+    stays the same student), else a new one. Once bound, no later link makes it someone else, and
+    a client address binds at most JOINS_PER_MINUTE sessions a minute (RoomError beyond)."""
+    token = st.session_state.get(STUDENT_KEY)
+    if token is None:
+        address = client_address()
+        if address is not None:  # a server always knows it; a test harness may not
+            joined(address)
+        token = _param("me") if TOKEN.match(_param("me") or "") else secrets.token_urlsafe(12)
+        st.session_state[STUDENT_KEY] = token
     if _param("me") != token:
         st.query_params["me"] = token
     return token
+
+
+JOINS_PER_MINUTE = "AE_JOINS_PER_MINUTE"  # sessions one client address may join with in a minute (default 30)
+TRUSTED_PROXIES = "AE_TRUSTED_PROXIES"  # addresses of proxies whose X-Forwarded-For names the client
+_JOINS: dict[str, list[float]] = {}
+_JOINS_LOCK = threading.Lock()
+
+
+def client_address() -> str | None:
+    """The client's address: the socket's, or behind a trusted proxy the one it forwarded."""
+    address = st.context.ip_address
+    trusted = {a.strip() for a in os.environ.get(TRUSTED_PROXIES, "").split(",") if a.strip()}
+    forwarded = (st.context.headers or {}).get("X-Forwarded-For")
+    if address in trusted and forwarded:
+        return forwarded.split(",")[-1].strip()[:64]  # the last hop the trusted proxy added
+    return address
+
+
+def joins_per_minute() -> int:
+    text = os.environ.get(JOINS_PER_MINUTE) or "30"
+    try:
+        return max(1, int(text))
+    except ValueError:
+        raise rooms.RoomError(f"This server's {JOINS_PER_MINUTE} is {text[:20]!r}, not a whole number: nobody can join until it is.") from None
+
+
+def joined(address: str, now: float | None = None) -> None:
+    """Counts a session joining from this address; RoomError in one sentence past the limit."""
+    now = time.monotonic() if now is None else now
+    most = joins_per_minute()
+    with _JOINS_LOCK:
+        recent = [t for t in _JOINS.get(address, []) if t > now - 60]
+        if len(recent) >= most:
+            _JOINS[address] = recent
+            raise rooms.RoomError(f"More than {most} pages joined classes from your network in the last minute: wait a moment, then draw again.")
+        _JOINS[address] = [*recent, now]
+        if len(_JOINS) > 10_000:  # addresses seen long ago go
+            for key in [k for k, v in _JOINS.items() if not v or v[-1] < now - 60]:
+                del _JOINS[key]
 
 
 def room_model(room: Room) -> catalog.LoadedModel | None:
@@ -142,7 +201,7 @@ def qr_svg(url: str) -> str:
     return buffer.getvalue().decode()
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@functools.lru_cache(maxsize=16)
 def _background(path: str, mtime_ns: int, size: int) -> tuple[latent.Projection, dict] | None:
     """The map's fixed axes for a model (fitted to its first 2,000 test digits' codes, as Explore's
     default) and the test digits' points behind it; None without MNIST. The points go to the page

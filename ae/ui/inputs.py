@@ -14,7 +14,7 @@ from ae.ui.pictures import digit_picture, picture
 CANVAS_SIZE = 280
 
 
-@st.cache_resource(show_spinner=False)
+@functools.lru_cache(maxsize=2)  # not Streamlit's cache, which any client may empty
 def _test_digits(root: str) -> tuple[np.ndarray, np.ndarray]:
     images, labels = mnist.load(False, root)
     return images.astype(np.float32) / np.float32(255.0), labels
@@ -41,7 +41,7 @@ def test_digits() -> tuple[np.ndarray, np.ndarray] | None:
     return None if root is None else _test_digits(root)
 
 
-@st.cache_resource(show_spinner=False)
+@functools.lru_cache(maxsize=2)
 def _train_digits(root: str, count: int) -> np.ndarray:
     return mnist.digits("train", count, root)
 

@@ -13,6 +13,7 @@ into the URL, which is then the link to copy.
 
 from __future__ import annotations
 
+import html
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ from ae.ui.catalog import MODEL_KEY
 
 MODEL = "model"
 PRESENT = "present"  # ?present=1: the view for a projector
-OTHERS = ("room", "teacher", "me", PRESENT)  # parameters that are nobody's field: kept as they are
+OTHERS = ("room", "me", PRESENT)  # parameters that are nobody's field: kept as they are
+PRIVATE = ("me", "teacher")  # who this page is: never in a link to share
 OPENED = "links_opened"  # session: per page, the link (query) last restored or written
 TROUBLES = "links_troubles"  # session: what could not be used of the link, to say in one line
+LONGEST = 100  # characters a parameter may have: every field's value is far shorter
 
 
 class Stale(ValueError):
@@ -40,11 +43,16 @@ class Field:
     write: Callable[[object], str] = str
 
 
+def _shown(text: str) -> str:
+    """A link's text as the one line quotes it: short."""
+    return repr(text if len(text) <= 24 else text[:24] + "…")
+
+
 def number(lo: float, hi: float, whole: bool = False) -> Callable[[str], float]:
     def read(text: str):
         value = int(text) if whole else float(text)
         if not lo <= value <= hi:  # NaN fails this too
-            raise Stale(f"{text} is not between {lo:g} and {hi:g}")
+            raise Stale(f"{_shown(text)} is not between {lo:g} and {hi:g}")
         return value
 
     return read
@@ -55,20 +63,24 @@ def one_of(choices) -> Callable[[str], object]:
 
     def read(text: str):
         if text not in named:
-            raise Stale(f"{text!r} is not one of {', '.join(named)}")
+            raise Stale(f"{_shown(text)} is not one of {', '.join(named)}")
         return named[text]
 
     return read
 
 
 def some_of(choices, most: int | None = None) -> Callable[[str], list]:
-    """A comma-separated list of choices (at most `most`), in the link's order."""
+    """A comma-separated list of different choices (at most `most`, at most all of them), in the link's order."""
     one = one_of(choices)
+    most = min(most or len(choices), len(choices))
 
     def read(text: str) -> list:
-        picked = [one(part) for part in text.split(",") if part]
-        if most is not None and len(picked) > most:
-            raise Stale(f"{len(picked)} are more than {most}")
+        parts = [part for part in text.split(",") if part]
+        if len(parts) > most:
+            raise Stale(f"{len(parts)} are more than {most}")
+        picked = [one(part) for part in parts]
+        if len(set(map(str, picked))) < len(picked):
+            raise Stale("a choice is named twice")
         return picked
 
     return read
@@ -117,10 +129,13 @@ def _read(fields: list[Field]) -> None:
     for field in fields:
         if field.name not in query:
             continue
+        text = query[field.name]
         try:
-            st.session_state[field.key] = field.read(query[field.name])
+            if len(text) > LONGEST:
+                raise Stale(f"{len(text):,} characters are more than it can be")
+            st.session_state[field.key] = field.read(text)
         except (ValueError, TypeError) as e:
-            why = str(e) if isinstance(e, Stale) else f"{query[field.name]!r} cannot be read"
+            why = str(e) if isinstance(e, Stale) else f"{_shown(text)} cannot be read"
             st.session_state.setdefault(TROUBLES, []).append(f"{field.name}: {why}")
 
 
@@ -135,11 +150,12 @@ def restore(fields: list[Field], page: str) -> None:
     if _fresh(page):
         _read(fields)
     troubles = st.session_state.pop(TROUBLES, [])
-    if troubles:
-        st.info(
-            f"Part of this link could not be used ({'; '.join(troubles)}): the page shows its default there instead.",
-            icon=":material/link_off:",
-        )
+    if troubles:  # the link's own text, shown as text: never markdown, which would make it a link or a picture
+        said = f"Part of this link could not be used ({'; '.join(troubles)}): the page shows its default there instead."
+        st.html(f'<div role="note" class="ae-link-note" style="{NOTE_CSS}">{html.escape(said)}</div>')
+
+
+NOTE_CSS = "padding:0.75rem 1rem;border-radius:0.5rem;background:rgba(61,157,243,0.2);color:#c7ebff;margin-bottom:0.5rem"
 
 
 def keep(fields: list[Field], page: str) -> None:
@@ -179,7 +195,7 @@ def present() -> None:
 def link() -> str:
     """This view's link: the page's address as the browser sees it, with its parameters."""
     base = st.context.url or ""
-    query = urllib.parse.urlencode(dict(st.query_params))
+    query = urllib.parse.urlencode({k: v for k, v in st.query_params.items() if k not in PRIVATE})
     return f"{base}?{query}" if query else base
 
 

@@ -3,8 +3,9 @@ background (ae/ui/later.py): the page opens at once and fills in when they are r
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import streamlit as st
 
 from ae import compress, latent, quality
 from ae.ui import later
@@ -30,7 +31,7 @@ def curves(choice: LoadedModel) -> dict | None:
     return later.result(("curves", *choice.version), _curves, choice.model)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@functools.lru_cache(maxsize=8)  # not Streamlit's cache, which any client may empty
 def pca_quantiser(k: int) -> compress.Quantiser:
     """PCA's k numbers quantised over the same training digits as the model's code."""
     return compress.Quantiser.fit(latent.encode(compress.pca_basis().first(k), train_digits()))

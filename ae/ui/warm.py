@@ -3,8 +3,8 @@ loaded, MNIST read and the default model's codes (`essentials`, before the serve
 few seconds), then in the background its Compress measures, its class map and every model
 exported for the page, the default first (`start`). A class that arrives at once on a fresh
 server finds it ready. `python -m ae.serve` does both; app.py starts the background part at the
-first visit too (for `streamlit run app.py`). Only st.cache_resource caches are warmed: they
-exist before the Streamlit runtime does."""
+first visit too (for `streamlit run app.py`). The caches warmed are the process's own (functools),
+which exist before the Streamlit runtime does and which no client can empty."""
 
 from __future__ import annotations
 

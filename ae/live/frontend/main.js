@@ -1,14 +1,16 @@
-// One component, four widgets: Draw (canvas, live reconstruction, code editor), Morph
-// (Interpolate's slider), Hover (Explore's 2-d map), ClassMap (the Class page's map and morph).
+// One component, five widgets: Draw (canvas, live reconstruction, code editor), Morph
+// (Interpolate's slider), Hover (Explore's 2-d map), ClassMap (the Class page's map and morph),
+// Teacher (the teacher's key to a room, kept on this device).
 // Python picks one with `widget`.
 
 import { ClassMapWidget } from "./classmap.js";
 import { DrawWidget } from "./draw.js";
 import { HoverWidget } from "./hover.js";
 import { MorphWidget } from "./morph.js";
+import { TeacherWidget } from "./teacher.js";
 import { fitHeight, onRender, ready } from "./streamlit.js";
 
-const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget, classmap: ClassMapWidget };
+const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget, classmap: ClassMapWidget, teacher: TeacherWidget };
 const root = document.getElementById("root");
 let widget = null;
 
