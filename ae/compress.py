@@ -87,10 +87,14 @@ class LinearCoder:
 @functools.lru_cache(maxsize=1)
 def pca_basis(data_dir: str | None = None) -> LinearCoder:
     """Every principal component of the 48k training digits, once per process."""
-    flat = mnist.digits("train", data_dir=data_dir).reshape(-1, 784).astype(np.float64)
-    mean = flat.mean(0)
-    centred = flat - mean
-    _, vectors = np.linalg.eigh(centred.T @ centred / len(flat))  # ascending eigenvalues
+    images = mnist.load_split("train", data_dir)[0].reshape(-1, 784)
+    total, outer = np.zeros(784), np.zeros((784, 784))
+    for start in range(0, len(images), 4000):  # in parts: a server's memory never holds the float copy of all
+        part = images[start : start + 4000].astype(np.float64) / 255.0
+        total += part.sum(0)
+        outer += part.T @ part
+    mean = total / len(images)
+    _, vectors = np.linalg.eigh(outer / len(images) - np.outer(mean, mean))  # the covariance; ascending eigenvalues
     return LinearCoder(mean.astype(np.float32), np.ascontiguousarray(vectors[:, ::-1].T, np.float32))
 
 

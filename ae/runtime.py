@@ -40,12 +40,24 @@ def keep_freed_memory() -> None:
     libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD: ...which keeps up to 256 MB free at its top
 
 
+def return_freed_memory() -> None:
+    """Buffers over 256 KiB from mmap, handed back when freed: a server gives back what a burst of
+    work took (Explore's 2,000 codes, Compress's curves), where glibc's sliding threshold had kept
+    hundreds of MB after it. Process-wide; a no-op where libc is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(-3, 256 << 10)  # M_MMAP_THRESHOLD (fixed: no longer raised by each large free)
+    libc.mallopt(-1, 8 << 20)  # M_TRIM_THRESHOLD: at most 8 MB kept free at the heap's top
+
+
 _serving = False
 
 
 def tune_for_serving() -> None:
-    """Many short requests from many sessions on few cores: one thread each, buffers kept, and the
-    objects of the big imports frozen out of the garbage collector's reach.
+    """Many short requests from many sessions on few cores: one thread each, and the objects of the
+    big imports frozen out of the garbage collector's reach.
 
     Must run before torch is imported (by a training job): OpenMP reads OMP_NUM_THREADS when it
     loads, and Streamlit runs every rerun in a fresh thread, which would otherwise get a team of
@@ -60,7 +72,7 @@ def tune_for_serving() -> None:
     import plotly.graph_objects  # noqa: F401  (the pages use it)
     import streamlit  # noqa: F401
 
-    keep_freed_memory()
+    return_freed_memory()
     gc.freeze()  # a full collection walked the ~10^6 objects these imports leave, mid-rerun
 
 

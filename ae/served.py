@@ -57,11 +57,12 @@ def _session(onnx: bytes):
     options.intra_op_num_threads = 1  # many sessions' one-image runs on few cores: no thread team to wake
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.enable_cpu_mem_arena = False  # an arena per session keeps its largest batch's activations for good
     options.log_severity_level = 3
     return ort.InferenceSession(onnx, options, providers=["CPUExecutionProvider"])
 
 
-BATCH = 500  # images a run at most: a conv net's activations for more than this cost memory, not time
+BATCH = 100  # images a run at most: a conv net's activations for more cost memory, not time
 
 
 @dataclass

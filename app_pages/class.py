@@ -64,9 +64,8 @@ def join_panel(room, secret) -> None:
         )
     if not links.presenting():
         st.caption(
-            "This room is yours on this device, reload or not. To run it from another device, send yourself your private link: it is never shown here."
+            "This room is yours on this device, reload or not. To run it from another device, copy your private link (under the map): it is never shown."
         )
-        live.teacher(room.code, secret, key="class_key")
         if st.button("Leave this room (it stays open for the class)", key="class_leave"):
             classroom.leave()
             st.rerun()
@@ -90,7 +89,7 @@ def map_view(code: str, secret: str) -> None:
         return
     drawings = store.current(room.code)
     students, count = store.counts(room.code)
-    state = "locked: no new drawings" if room.locked else "open"
+    state = "locked: no new drawings" if room.locked else "open" if room.door_open else "door closed: no new students"
     st.html(f'<div class="counts"><b>{students}</b> students · <b>{count}</b> drawings · {state}</div>')
     found = classroom.background(choice)
     if found is None:
@@ -111,8 +110,12 @@ def map_view(code: str, secret: str) -> None:
         frame = latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
         ui.picture(ui.digit_picture(frame, 280), f"{pair['names'][0]} to {pair['names'][1]} at t = {t:.1f}")
     for letter, d in zip("AB", chosen):  # the names stay in the map, as text: a label would read markdown
-        if st.button(f"Hide drawing {letter}", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
+        hide, remove = st.columns(2)
+        if hide.button(f"Hide drawing {letter}", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
             store.hide(room.code, secret, d.id)
+            classroom.rerun_part()
+        if remove.button(f"Remove the student of {letter}", key=f"class_remove_{d.id}", icon=":material/person_remove:"):
+            store.remove(room.code, secret, d.student)  # their drawings hidden, their next ones refused
             classroom.rerun_part()
 
 
@@ -127,7 +130,14 @@ def control_row(code: str, secret: str) -> None:
     room = store.get(code)
     if room is None:
         return
-    lock, clear, npz, sheet = st.columns(4, vertical_alignment="center")
+    door, lock, clear, npz, sheet = st.columns(5, vertical_alignment="center")
+    if door.button(
+        "Close the door: no new students" if room.door_open else "Open the door to new students",
+        key="class_door",
+        icon=":material/door_front:",
+    ):
+        store.door(room.code, secret, not room.door_open)
+        classroom.rerun_part()
     if lock.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
         store.lock(room.code, secret, not room.locked)
         classroom.rerun_part()
@@ -188,3 +198,4 @@ else:
     with main:
         live_view(room.code, secret)
         controls(room.code, secret)
+        live.teacher(room.code, secret, key="class_key", copy=not links.presenting())  # after the map: the key kept on this device

@@ -146,7 +146,7 @@ class Teacher(User):
 
     def look(self, run) -> None:
         now = time.monotonic()
-        live = run.component("ae.live.live")
+        live = run.live("classmap")
         if live is None:
             return
         for drawing in json.loads(live.element.json_args).get("drawings", []):

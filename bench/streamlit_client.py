@@ -14,7 +14,9 @@ Uses websocket-client (blocking sockets), which gevent makes cooperative under L
 from __future__ import annotations
 
 import io
+import json
 import random
+import socket
 import time
 from dataclasses import dataclass, field
 
@@ -44,6 +46,13 @@ class Run:
         found = [w for w in self.widgets if w.kind == "component_instance" and w.element.component_name.endswith(name_suffix)]
         return found[-1] if found else None
 
+    def live(self, widget: str) -> Widget | None:
+        """Our live component drawn as this widget (ae.live: draw, morph, hover, classmap, teacher)."""
+        found = [
+            w for w in self.widgets if w.kind == "component_instance" and json.loads(w.element.json_args or "{}").get("widget") == widget
+        ]
+        return found[-1] if found else None
+
     def by_label(self, label: str) -> Widget | None:
         return next((w for w in self.widgets if getattr(w.element, "label", None) == label), None)
 
@@ -57,6 +66,7 @@ class StreamlitSession:
             timeout=timeout,
             enable_multithread=False,
             cookie=cookie,
+            sockopt=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),  # as a browser: no Nagle wait on small frames
         )
         self.page, self.query, self.values = "", "", {}
 

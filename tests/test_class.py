@@ -12,6 +12,7 @@ import pytest
 
 from ae import latent, rooms
 from ae.rooms import files
+from ae.ui import classroom
 from tests.apptools import SEVEN, ZERO, app, live_value, no_exception
 
 
@@ -62,7 +63,8 @@ def test_the_teacher_opens_a_room_and_sees_its_code_link_and_qr_code():
     code = at.query_params["room"]
     assert rooms.normal_code(code) == code and rooms.pretty_code(code) in said
     assert f"/draw?room={code}" in said and "QR code of the join link" in said
-    assert f"teacher={at.query_params['teacher']}" in at.code[0].value  # the private link, to run it again
+    secret = at.session_state[classroom.TEACHER_KEY]
+    assert "teacher" not in at.query_params and secret not in said and not any(secret in c.value for c in at.code)  # off the page
     assert "0</b> students" in said
 
 
@@ -111,8 +113,9 @@ def test_a_drawing_the_store_refuses_gets_its_sentence_and_is_not_stored(store, 
     _stroke(at, SEVEN, code=np.zeros(16))
     assert "The teacher has locked this class" in _texts(at) and store.counts(room.code) == (0, 0)
     store.lock(room.code, secret, False)
-    _stroke(at, SEVEN, code=np.zeros(16) + np.nan)  # a page that sends nonsense
-    assert "16 finite numbers" in _texts(at) and store.counts(room.code) == (0, 0)
+    _stroke(at, SEVEN, code=np.zeros(16) + np.nan)  # a page that sends nonsense: the server computes the code itself
+    (kept,) = store.current(room.code)
+    assert store.counts(room.code) == (1, 1) and np.isfinite(kept.code).all() and kept.code.any()
 
 
 def test_a_flood_of_strokes_from_one_page_is_cut_at_five_a_second(store):
@@ -168,6 +171,29 @@ def test_the_teacher_sees_the_counts_hides_a_chosen_drawing_locks_and_clears(sto
     assert store.counts(room.code) == (0, 0)
 
 
+def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store):
+    room, secret = store.create("tiny_dense", 16)
+    kept = [store.add(room.code, f"s{i}", "", np.full((28, 28), 40 * i, np.uint8), np.full(16, float(i))) for i in range(2)]
+    at = app()
+    at.query_params.update(room=room.code, teacher=secret)
+    at.switch_page("app_pages/class.py")
+    at.run()
+    at.button(key="class_door").click().run()
+    assert not store.get(room.code).door_open and "door closed: no new students" in _texts(at.run())
+    late = _student(room.code)
+    _stroke(late, SEVEN)
+    assert "closed this class to new students" in _texts(late) and store.counts(room.code) == (2, 2)
+    at.session_state["class_map"] = {"selected": [kept[0].id], "runtime": "ok"}  # the teacher clicked s0's drawing
+    at.run()
+    at.button(key=f"class_remove_{kept[0].id}").click().run()
+    assert [d.student for d in store.current(room.code)] == ["s1"]
+    with pytest.raises(rooms.RoomError, match="taken you out"):
+        store.add(room.code, "s0", "", np.zeros((28, 28), np.uint8), np.zeros(16))
+    at.button(key="class_door").click().run()
+    _stroke(late, ZERO)
+    assert store.counts(room.code) == (3, 3)  # the door open again: the late student is in
+
+
 def test_the_download_holds_every_drawing_with_its_code_time_and_nickname(store):
     room, secret = store.create("tiny_dense", 4)
     for i in range(3):
@@ -207,7 +233,7 @@ def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_
     with appserver.serve(env) as url:
         teacher = StreamlitSession(url)
         run = teacher.rerun(page="class", query=f"room={room.code}&teacher={secret}")
-        shown = json.loads(run.component("ae.live.live").element.json_args)["drawings"]
+        shown = json.loads(run.live("classmap").element.json_args)["drawings"]
         assert sorted(d["name"] for d in shown) == [f"student {n}" for n in range(6)]
         assert not run.exceptions
 

@@ -124,6 +124,8 @@ def test_only_the_teachers_secret_can_lock_clear_hide_or_download(store):
             lambda s: store.clear(room.code, s),
             lambda s: store.hide(room.code, s, drawing.id),
             lambda s: store.all_drawings(room.code, s),
+            lambda s: store.door(room.code, s, False),
+            lambda s: store.remove(room.code, s, "s1"),
         ):
             with pytest.raises(RoomError, match="Only the teacher"):
                 act(forged)
@@ -222,3 +224,30 @@ def test_a_server_killed_while_writing_loses_nothing_it_stored(location, tmp_pat
     again = rooms.open_store(location)
     assert again.get(code) is not None and again.counts(code)[1] >= reported
     assert len(again.all_drawings(code, secret)) == again.counts(code)[1]
+
+
+def test_a_closed_door_keeps_new_students_out_and_lets_the_class_go_on(store):
+    room, secret = store.create("conv32", 4)
+    _add(store, room, student="in-already")
+    store.door(room.code, secret, False)
+    assert not store.get(room.code).door_open
+    with pytest.raises(RoomError, match="closed this class to new students"):
+        _add(store, room, student="late")
+    _add(store, room, student="in-already")  # the students already in go on
+    store.door(room.code, secret, True)
+    _add(store, room, student="late")
+    assert store.counts(room.code) == (2, 3)
+
+
+def test_a_removed_student_is_hidden_and_refused_for_the_rooms_life(store):
+    room, secret = store.create("conv32", 4)
+    mine = [_add(store, room, student="troll").id, _add(store, room, student="troll").id]
+    _add(store, room, student="fine")
+    store.remove(room.code, secret, "troll")
+    assert [d.student for d in store.current(room.code)] == ["fine"]
+    assert {d.id for d in store.all_drawings(room.code, secret) if d.hidden} == set(mine)  # kept for the download, hidden
+    with pytest.raises(RoomError, match="taken you out of this class"):
+        _add(store, room, student="troll")
+    store.clear(room.code, secret)
+    with pytest.raises(RoomError, match="taken you out"):  # a clear keeps them out too
+        _add(store, room, student="troll")

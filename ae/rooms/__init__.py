@@ -53,6 +53,7 @@ class Room:
     created: float
     expires: float
     locked: bool
+    door_open: bool = True  # closed: the students already in go on, no new one joins
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Unavailable(RoomError):
 UNREACHABLE = (
     "The class cannot be reached just now (its store does not answer): drawing works, but nothing reaches the class until it does."
 )
-BACKEND = ("_create", "_get", "_secret_hash", "_add", "_current", "_counts", "_all", "_hide", "_lock", "_clear")
+BACKEND = ("_create", "_get", "_secret_hash", "_add", "_current", "_counts", "_all", "_hide", "_lock", "_door", "_remove", "_clear")
 
 
 def _backend_errors() -> tuple[type[BaseException], ...]:
@@ -232,6 +233,14 @@ class Store:
     def lock(self, code: str, secret: str, locked: bool = True) -> None:
         self._lock(self._teacher(code, secret).code, bool(locked))
 
+    def door(self, code: str, secret: str, open_: bool) -> None:
+        """Closed: no new student joins (those in go on); open again: they may."""
+        self._door(self._teacher(code, secret).code, bool(open_))
+
+    def remove(self, code: str, secret: str, student: str) -> None:
+        """A student out for the room's life: their drawings hidden, their next ones refused."""
+        self._remove(self._teacher(code, secret).code, str(student)[:64])
+
     def clear(self, code: str, secret: str) -> None:
         """Every drawing and student gone; the room stays open (and locked or not, as it was)."""
         self._clear(self._teacher(code, secret).code)
@@ -261,6 +270,12 @@ class Store:
     def _hide(self, code: str, drawing_id: int) -> None:
         raise NotImplementedError
 
+    def _door(self, code: str, open_: bool) -> None:
+        raise NotImplementedError
+
+    def _remove(self, code: str, student: str) -> None:
+        raise NotImplementedError
+
     def _lock(self, code: str, locked: bool) -> None:
         raise NotImplementedError
 
@@ -277,6 +292,8 @@ def refused(why: str) -> RoomError:
             "students": f"This class is full ({MAX_STUDENTS} students): your drawing was not sent.",
             "drawings": f"This class holds {MAX_DRAWINGS:,} drawings, its most: no more are sent.",
             "rate": f"At most {PER_SECOND} drawings a second are sent: this one was not.",
+            "door": "The teacher has closed this class to new students: ask them to open it.",
+            "removed": "The teacher has taken you out of this class: your drawings no longer reach it.",
         }[why]
     )
 

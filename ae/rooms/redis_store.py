@@ -16,11 +16,14 @@ from ae import rooms
 from ae.rooms import Drawing, Room
 
 ADD = """
-local room, students, drawings, current, seq, rate = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local room, students, drawings, current, seq, rate, removed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local student, now = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', room) == 0 then return {0, 'gone'} end
 if redis.call('HGET', room, 'locked') == '1' then return {0, 'locked'} end
-if redis.call('SISMEMBER', students, student) == 0 and redis.call('SCARD', students) >= tonumber(ARGV[4]) then return {0, 'students'} end
+if redis.call('SISMEMBER', removed, student) == 1 then return {0, 'removed'} end
+local known = redis.call('SISMEMBER', students, student) == 1
+if not known and redis.call('HGET', room, 'door') == '0' then return {0, 'door'} end
+if not known and redis.call('SCARD', students) >= tonumber(ARGV[4]) then return {0, 'students'} end
 if redis.call('HLEN', drawings) >= tonumber(ARGV[5]) then return {0, 'drawings'} end
 redis.call('ZREMRANGEBYSCORE', rate, '-inf', now - 1.0)
 if redis.call('ZCARD', rate) >= tonumber(ARGV[6]) then return {0, 'rate'} end
@@ -44,7 +47,8 @@ class RedisStore(rooms.Store):
     @staticmethod
     def _keys(code: str) -> dict[str, str]:
         base = f"ae:room:{code}"
-        return {part: f"{base}:{part}" if part != "room" else base for part in ("room", "students", "drawings", "current", "seq", "hidden")}
+        parts = ("room", "students", "drawings", "current", "seq", "hidden", "removed")
+        return {part: f"{base}:{part}" if part != "room" else base for part in parts}
 
     def _create(self, room: Room, secret_hash: str) -> bool:
         key = self._keys(room.code)["room"]
@@ -68,7 +72,15 @@ class RedisStore(rooms.Store):
         f = self.redis.hgetall(self._keys(code)["room"])
         if not f or b"model" not in f:
             return None
-        return Room(code, f[b"model"].decode(), int(f[b"latent_dim"]), float(f[b"created"]), float(f[b"expires"]), f[b"locked"] == b"1")
+        return Room(
+            code,
+            f[b"model"].decode(),
+            int(f[b"latent_dim"]),
+            float(f[b"created"]),
+            float(f[b"expires"]),
+            f[b"locked"] == b"1",
+            f.get(b"door") != b"0",
+        )
 
     def _secret_hash(self, code: str) -> str | None:
         value = self.redis.hget(self._keys(code)["room"], "secret")
@@ -82,7 +94,8 @@ class RedisStore(rooms.Store):
         payload = struct.pack(">I", len(head)) + head + pixels.tobytes() + z.tobytes()
         rate = f"{k['room']}:rate:{student}"
         args = [student, repr(now), payload, rooms.MAX_STUDENTS, rooms.MAX_DRAWINGS, rooms.PER_SECOND]
-        drawing_id, status = self.add_script(keys=[k["room"], k["students"], k["drawings"], k["current"], k["seq"], rate], args=args)
+        keys = [k["room"], k["students"], k["drawings"], k["current"], k["seq"], rate, k["removed"]]
+        drawing_id, status = self.add_script(keys=keys, args=args)
         status = status.decode() if isinstance(status, bytes) else status
         if status != "ok":
             raise rooms.refused(status)
@@ -117,6 +130,21 @@ class RedisStore(rooms.Store):
         pipe = self.redis.pipeline()
         pipe.sadd(k["hidden"], drawing_id)
         pipe.expireat(k["hidden"], int(expires) + 1)
+        pipe.execute()
+
+    def _door(self, code: str, open_: bool) -> None:
+        self.redis.hset(self._keys(code)["room"], "door", int(open_))
+
+    def _remove(self, code: str, student: str) -> None:
+        k = self._keys(code)
+        expires = int(self._get(code).expires) + 1
+        theirs = [d.id for d in self._all(code) if d.student == student]  # a teacher's click: every drawing read once
+        pipe = self.redis.pipeline()
+        pipe.sadd(k["removed"], student)
+        pipe.expireat(k["removed"], expires)
+        if theirs:
+            pipe.sadd(k["hidden"], *theirs)
+            pipe.expireat(k["hidden"], expires)
         pipe.execute()
 
     def _lock(self, code: str, locked: bool) -> None:

@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS drawings (id INTEGER PRIMARY KEY AUTOINCREMENT, room 
   error_share REAL, code_share REAL, time REAL NOT NULL, hidden INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS drawings_by_student ON drawings (room, student, id);
 CREATE TABLE IF NOT EXISTS current (room TEXT NOT NULL, student TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (room, student));
+CREATE TABLE IF NOT EXISTS removed (room TEXT NOT NULL, student TEXT NOT NULL, PRIMARY KEY (room, student));
 """
+ADDED_COLUMNS = {"door": "ALTER TABLE rooms ADD COLUMN door INTEGER NOT NULL DEFAULT 1"}  # files made before them
 COLUMNS = "id, student, nickname, pixels, code, error_share, code_share, time, hidden"
 
 
@@ -41,6 +43,10 @@ class SqliteStore(rooms.Store):
         self.db.execute("PRAGMA busy_timeout=30000")
         with self.mutex:
             self.db.executescript(SCHEMA)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(rooms)")}
+            for column, sql in ADDED_COLUMNS.items():
+                if column not in have:
+                    self.db.execute(sql)
 
     def _read(self, sql: str, args=()) -> list:
         with self.mutex:
@@ -57,7 +63,7 @@ class SqliteStore(rooms.Store):
                 db.execute("DELETE FROM rooms WHERE code = ?", (code,))
             try:
                 db.execute(
-                    "INSERT INTO rooms VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
+                    "INSERT INTO rooms (code, secret, model, latent_dim, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
                     (room.code, secret_hash, room.model, room.latent_dim, room.created, room.expires),
                 )
             except sqlite3.IntegrityError:
@@ -65,8 +71,8 @@ class SqliteStore(rooms.Store):
         return True
 
     def _get(self, code: str) -> Room | None:
-        rows = self._read("SELECT code, model, latent_dim, created, expires, locked FROM rooms WHERE code = ?", (code,))
-        return Room(*rows[0][:5], bool(rows[0][5])) if rows else None
+        rows = self._read("SELECT code, model, latent_dim, created, expires, locked, door FROM rooms WHERE code = ?", (code,))
+        return Room(*rows[0][:5], bool(rows[0][5]), bool(rows[0][6])) if rows else None
 
     def _secret_hash(self, code: str) -> str | None:
         rows = self._read("SELECT secret FROM rooms WHERE code = ?", (code,))
@@ -74,13 +80,17 @@ class SqliteStore(rooms.Store):
 
     def _add(self, room, student, nickname, pixels, z, shares, now) -> Drawing:
         with self._write() as db:
-            row = db.execute("SELECT locked, students, drawings FROM rooms WHERE code = ?", (room.code,)).fetchone()
+            row = db.execute("SELECT locked, students, drawings, door FROM rooms WHERE code = ?", (room.code,)).fetchone()
             if row is None:
                 raise rooms.refused("gone")
-            locked, students, drawings = row
+            locked, students, drawings, door = row
             if locked:
                 raise rooms.refused("locked")
+            if db.execute("SELECT 1 FROM removed WHERE room = ? AND student = ?", (room.code, student)).fetchone():
+                raise rooms.refused("removed")
             known = db.execute("SELECT 1 FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()
+            if not known and not door:
+                raise rooms.refused("door")
             if not known and students >= rooms.MAX_STUDENTS:
                 raise rooms.refused("students")
             if drawings >= rooms.MAX_DRAWINGS:
@@ -123,6 +133,15 @@ class SqliteStore(rooms.Store):
     def _lock(self, code: str, locked: bool) -> None:
         with self._write() as db:
             db.execute("UPDATE rooms SET locked = ? WHERE code = ?", (int(locked), code))
+
+    def _door(self, code: str, open_: bool) -> None:
+        with self._write() as db:
+            db.execute("UPDATE rooms SET door = ? WHERE code = ?", (int(open_), code))
+
+    def _remove(self, code: str, student: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO removed VALUES (?, ?)", (code, student))
+            db.execute("UPDATE drawings SET hidden = 1 WHERE room = ? AND student = ?", (code, student))
 
     def _clear(self, code: str) -> None:
         with self._write() as db:

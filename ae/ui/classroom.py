@@ -149,7 +149,9 @@ def joins_per_minute() -> int:
     try:
         return max(1, int(text))
     except ValueError:
-        raise rooms.RoomError(f"This server's {JOINS_PER_MINUTE} is {text[:20]!r}, not a whole number: nobody can join until it is.") from None
+        raise rooms.RoomError(
+            f"This server's {JOINS_PER_MINUTE} is {text[:20]!r}, not a whole number: nobody can join until it is."
+        ) from None
 
 
 def joined(address: str, now: float | None = None) -> None:
@@ -160,7 +162,9 @@ def joined(address: str, now: float | None = None) -> None:
         recent = [t for t in _JOINS.get(address, []) if t > now - 60]
         if len(recent) >= most:
             _JOINS[address] = recent
-            raise rooms.RoomError(f"More than {most} pages joined classes from your network in the last minute: wait a moment, then draw again.")
+            raise rooms.RoomError(
+                f"More than {most} pages joined classes from your network in the last minute: wait a moment, then draw again."
+            )
         _JOINS[address] = [*recent, now]
         if len(_JOINS) > 10_000:  # addresses seen long ago go
             for key in [k for k, v in _JOINS.items() if not v or v[-1] < now - 60]:

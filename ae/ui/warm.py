@@ -1,7 +1,7 @@
 """What a first visit would wait for, done before and as the server starts: every checkpoint
-loaded, MNIST read and the default model's codes (`essentials`, before the server answers: a
-few seconds), then in the background its Compress measures, its class map and every model
-exported for the page, the default first (`start`). A class that arrives at once on a fresh
+loaded and MNIST read (`essentials`, before the server answers: under a second), then in the
+background the default model's test codes, its Compress measures, its class map and every model's
+arguments for the page, the default first (`start`). A class that arrives at once on a fresh
 server finds it ready. `python -m ae.serve` does both; app.py starts the background part at the
 first visit too (for `streamlit run app.py`). The caches warmed are the process's own (functools),
 which exist before the Streamlit runtime does and which no client can empty."""
@@ -25,13 +25,13 @@ def _default():
 
 
 def essentials() -> None:
-    """Every checkpoint, MNIST, the default model's test codes: what the first pages ask for."""
-    from ae.ui import catalog, inputs
+    """Every checkpoint and MNIST: what the first page asks for (the default model's test codes,
+    a second of encoding, come first in the background)."""
+    from ae.ui import inputs
 
     default, _ = _default()
     if default is not None and inputs.test_digits() is not None:
         inputs.train_digits()
-        catalog.test_codes(default, catalog.MAP_DIGITS)
 
 
 def start() -> None:
@@ -61,6 +61,7 @@ def _warm() -> None:
         if default is None:
             return
         if inputs.test_digits() is not None:
+            catalog.test_codes(default, catalog.MAP_DIGITS)  # Explore's map, the class's, the code editor's
             measures.quantiser(default), measures.curves(default)  # queued in ae.ui.later's worker
             catalog.code_editor(default)
             classroom.background(default)
