@@ -87,7 +87,7 @@ class LinearCoder:
 @functools.lru_cache(maxsize=1)
 def pca_basis(data_dir: str | None = None) -> LinearCoder:
     """Every principal component of the 48k training digits, once per process."""
-    images = mnist.load_split("train", data_dir)[0].reshape(-1, 784)
+    images = mnist.load_split("train", data_dir, keep=False)[0].reshape(-1, 784)
     total, outer = np.zeros(784), np.zeros((784, 784))
     for start in range(0, len(images), 4000):  # in parts: a server's memory never holds the float copy of all
         part = images[start : start + 4000].astype(np.float64) / 255.0

@@ -49,9 +49,12 @@ def mnist_available(data_dir: str | os.PathLike | None = None) -> bool:
     return all((raw / name).is_file() for name in RAW_FILES)
 
 
-def load(train: bool, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 28, 28), labels int64 (N,)), read once per process; shared: read-only."""
-    return _load(bool(train), str(resolve_data_dir(data_dir).resolve()))
+def load(train: bool, data_dir=None, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 28, 28), labels int64 (N,)), read once per process and kept (shared:
+    read-only); `keep=False` reads them for this caller alone (a server's one-off use of the 47 MB
+    training file)."""
+    root = str(resolve_data_dir(data_dir).resolve())
+    return _load(bool(train), root) if keep else _load.__wrapped__(bool(train), root)
 
 
 @functools.lru_cache(maxsize=4)
@@ -87,17 +90,17 @@ def split_indices() -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(~validation), np.flatnonzero(validation)
 
 
-def load_split(split: str, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """'train' (48k), 'val' (12k) or 'test' (10k) as (images uint8 (N, 28, 28), labels)."""
+def load_split(split: str, data_dir=None, keep: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """'train' (48k), 'val' (12k) or 'test' (10k) as (images uint8 (N, 28, 28), labels); `keep` as in `load`."""
     if split == "test":
-        return load(False, data_dir)
+        return load(False, data_dir, keep)
     if split not in ("train", "val"):
         raise ValueError(f"split must be train, val or test, not {split!r}")
-    images, labels = load(True, data_dir)
+    images, labels = load(True, data_dir, keep)
     idx = split_indices()[0 if split == "train" else 1]
     return images[idx], labels[idx]
 
 
-def digits(split: str, count: int | None = None, data_dir=None) -> np.ndarray:
-    """The first `count` digits of a split as (N, 28, 28) float32 in [0, 1]."""
-    return load_split(split, data_dir)[0][:count].astype(np.float32) / np.float32(255.0)
+def digits(split: str, count: int | None = None, data_dir=None, keep: bool = True) -> np.ndarray:
+    """The first `count` digits of a split as (N, 28, 28) float32 in [0, 1]; `keep` as in `load`."""
+    return load_split(split, data_dir, keep)[0][:count].astype(np.float32) / np.float32(255.0)

@@ -52,6 +52,24 @@ def return_freed_memory() -> None:
     libc.mallopt(-1, 8 << 20)  # M_TRIM_THRESHOLD: at most 8 MB kept free at the heap's top
 
 
+def answer_without_delay() -> None:
+    """TCP_NODELAY on every TCP connection the server accepts. asyncio sets it only where a socket's
+    protocol number says TCP, and the socket Streamlit's server listens on says 0: with Nagle's
+    algorithm on, a run's messages after the first waited for the browser's delayed ACK, about 40 ms
+    on every rerun, whatever the page (docs/performance.md)."""
+    import asyncio.base_events
+    import socket
+
+    def nodelay(sock) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+
+    asyncio.base_events._set_nodelay = nodelay
+
+
 _serving = False
 
 
@@ -73,6 +91,7 @@ def tune_for_serving() -> None:
     import streamlit  # noqa: F401
 
     return_freed_memory()
+    answer_without_delay()
     gc.freeze()  # a full collection walked the ~10^6 objects these imports leave, mid-rerun
 
 

@@ -13,9 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from bench import appserver, browser, classroom
 
-GOALS = {"install_mb": 700, "pages_rss_mb": 400, "start_s": 2.0, "cpu_ms_per_stroke": 15.0, "class_p95_ms": 1000}
+# issue 27's goals; the latency's is half the 148 ms measured through torch before
+GOALS = {"install_mb": 700, "pages_rss_mb": 400, "start_s": 2.0, "cpu_ms_per_stroke": 15.0, "latency_p95_ms": 74, "class_p95_ms": 1000}
 
 
 def folder_mb(folder: Path) -> float:
@@ -58,15 +61,24 @@ def server_path(url: str, pid: int, strokes: int) -> dict:
     session = StreamlitSession(url)
     live = session.rerun(page="draw").component("ae.live.live")
     pool = drawings(strokes)
-    before = classroom.cpu_s(pid)
+    before, times = classroom.cpu_s(pid), []
     for n, (png, _) in enumerate(pool):
         value = {"png": png, "strokes": n + 1, "runtime": "failed", "reason": "bench: the server's path"}
+        started = time.perf_counter()
         run = session.rerun(widgets={live.id: json.dumps(value)}, fragment=live.fragment)
+        times.append(1000 * (time.perf_counter() - started))
         assert run.status and not run.exceptions, run.exceptions
     cpu_ms = 1000 * (classroom.cpu_s(pid) - before) / len(pool)
     session.close()
     time.sleep(3)  # settled
-    return {"pages_rss_mb": classroom.rss_mb(pid), "cpu_ms_per_stroke": round(cpu_ms, 1), "strokes": len(pool)}
+    p50, p95 = np.percentile(times, [50, 95])
+    return {
+        "pages_rss_mb": classroom.rss_mb(pid),
+        "cpu_ms_per_stroke": round(cpu_ms, 1),
+        "strokes": len(pool),
+        "rerun_p50_ms": round(float(p50), 1),
+        "rerun_p95_ms": round(float(p95), 1),
+    }
 
 
 @contextlib.contextmanager
@@ -138,7 +150,8 @@ def markdown(r: dict) -> list[str]:
         f"| server start to the first page's run done | {r['start_s']:.2f} s | <= {g['start_s']} s |",
         f"| server memory after every page, Draw on the server path | {r['pages_rss_mb']:,} MB | <= {g['pages_rss_mb']} MB |",
         f"| server CPU a stroke on the server path ({r['strokes']} strokes) | {r['cpu_ms_per_stroke']} ms | <= {g['cpu_ms_per_stroke']} ms |",
-        f"| Draw without the live runtime, pointer-up to the server's reconstruction, {lat['strokes']} strokes | p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms | |",
+        f"| the same strokes' rerun, stroke end to the server's last message (protocol level) | p50 {r['rerun_p50_ms']} ms, p95 {r['rerun_p95_ms']} ms | |",
+        f"| Draw without the live runtime, pointer-up to the server's reconstruction, {lat['strokes']} strokes | p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms | p95 <= {g['latency_p95_ms']} ms |",
     ]
     for name, label in (("both", "two servers"), ("one_killed", "two servers, the first killed halfway")):
         c = r["nginx_class"][name]

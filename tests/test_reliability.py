@@ -161,3 +161,35 @@ def _reaped(pid: int) -> bool:
         return os.waitpid(pid, os.WNOHANG)[0] == pid
     except ChildProcessError:
         return True
+
+
+def test_the_server_sends_without_waiting_for_acks():
+    """Nagle's algorithm off on accepted connections, also where the listening socket's protocol
+    number is 0 (Streamlit's is): otherwise a run's later messages wait for a delayed ACK."""
+    import asyncio
+    import socket
+
+    from ae import runtime
+
+    runtime.answer_without_delay()
+    seen = []
+
+    async def main():
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0)  # proto 0, as Streamlit binds it
+        listener.bind(("127.0.0.1", 0))
+
+        async def handle(reader, writer):
+            seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(handle, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(main())
+    assert seen and seen[0] != 0
