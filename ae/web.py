@@ -56,7 +56,7 @@ async def model_file(request: Request) -> Response:
     checkpoint = checkpoints.default_dir() / f"{name}{checkpoints.SUFFIX}"
     doc = served.description(checkpoint)
     wanted = request.query_params.get("v")
-    if doc is None or (wanted is not None and not doc.get("source", "").startswith(wanted)):
+    if doc is None or (wanted is not None and (len(wanted) != 16 or not doc.get("source", "").startswith(wanted))):
         return PlainTextResponse("not found", 404)
     path = served.folder_of(checkpoint) / file
     if not path.is_file():

@@ -364,3 +364,14 @@ def test_a_clients_clear_cache_leaves_the_servers_shared_state():
     caching.cache_data.clear()  # what the server does for a client's clear_cache (AppSession._handle_clear_cache_request)
     caching.cache_resource.clear()
     assert ([f.cache_info().currsize for f in shared], classroom.store()) == before
+
+
+def test_without_torch_the_train_page_says_what_to_install(monkeypatch):
+    from ae import runtime
+
+    monkeypatch.delenv("AE_TRAINING", raising=False)
+    monkeypatch.setattr(runtime, "torch_installed", lambda: False)
+    at = app("train")
+    no_exception(at)
+    (said,) = [i.value for i in at.info if "PyTorch" in i.value]
+    assert "requirements-train.txt" in said and not at.get("form")  # no form to start a run with

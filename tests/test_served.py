@@ -149,6 +149,7 @@ def test_the_routes_serve_the_model_files_by_version_and_answer_health(serving_a
         assert served.unpack(r.read()).startswith(b"\x08")  # an ONNX model's first field
     for wrong in [
         "conv32/encoder.packed.gz?v=0000000000000000",
+        "conv32/encoder.packed.gz?v=",  # no version is not every version
         "conv32/conv32.safetensors",
         "..%2Fconv32/meter.json.gz",
         "nope/meter.json.gz",
