@@ -66,6 +66,50 @@ def redis_server():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def behind_nginx(urls: list[str]):
+    """Debian's nginx with the repo's recipe (deploy/nginx.conf), its app servers and port swapped
+    for these, until the block ends; yields its URL once it answers."""
+    import re
+    import shutil
+
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    servers = re.findall(r"server app\d:8501[^;]*;", conf)
+    if len(servers) != len(urls):
+        raise ValueError(f"deploy/nginx.conf lists {len(servers)} app servers, not {len(urls)}")
+    for line, url in zip(servers, urls):
+        conf = conf.replace(line, line.replace(line.split()[1], url.removeprefix("http://")), 1)
+    port, folder = free_port(), Path(tempfile.mkdtemp(prefix="ae-nginx-"))
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};").replace(
+        "access_log /dev/stdout ae;", f"access_log {folder}/access.log ae;"
+    )
+    (folder / "nginx.conf").write_text(conf)
+    settings = f"daemon off; pid {folder}/nginx.pid; error_log {folder}/error.log;"
+    program = shutil.which("nginx") or "/usr/sbin/nginx"
+    proc = subprocess.Popen(
+        [program, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-g", settings], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/ae/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(
+                        f"nginx did not answer: {(folder / 'error.log').read_text()[-500:] if (folder / 'error.log').exists() else ''}"
+                    ) from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

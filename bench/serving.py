@@ -81,22 +81,6 @@ def server_path(url: str, pid: int, strokes: int) -> dict:
     }
 
 
-@contextlib.contextmanager
-def behind_nginx(urls: list[str]):
-    """deploy/nginx.conf in front of these servers (tests/test_balancer.py's way); yields its URL."""
-    from tests.test_balancer import _nginx, _wait
-
-    with tempfile.TemporaryDirectory() as folder:
-        port = appserver.free_port()
-        proc, _ = _nginx(Path(folder), port, [int(u.rsplit(":", 1)[1]) for u in urls])
-        try:
-            _wait(f"http://127.0.0.1:{port}", proc)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(10)
-
-
 def nginx_class(python: str, env: dict, users: int, seconds: float) -> dict:
     """A class through nginx on two servers and one Redis (the teacher on the second server): once
     as it is, once with the first server killed halfway through the drawing."""
@@ -106,7 +90,7 @@ def nginx_class(python: str, env: dict, users: int, seconds: float) -> dict:
             shared = {**env, "AE_ROOMS": redis_url, "STREAMLIT_SERVER_COOKIE_SECRET": "bench"}
             urls = [stack.enter_context(appserver.serve(shared, python=python, timeout=120)) for _ in range(2)]
             pids = [appserver.server_pid(u) for u in urls]
-            front = stack.enter_context(behind_nginx(urls))
+            front = stack.enter_context(appserver.behind_nginx(urls))
             classroom.settle(pids)
             kill = (10 + seconds / 2, pids[0]) if killed else None
             out["one_killed" if killed else "both"] = classroom.one_class([(front, urls[1])], redis_url, users, pids, seconds, True, kill)

@@ -4,59 +4,15 @@ come back through nginx to the other as the same students, and nothing stored is
 
 import json
 import os
-import re
 import shutil
 import signal
-import subprocess
-import time
-import urllib.request
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 
 from ae import rooms
-from tests.conftest import ROOT
 
 STUDENTS = 8
-
-
-def _nginx(tmp_path: Path, port: int, upstreams: list[int]):
-    """deploy/nginx.conf with its app servers and port swapped for these; (process, access log)."""
-    conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    servers = re.findall(r"server app\d:8501[^;]*;", conf)
-    assert len(servers) == len(upstreams), "the recipe lists two app servers"
-    for line, up in zip(servers, upstreams):
-        conf = conf.replace(line, line.replace(line.split()[1], f"127.0.0.1:{up}"), 1)
-    log = tmp_path / "access.log"
-    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};").replace("access_log /dev/stdout ae;", f"access_log {log} ae;")
-    (tmp_path / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen(
-        [
-            shutil.which("nginx") or "/usr/sbin/nginx",
-            "-p",
-            str(tmp_path),
-            "-c",
-            str(tmp_path / "nginx.conf"),
-            "-g",
-            f"daemon off; pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    return proc, log
-
-
-def _wait(url: str, proc) -> None:
-    deadline = time.time() + 20
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/ae/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("nginx did not answer")
 
 
 def _stroke(session, room: str, token: str, n: int, fresh: bool):
@@ -90,11 +46,7 @@ def test_a_class_through_nginx_survives_an_app_server_killed_mid_class(tiny_chec
         env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": store_url, "AE_TRAINING": "off"}
         secret_flag = {"STREAMLIT_SERVER_COOKIE_SECRET": "the-same-on-every-replica"}
         servers = [stack.enter_context(appserver.serve({**env, **secret_flag})) for _ in range(2)]
-        port = appserver.free_port()
-        nginx, _ = _nginx(tmp_path, port, [int(u.rsplit(":", 1)[1]) for u in servers])
-        stack.callback(lambda: (nginx.terminate(), nginx.wait(10)))
-        url = f"http://127.0.0.1:{port}"
-        _wait(url, nginx)
+        url = stack.enter_context(appserver.behind_nginx(servers))
 
         students = []
         for n, (png, digit) in enumerate(pool):

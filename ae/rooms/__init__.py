@@ -139,6 +139,7 @@ UNREACHABLE = (
 BACKEND = ("_create", "_get", "_secret_hash", "_add", "_current", "_counts", "_all", "_hide", "_lock", "_door", "_remove", "_clear")
 
 
+@functools.cache
 def _backend_errors() -> tuple[type[BaseException], ...]:
     import sqlite3
 
