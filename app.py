@@ -22,7 +22,6 @@ def main() -> None:
     page = st.navigation(pages)
     links.present()
     links.restore_model([c.name for c in ui.loaded_models()])  # a link's model, before the picker shows one
-    st.session_state[classroom.UNREACHABLE_SAID] = False  # the store's silence is said once a run
     room = classroom.joined_room()  # a class's page uses the class's model
     ui.sidebar_model_picker(fixed=room.model if room else None)
     warm.start()  # once per process: for `streamlit run app.py`, which has no start-up hook

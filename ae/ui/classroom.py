@@ -35,7 +35,7 @@ NICKNAME_KEY = "class_nickname"
 SENT_KEY = "class_sent"  # session: the stroke count last sent, and what came of it
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 FORGET_KEY = "class_forget"  # session: the room whose teacher's key this device is to forget
-UNREACHABLE_SAID = "class_unreachable_said"  # session: the store's silence said in this run
+UNREACHABLE_SAID = "class_unreachable_said"  # session: the run that said the store does not answer
 
 
 def store() -> rooms.Store:
@@ -44,14 +44,27 @@ def store() -> rooms.Store:
 
 
 def reached(fn, default=None):
-    """fn() where the store answers; else `default`, and the page says so once (one sentence)."""
+    """fn() where the store answers; else `default`, and the page says so once a run (one sentence;
+    a fragment's run, the map's refresh, says it again in its place)."""
     try:
         return fn()
     except rooms.Unavailable:
-        if not st.session_state.get(UNREACHABLE_SAID):
-            st.session_state[UNREACHABLE_SAID] = True  # once a run: a rerun clears it again (app.py)
+        if not _unreachable_said():
+            st.session_state[UNREACHABLE_SAID] = _this_run()
             st.warning(rooms.UNREACHABLE, icon=":material/cloud_off:")
         return default
+
+
+def _this_run():
+    """What tells this run (a whole page's or a fragment's) from the last: Streamlit's cursors, made anew for each."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.cursors if ctx is not None else None
+
+
+def _unreachable_said() -> bool:
+    return st.session_state.get(UNREACHABLE_SAID) is _this_run() is not None
 
 
 def _param(name: str) -> str | None:
@@ -99,7 +112,7 @@ def teacher_room() -> tuple[Room, str] | None:
 
 def forged_teacher_link() -> bool:
     """Whether the page's link carries a teacher's secret that runs no room."""
-    return bool(_param("room") and _param("teacher")) and teacher_room() is None and not st.session_state.get(UNREACHABLE_SAID)
+    return bool(_param("room") and _param("teacher")) and teacher_room() is None and not _unreachable_said()
 
 
 def leave() -> None:
