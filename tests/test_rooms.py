@@ -126,10 +126,14 @@ def test_only_the_teachers_secret_can_lock_clear_hide_or_download(store):
             lambda s: store.all_drawings(room.code, s),
             lambda s: store.door(room.code, s, False),
             lambda s: store.remove(room.code, s, "s1"),
+            lambda s: store.pace(room.code, s, 2),
+            lambda s: store.pens(room.code, s, True),
+            lambda s: store.names(room.code, s, True),
+            lambda s: store.star(room.code, s, drawing.id),
         ):
             with pytest.raises(RoomError, match="Only the teacher"):
                 act(forged)
-    assert store.counts(room.code) == (1, 1) and not store.get(room.code).locked
+    assert store.counts(room.code) == (1, 1) and store.get(room.code) == room and store.state(room.code)["starred"] == []
     store.hide(room.code, secret, drawing.id)
     assert store.current(room.code) == [] and store.all_drawings(room.code, secret)[0].hidden
     store.lock(room.code, secret)
@@ -251,3 +255,92 @@ def test_a_removed_student_is_hidden_and_refused_for_the_rooms_life(store):
     store.clear(room.code, secret)
     with pytest.raises(RoomError, match="taken you out"):  # a clear keeps them out too
         _add(store, room, student="troll")
+
+
+def test_the_class_follows_the_teachers_step_and_each_drawing_keeps_its_step(store):
+    room, secret = store.create("conv32", 4)
+    free = _add(store, room, student="a")
+    before = store.state(room.code)
+    store.pace(room.code, secret, 1)
+    assert store.get(room.code).step == 1 and store.state(room.code)["tag"] != before["tag"]
+    one_a, one_b = _add(store, room, student="a"), _add(store, room, student="b")
+    store.pace(room.code, secret, 2)
+    two_a = _add(store, room, student="a")
+    assert [d.step for d in (free, one_a, one_b, two_a)] == [0, 1, 1, 2]
+    assert [d.id for d in store.current(room.code, step=1)] == [one_a.id, one_b.id]  # step 1's map
+    assert [d.id for d in store.current(room.code, step=2)] == [two_a.id]
+    assert [d.id for d in store.current(room.code)] == [one_b.id, two_a.id]  # all steps: each student's latest
+    assert [d.step for d in store.all_drawings(room.code, secret)] == [0, 1, 1, 2]  # the download keeps it
+    with pytest.raises(RoomError, match="step is a number"):
+        store.pace(room.code, secret, -1)
+    store.clear(room.code, secret)
+    assert store.current(room.code, step=2) == [] and store.get(room.code).step == 2
+
+
+def test_pens_down_stops_every_drawing_until_the_pens_go_up(store):
+    room, secret = store.create("conv32", 4)
+    _add(store, room, student="a")
+    store.pens(room.code, secret, True)
+    assert store.get(room.code).pens_down and store.state(room.code)["pens_down"]
+    for student in ("a", "new"):
+        with pytest.raises(RoomError, match="Pens down"):
+            _add(store, room, student=student)
+    assert store.counts(room.code) == (1, 1)
+    store.pens(room.code, secret, False)
+    _add(store, room, student="new")
+    assert store.counts(room.code) == (2, 2) and not store.state(room.code)["pens_down"]
+
+
+def test_names_hidden_is_the_rooms_and_each_student_has_a_seat_number(store):
+    room, secret = store.create("conv32", 4)
+    seats = [_add(store, room, student=s).seat for s in ("a", "b", "a", "c")]
+    assert seats == [1, 2, 1, 3]
+    assert {d.student: d.seat for d in store.current(room.code)} == {"a": 1, "b": 2, "c": 3}
+    store.names(room.code, secret, True)
+    assert store.get(room.code).names_hidden
+    assert [d.nickname for d in store.all_drawings(room.code, secret)] == ["Ada"] * 4  # the download keeps the names
+    store.names(room.code, secret, False)
+    assert not store.get(room.code).names_hidden
+
+
+def test_the_teachers_picks_are_starred_unstarred_and_bounded(store, monkeypatch):
+    room, secret = store.create("conv32", 4)
+    drawings = [_add(store, room, student=f"s{i}") for i in range(4)]
+    store.star(room.code, secret, drawings[1].id)
+    store.star(room.code, secret, drawings[3].id)
+    assert store.state(room.code)["starred"] == [drawings[1].id, drawings[3].id]
+    assert [d.starred for d in store.current(room.code)] == [False, True, False, True]
+    store.star(room.code, secret, drawings[1].id, on=False)
+    store.hide(room.code, secret, drawings[3].id)  # a hidden drawing is no pick on the map
+    assert store.state(room.code)["starred"] == []
+    monkeypatch.setattr(rooms, "MAX_STARS", 1)
+    store.star(room.code, secret, drawings[0].id)
+    with pytest.raises(RoomError, match="at most 1 picks"):
+        store.star(room.code, secret, drawings[2].id)
+
+
+def test_a_rooms_file_from_before_the_lessons_opens_and_keeps_its_rooms(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """CREATE TABLE rooms (code TEXT PRIMARY KEY, secret TEXT NOT NULL, model TEXT NOT NULL, latent_dim INTEGER NOT NULL,
+             created REAL NOT NULL, expires REAL NOT NULL, locked INTEGER NOT NULL DEFAULT 0, students INTEGER NOT NULL DEFAULT 0,
+             drawings INTEGER NOT NULL DEFAULT 0);
+           CREATE TABLE students (room TEXT NOT NULL, student TEXT NOT NULL, PRIMARY KEY (room, student));
+           CREATE TABLE drawings (id INTEGER PRIMARY KEY AUTOINCREMENT, room TEXT NOT NULL, student TEXT NOT NULL,
+             nickname TEXT NOT NULL, pixels BLOB NOT NULL, code BLOB NOT NULL, error_share REAL, code_share REAL, time REAL NOT NULL,
+             hidden INTEGER NOT NULL DEFAULT 0);"""
+    )
+    old.execute(
+        "INSERT INTO rooms (code, secret, model, latent_dim, created, expires) VALUES ('2345678AC', ?, 'conv32', 4, 0, ?)",
+        (rooms.secret_hash("key"), time.time() + 3600),
+    )
+    old.commit()
+    old.close()
+    store = rooms.open_store(str(path))
+    room = store.get("2345678AC")
+    assert room is not None and room.door_open and room.step == 0 and not room.pens_down
+    store.pace(room.code, "key", 3)
+    assert _add(store, store.get(room.code)).step == 3 and store.current(room.code, step=3)[0].seat == 1

@@ -7,6 +7,8 @@ several app servers sharing their rooms, `AE_ROOMS=redis://host:port/0`).
     store.add(room.code, student, "Ada", pixels, code, shares)   # RoomError: one sentence
     store.current(room.code)                         # each student's latest drawing, not hidden
     store.lock(room.code, secret)                    # only with the secret: lock, clear, hide, download
+    store.pace(room.code, secret, 2)                 # the class follows the teacher's lesson, step 2
+    store.pens(room.code, secret, down=True)         # every canvas stops until the pens go up
 
 Everything a user sends is checked here, before it is stored: a join code from an alphabet
 without look-alikes, 28x28 uint8 pixels, a finite code of the room's size, shares in [0, 1], a
@@ -37,6 +39,7 @@ CODE_LENGTH = 9  # 26^9: 42.3 bits
 MAX_STUDENTS = 200
 MAX_DRAWINGS = 5000
 PER_SECOND = 5  # drawings a student may send in any second
+MAX_STARS = 24  # the teacher's picks a room keeps
 NICKNAME = 20  # characters at most
 HOURS = 24  # a room's life, unless AE_ROOM_HOURS says otherwise
 
@@ -54,6 +57,14 @@ class Room:
     expires: float
     locked: bool
     door_open: bool = True  # closed: the students already in go on, no new one joins
+    step: int = 0  # the lesson's step the class follows (1, 2, ...), 0 where the class draws freely
+    pens_down: bool = False  # every student's canvas stopped until the teacher lifts it
+    names_hidden: bool = False  # nicknames shown as seat numbers on the teacher's pages
+
+    def state(self, starred=()) -> dict:
+        """What every page in the room may know and follows (ae/web.py's /ae/room), with a tag that changes with it."""
+        state = {"step": self.step, "pens_down": self.pens_down, "locked": self.locked, "starred": sorted(starred)}
+        return {**state, "tag": hashlib.sha256(repr(sorted(state.items())).encode()).hexdigest()[:12]}
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,9 @@ class Drawing:
     code_share: float | None  # the share whose codes lie nearer a digit class
     time: float
     hidden: bool
+    step: int = 0  # the lesson's step the room was at when it was stored (0: no lesson)
+    seat: int = 0  # the student's number in the room (1, 2, ... in the order they joined)
+    starred: bool = False  # one of the teacher's picks
 
     @property
     def unusual(self) -> float:
@@ -136,7 +150,24 @@ class Unavailable(RoomError):
 UNREACHABLE = (
     "The class cannot be reached just now (its store does not answer): drawing works, but nothing reaches the class until it does."
 )
-BACKEND = ("_create", "_get", "_secret_hash", "_add", "_current", "_counts", "_all", "_hide", "_lock", "_door", "_remove", "_clear")
+BACKEND = (
+    "_create",
+    "_get",
+    "_secret_hash",
+    "_add",
+    "_current",
+    "_counts",
+    "_all",
+    "_hide",
+    "_lock",
+    "_door",
+    "_remove",
+    "_clear",
+    "_set",
+    "_star",
+    "_starred",
+)
+SETTINGS = ("step", "pens_down", "names_hidden")  # the room's settings the teacher changes (Room's fields, the backends' names)
 
 
 @functools.cache
@@ -209,10 +240,16 @@ class Store:
             raise RoomError("This page has no place in the class: reload it.")
         return self._add(room, student, clean_nickname(nickname), pixels, z, shares, time.time())
 
-    def current(self, code: str) -> list[Drawing]:
-        """Each student's latest drawing, unless the teacher hid it; oldest first."""
+    def current(self, code: str, step: int | None = None) -> list[Drawing]:
+        """Each student's latest drawing (in a lesson's step, where one is given), unless the
+        teacher hid it; oldest first."""
         room = self.get(code)
-        return self._current(room.code) if room else []
+        return self._current(room.code, None if step is None else int(step)) if room else []
+
+    def state(self, code: str) -> dict | None:
+        """Room.state, the teacher's picks included; None where there is no such room."""
+        room = self.get(code)
+        return room.state(self._starred(room.code)) if room else None
 
     def counts(self, code: str) -> tuple[int, int]:
         """(students who have sent a drawing, drawings kept)."""
@@ -242,6 +279,27 @@ class Store:
         """A student out for the room's life: their drawings hidden, their next ones refused."""
         self._remove(self._teacher(code, secret).code, str(student)[:64])
 
+    def pace(self, code: str, secret: str, step: int) -> None:
+        """The lesson's step every student's page follows, and that their drawings are kept under (0: none)."""
+        if not 0 <= int(step) <= 99:
+            raise RoomError("A lesson's step is a number from 1 to 99 (0 ends the lesson).")
+        self._set(self._teacher(code, secret).code, "step", int(step))
+
+    def pens(self, code: str, secret: str, down: bool) -> None:
+        """Pens down: every student's canvas stops, and no drawing is taken, until they go up."""
+        self._set(self._teacher(code, secret).code, "pens_down", int(bool(down)))
+
+    def names(self, code: str, secret: str, hidden: bool) -> None:
+        """Nicknames shown as seat numbers on the teacher's pages (the download keeps them)."""
+        self._set(self._teacher(code, secret).code, "names_hidden", int(bool(hidden)))
+
+    def star(self, code: str, secret: str, drawing_id: int, on: bool = True) -> None:
+        """A drawing among the teacher's picks (at most MAX_STARS), or out of them."""
+        room = self._teacher(code, secret)
+        if on and len(self._starred(room.code)) >= MAX_STARS and int(drawing_id) not in self._starred(room.code):
+            raise RoomError(f"The class keeps at most {MAX_STARS} picks: unstar one first.")
+        self._star(room.code, int(drawing_id), bool(on))
+
     def clear(self, code: str, secret: str) -> None:
         """Every drawing and student gone; the room stays open (and locked or not, as it was)."""
         self._clear(self._teacher(code, secret).code)
@@ -259,7 +317,16 @@ class Store:
     def _add(self, room: Room, student: str, nickname: str, pixels, z, shares, now: float) -> Drawing:
         raise NotImplementedError
 
-    def _current(self, code: str) -> list[Drawing]:
+    def _current(self, code: str, step: int | None) -> list[Drawing]:
+        raise NotImplementedError
+
+    def _set(self, code: str, setting: str, value: int) -> None:  # setting: one of SETTINGS
+        raise NotImplementedError
+
+    def _star(self, code: str, drawing_id: int, on: bool) -> None:
+        raise NotImplementedError
+
+    def _starred(self, code: str) -> set[int]:
         raise NotImplementedError
 
     def _counts(self, code: str) -> tuple[int, int]:
@@ -295,8 +362,12 @@ def refused(why: str) -> RoomError:
             "rate": f"At most {PER_SECOND} drawings a second are sent: this one was not.",
             "door": "The teacher has closed this class to new students: ask them to open it.",
             "removed": "The teacher has taken you out of this class: your drawings no longer reach it.",
+            "pens_down": PENS_DOWN,
         }[why]
     )
+
+
+PENS_DOWN = "Pens down: the teacher has paused the class. Look up!"
 
 
 def default_location() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+from dataclasses import replace
 
 import numpy as np
 import redis
@@ -17,9 +18,12 @@ from ae.rooms import Drawing, Room
 
 ADD = """
 local room, students, drawings, current, seq, rate, removed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local in_step, seats = KEYS[8], KEYS[9]
 local student, now = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', room) == 0 then return {0, 'gone'} end
 if redis.call('HGET', room, 'locked') == '1' then return {0, 'locked'} end
+if redis.call('HGET', room, 'pens_down') == '1' then return {0, 'pens_down'} end
+if (redis.call('HGET', room, 'step') or '0') ~= ARGV[7] then return {0, 'moved'} end
 if redis.call('SISMEMBER', removed, student) == 1 then return {0, 'removed'} end
 local known = redis.call('SISMEMBER', students, student) == 1
 if not known and redis.call('HGET', room, 'door') == '0' then return {0, 'door'} end
@@ -30,13 +34,18 @@ if redis.call('ZCARD', rate) >= tonumber(ARGV[6]) then return {0, 'rate'} end
 local id = redis.call('INCR', seq)
 redis.call('ZADD', rate, now, id)
 redis.call('PEXPIRE', rate, 2000)
-redis.call('SADD', students, student)
+if not known then
+  redis.call('SADD', students, student)
+  redis.call('HSET', seats, student, redis.call('SCARD', students))
+end
 redis.call('HSET', drawings, id, ARGV[3])
 redis.call('HSET', current, student, id)
+redis.call('HSET', in_step, student, id)
 local expires = math.ceil(tonumber(redis.call('HGET', room, 'expires')))
-for i = 2, 5 do redis.call('EXPIREAT', KEYS[i], expires) end
-return {id, 'ok'}
+for _, i in ipairs({2, 3, 4, 5, 8, 9}) do redis.call('EXPIREAT', KEYS[i], expires) end
+return {id, 'ok', tonumber(redis.call('HGET', seats, student) or '0')}
 """
+MOVES = 5  # tries of an addition while the teacher changes the lesson's step under it
 
 
 class RedisStore(rooms.Store):
@@ -47,7 +56,7 @@ class RedisStore(rooms.Store):
     @staticmethod
     def _keys(code: str) -> dict[str, str]:
         base = f"ae:room:{code}"
-        parts = ("room", "students", "drawings", "current", "seq", "hidden", "removed")
+        parts = ("room", "students", "drawings", "current", "seq", "hidden", "removed", "seats", "starred")
         return {part: f"{base}:{part}" if part != "room" else base for part in parts}
 
     def _create(self, room: Room, secret_hash: str) -> bool:
@@ -59,6 +68,9 @@ class RedisStore(rooms.Store):
             "created": room.created,
             "expires": room.expires,
             "locked": 0,
+            "step": 0,
+            "pens_down": 0,
+            "names_hidden": 0,
         }
         if not self.redis.hsetnx(key, "secret", secret_hash):
             return False
@@ -80,6 +92,9 @@ class RedisStore(rooms.Store):
             float(f[b"expires"]),
             f[b"locked"] == b"1",
             f.get(b"door") != b"0",
+            int(f.get(b"step") or 0),
+            f.get(b"pens_down") == b"1",
+            f.get(b"names_hidden") == b"1",
         )
 
     def _secret_hash(self, code: str) -> str | None:
@@ -88,30 +103,56 @@ class RedisStore(rooms.Store):
 
     def _add(self, room, student, nickname, pixels, z, shares, now) -> Drawing:
         k = self._keys(room.code)
-        head = json.dumps(
-            {"student": student, "nickname": nickname, "error_share": shares[0], "code_share": shares[1], "time": now}
-        ).encode()
-        payload = struct.pack(">I", len(head)) + head + pixels.tobytes() + z.tobytes()
-        rate = f"{k['room']}:rate:{student}"
-        args = [student, repr(now), payload, rooms.MAX_STUDENTS, rooms.MAX_DRAWINGS, rooms.PER_SECOND]
-        keys = [k["room"], k["students"], k["drawings"], k["current"], k["seq"], rate, k["removed"]]
-        drawing_id, status = self.add_script(keys=keys, args=args)
-        status = status.decode() if isinstance(status, bytes) else status
+        step = room.step
+        for _ in range(MOVES):  # the drawing is kept under the step the room is at when it is stored
+            head = json.dumps(
+                {"student": student, "nickname": nickname, "error_share": shares[0], "code_share": shares[1], "time": now, "step": step}
+            ).encode()
+            payload = struct.pack(">I", len(head)) + head + pixels.tobytes() + z.tobytes()
+            rate = f"{k['room']}:rate:{student}"
+            args = [student, repr(now), payload, rooms.MAX_STUDENTS, rooms.MAX_DRAWINGS, rooms.PER_SECOND, str(step)]
+            keys = [
+                k["room"],
+                k["students"],
+                k["drawings"],
+                k["current"],
+                k["seq"],
+                rate,
+                k["removed"],
+                self._in_step(room.code, step),
+                k["seats"],
+            ]
+            drawing_id, status, *seat = self.add_script(keys=keys, args=args)
+            status = status.decode() if isinstance(status, bytes) else status
+            if status != "moved":
+                break
+            step = int(self.redis.hget(k["room"], "step") or 0)
         if status != "ok":
-            raise rooms.refused(status)
-        return Drawing(int(drawing_id), student, nickname, pixels, z, shares[0], shares[1], now, False)
+            raise rooms.refused("gone" if status == "moved" else status)
+        return Drawing(int(drawing_id), student, nickname, pixels, z, shares[0], shares[1], now, False, step, int(seat[0]))
+
+    def _in_step(self, code: str, step: int) -> str:
+        return f"{self._keys(code)['current']}:{step}"
 
     def _drawings(self, code: str, ids) -> list[Drawing]:
         k = self._keys(code)
         ids = sorted(int(i) for i in ids)
         if not ids:
             return []
-        hidden = {int(i) for i in self.redis.smembers(k["hidden"])}
-        payloads = self.redis.hmget(k["drawings"], ids)
-        return [_drawing(i, p, i in hidden) for i, p in zip(ids, payloads) if p is not None]
+        pipe = self.redis.pipeline()
+        pipe.smembers(k["hidden"])
+        pipe.smembers(k["starred"])
+        pipe.hgetall(k["seats"])
+        pipe.hmget(k["drawings"], ids)
+        hidden, starred, seats, payloads = pipe.execute()
+        hidden, starred = {int(i) for i in hidden}, {int(i) for i in starred}
+        seats = {s.decode(): int(n) for s, n in seats.items()}
+        drawings = (_drawing(i, p, i in hidden, i in starred) for i, p in zip(ids, payloads) if p is not None)
+        return [replace(d, seat=seats.get(d.student, 0)) for d in drawings]
 
-    def _current(self, code: str) -> list[Drawing]:
-        return [d for d in self._drawings(code, self.redis.hvals(self._keys(code)["current"])) if not d.hidden]
+    def _current(self, code: str, step: int | None) -> list[Drawing]:
+        latest = self._keys(code)["current"] if step is None else self._in_step(code, step)
+        return [d for d in self._drawings(code, self.redis.hvals(latest)) if not d.hidden]
 
     def _counts(self, code: str) -> tuple[int, int]:
         k = self._keys(code)
@@ -131,6 +172,26 @@ class RedisStore(rooms.Store):
         pipe.sadd(k["hidden"], drawing_id)
         pipe.expireat(k["hidden"], int(expires) + 1)
         pipe.execute()
+
+    def _set(self, code: str, setting: str, value: int) -> None:
+        assert setting in rooms.SETTINGS
+        self.redis.hset(self._keys(code)["room"], setting, value)
+
+    def _star(self, code: str, drawing_id: int, on: bool) -> None:
+        k = self._keys(code)
+        if not on:
+            self.redis.srem(k["starred"], drawing_id)
+            return
+        if not self.redis.hexists(k["drawings"], drawing_id):
+            return
+        pipe = self.redis.pipeline()
+        pipe.sadd(k["starred"], drawing_id)
+        pipe.expireat(k["starred"], int(self._get(code).expires) + 1)
+        pipe.execute()
+
+    def _starred(self, code: str) -> set[int]:
+        k = self._keys(code)
+        return {int(i) for i in self.redis.sdiff(k["starred"], k["hidden"])}
 
     def _door(self, code: str, open_: bool) -> None:
         self.redis.hset(self._keys(code)["room"], "door", int(open_))
@@ -152,15 +213,28 @@ class RedisStore(rooms.Store):
 
     def _clear(self, code: str) -> None:
         k = self._keys(code)
-        self.redis.delete(k["students"], k["drawings"], k["current"], k["hidden"])  # seq stays: ids never repeat
+        steps = list(self.redis.scan_iter(match=f"{k['current']}:*", count=100))  # each step's current drawings
+        self.redis.delete(
+            k["students"], k["drawings"], k["current"], k["hidden"], k["seats"], k["starred"], *steps
+        )  # seq stays: ids never repeat
 
 
-def _drawing(drawing_id: int, payload: bytes, hidden: bool) -> Drawing:
+def _drawing(drawing_id: int, payload: bytes, hidden: bool, starred: bool) -> Drawing:
     (size,) = struct.unpack(">I", payload[:4])
     head = json.loads(payload[4 : 4 + size])
     body = payload[4 + size :]
     pixels = np.frombuffer(body[:784], np.uint8).reshape(28, 28)
     code = np.frombuffer(body[784:], np.float32)
     return Drawing(
-        drawing_id, head["student"], head["nickname"], pixels, code, head["error_share"], head["code_share"], head["time"], hidden
+        drawing_id,
+        head["student"],
+        head["nickname"],
+        pixels,
+        code,
+        head["error_share"],
+        head["code_share"],
+        head["time"],
+        hidden,
+        step=head.get("step", 0),
+        starred=starred,
     )

@@ -28,9 +28,21 @@ CREATE TABLE IF NOT EXISTS drawings (id INTEGER PRIMARY KEY AUTOINCREMENT, room 
 CREATE INDEX IF NOT EXISTS drawings_by_student ON drawings (room, student, id);
 CREATE TABLE IF NOT EXISTS current (room TEXT NOT NULL, student TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (room, student));
 CREATE TABLE IF NOT EXISTS removed (room TEXT NOT NULL, student TEXT NOT NULL, PRIMARY KEY (room, student));
+CREATE TABLE IF NOT EXISTS current_in_step (room TEXT NOT NULL, student TEXT NOT NULL, step INTEGER NOT NULL, id INTEGER NOT NULL,
+  PRIMARY KEY (room, step, student));
 """
-ADDED_COLUMNS = {"door": "ALTER TABLE rooms ADD COLUMN door INTEGER NOT NULL DEFAULT 1"}  # files made before them
-COLUMNS = "id, student, nickname, pixels, code, error_share, code_share, time, hidden"
+ADDED_COLUMNS = {  # (table, column): for files made before them
+    ("rooms", "door"): "INTEGER NOT NULL DEFAULT 1",
+    ("rooms", "step"): "INTEGER NOT NULL DEFAULT 0",
+    ("rooms", "pens_down"): "INTEGER NOT NULL DEFAULT 0",
+    ("rooms", "names_hidden"): "INTEGER NOT NULL DEFAULT 0",
+    ("students", "seat"): "INTEGER NOT NULL DEFAULT 0",
+    ("drawings", "step"): "INTEGER NOT NULL DEFAULT 0",
+    ("drawings", "starred"): "INTEGER NOT NULL DEFAULT 0",
+}
+INDEXES = "CREATE INDEX IF NOT EXISTS drawings_starred ON drawings (room) WHERE starred = 1"  # after ADDED_COLUMNS
+COLUMNS = """d.id, d.student, d.nickname, d.pixels, d.code, d.error_share, d.code_share, d.time, d.hidden, d.step, COALESCE(s.seat, 0), d.starred
+  FROM drawings d LEFT JOIN students s ON s.room = d.room AND s.student = d.student"""
 
 
 class SqliteStore(rooms.Store):
@@ -43,10 +55,10 @@ class SqliteStore(rooms.Store):
         self.db.execute("PRAGMA busy_timeout=30000")
         with self.mutex:
             self.db.executescript(SCHEMA)
-            have = {row[1] for row in self.db.execute("PRAGMA table_info(rooms)")}
-            for column, sql in ADDED_COLUMNS.items():
-                if column not in have:
-                    self.db.execute(sql)
+            for (table, column), kind in ADDED_COLUMNS.items():
+                if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self.db.execute(INDEXES)
 
     def _read(self, sql: str, args=()) -> list:
         with self.mutex:
@@ -71,8 +83,14 @@ class SqliteStore(rooms.Store):
         return True
 
     def _get(self, code: str) -> Room | None:
-        rows = self._read("SELECT code, model, latent_dim, created, expires, locked, door FROM rooms WHERE code = ?", (code,))
-        return Room(*rows[0][:5], bool(rows[0][5]), bool(rows[0][6])) if rows else None
+        rows = self._read(
+            "SELECT code, model, latent_dim, created, expires, locked, door, step, pens_down, names_hidden FROM rooms WHERE code = ?",
+            (code,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return Room(*row[:5], bool(row[5]), bool(row[6]), int(row[7]), bool(row[8]), bool(row[9]))
 
     def _secret_hash(self, code: str) -> str | None:
         rows = self._read("SELECT secret FROM rooms WHERE code = ?", (code,))
@@ -80,12 +98,14 @@ class SqliteStore(rooms.Store):
 
     def _add(self, room, student, nickname, pixels, z, shares, now) -> Drawing:
         with self._write() as db:
-            row = db.execute("SELECT locked, students, drawings, door FROM rooms WHERE code = ?", (room.code,)).fetchone()
+            row = db.execute("SELECT locked, students, drawings, door, pens_down, step FROM rooms WHERE code = ?", (room.code,)).fetchone()
             if row is None:
                 raise rooms.refused("gone")
-            locked, students, drawings, door = row
+            locked, students, drawings, door, pens_down, step = row
             if locked:
                 raise rooms.refused("locked")
+            if pens_down:
+                raise rooms.refused("pens_down")
             if db.execute("SELECT 1 FROM removed WHERE room = ? AND student = ?", (room.code, student)).fetchone():
                 raise rooms.refused("removed")
             known = db.execute("SELECT 1 FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()
@@ -101,22 +121,28 @@ class SqliteStore(rooms.Store):
             if recent >= rooms.PER_SECOND:
                 raise rooms.refused("rate")
             if not known:
-                db.execute("INSERT INTO students VALUES (?, ?)", (room.code, student))
+                db.execute("INSERT INTO students (room, student, seat) VALUES (?, ?, ?)", (room.code, student, students + 1))
+            seat = db.execute("SELECT seat FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()[0]
             db.execute("UPDATE rooms SET students = students + ?, drawings = drawings + 1 WHERE code = ?", (0 if known else 1, room.code))
             cursor = db.execute(
-                "INSERT INTO drawings (room, student, nickname, pixels, code, error_share, code_share, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (room.code, student, nickname, pixels.tobytes(), z.tobytes(), shares[0], shares[1], now),
+                "INSERT INTO drawings (room, student, nickname, pixels, code, error_share, code_share, time, step)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (room.code, student, nickname, pixels.tobytes(), z.tobytes(), shares[0], shares[1], now, step),
             )
             db.execute(
                 "INSERT INTO current VALUES (?, ?, ?) ON CONFLICT (room, student) DO UPDATE SET id = excluded.id",
                 (room.code, student, cursor.lastrowid),
             )
-        return Drawing(cursor.lastrowid, student, nickname, pixels, z, shares[0], shares[1], now, False)
+            db.execute(
+                "INSERT INTO current_in_step VALUES (?, ?, ?, ?) ON CONFLICT (room, step, student) DO UPDATE SET id = excluded.id",
+                (room.code, student, step, cursor.lastrowid),
+            )
+        return Drawing(cursor.lastrowid, student, nickname, pixels, z, shares[0], shares[1], now, False, step, seat)
 
-    def _current(self, code: str) -> list[Drawing]:
-        rows = self._read(
-            f"SELECT {COLUMNS} FROM drawings WHERE id IN (SELECT id FROM current WHERE room = ?) AND hidden = 0 ORDER BY id", (code,)
-        )
+    def _current(self, code: str, step: int | None) -> list[Drawing]:
+        latest = "SELECT id FROM current WHERE room = ?" if step is None else "SELECT id FROM current_in_step WHERE room = ? AND step = ?"
+        args = (code,) if step is None else (code, step)
+        rows = self._read(f"SELECT {COLUMNS} WHERE d.id IN ({latest}) AND d.hidden = 0 ORDER BY d.id", args)
         return [_drawing(row) for row in rows]
 
     def _counts(self, code: str) -> tuple[int, int]:
@@ -124,7 +150,7 @@ class SqliteStore(rooms.Store):
         return tuple(rows[0]) if rows else (0, 0)
 
     def _all(self, code: str) -> list[Drawing]:
-        return [_drawing(row) for row in self._read(f"SELECT {COLUMNS} FROM drawings WHERE room = ? ORDER BY id", (code,))]
+        return [_drawing(row) for row in self._read(f"SELECT {COLUMNS} WHERE d.room = ? ORDER BY d.id", (code,))]
 
     def _hide(self, code: str, drawing_id: int) -> None:
         with self._write() as db:
@@ -133,6 +159,18 @@ class SqliteStore(rooms.Store):
     def _lock(self, code: str, locked: bool) -> None:
         with self._write() as db:
             db.execute("UPDATE rooms SET locked = ? WHERE code = ?", (int(locked), code))
+
+    def _set(self, code: str, setting: str, value: int) -> None:
+        assert setting in rooms.SETTINGS  # a column's name, never a user's text
+        with self._write() as db:
+            db.execute(f"UPDATE rooms SET {setting} = ? WHERE code = ?", (value, code))
+
+    def _star(self, code: str, drawing_id: int, on: bool) -> None:
+        with self._write() as db:
+            db.execute("UPDATE drawings SET starred = ? WHERE room = ? AND id = ?", (int(on), code, drawing_id))
+
+    def _starred(self, code: str) -> set[int]:
+        return {row[0] for row in self._read("SELECT id FROM drawings WHERE room = ? AND starred = 1 AND hidden = 0", (code,))}
 
     def _door(self, code: str, open_: bool) -> None:
         with self._write() as db:
@@ -152,6 +190,7 @@ class SqliteStore(rooms.Store):
         db.execute("DELETE FROM drawings WHERE room = ?", (code,))
         db.execute("DELETE FROM students WHERE room = ?", (code,))
         db.execute("DELETE FROM current WHERE room = ?", (code,))
+        db.execute("DELETE FROM current_in_step WHERE room = ?", (code,))
         db.execute("UPDATE rooms SET students = 0, drawings = 0 WHERE code = ?", (code,))
 
 
@@ -180,4 +219,5 @@ class _Transaction:
 
 def _drawing(row) -> Drawing:
     pixels = np.frombuffer(row[3], np.uint8).reshape(28, 28)
-    return Drawing(row[0], row[1], row[2], pixels, np.frombuffer(row[4], np.float32), row[5], row[6], row[7], bool(row[8]))
+    code = np.frombuffer(row[4], np.float32)
+    return Drawing(row[0], row[1], row[2], pixels, code, row[5], row[6], row[7], bool(row[8]), int(row[9]), int(row[10]), bool(row[11]))
