@@ -3,6 +3,9 @@
     /ae/health                          "ok" once the server answers: for a balancer
     /ae/models/<name>/<file>?v=<digest> a checkpoint's served files (ae.served), for the page
     /ae/made/<digest>/<file>            what the server made for the page (the class map's points)
+    /ae/room/<code>?since=<tag>         a room's state as its students' pages follow it (JSON: the lesson's
+                                        step, pens down, the teacher's picks), once its tag is not `since`
+                                        (held up to 20 s: ae/rooms/watch.py)
     /ae/teach                           the teacher's key to a room, kept as a cookie on this device:
                                         GET ?room=&key= (the private link; then to the Class page),
                                         POST {room, secret} (the Class page, once it opened a room),
@@ -20,7 +23,7 @@ import time
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ae import checkpoints, rooms, served
@@ -72,6 +75,20 @@ async def made_file(request: Request) -> Response:
     if not path.is_file():
         return PlainTextResponse("not found", 404)
     return FileResponse(path, media_type="application/octet-stream", headers={"Cache-Control": FOREVER})
+
+
+async def room_state(request: Request) -> Response:
+    from ae.rooms import watch
+
+    code = rooms.normal_code(request.path_params["code"])
+    since = request.query_params.get("since", "")[:40]
+    try:
+        state = await watch.state_after(code, since) if code else None
+    except rooms.RoomError as e:
+        return PlainTextResponse(str(e), 503, headers={"Cache-Control": "no-store", "Retry-After": "5"})
+    if state is None:
+        return PlainTextResponse("This class has ended, or its code is wrong.", 404, headers={"Cache-Control": "no-store"})
+    return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
 def _keep(response: Response, request: Request, room, secret: str) -> Response:
@@ -136,5 +153,6 @@ def routes(base_url: str = "") -> list[Route]:
         Route(f"{root}/health", health),
         Route(f"{root}/models/{{name}}/{{file}}", model_file),
         Route(f"{root}/made/{{digest}}/{{file}}", made_file),
+        Route(f"{root}/room/{{code}}", room_state),
         Route(f"{root}/teach", teach, methods=["GET", "POST", "DELETE"]),
     ]

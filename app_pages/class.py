@@ -8,7 +8,7 @@ import streamlit as st
 
 from ae import latent, live, rooms, ui
 from ae.rooms import RoomError, files
-from ae.ui import classroom, links
+from ae.ui import classroom, lesson, links
 
 PROJECTOR_CSS = """<style>
 [data-testid='stMain'] { font-size: 1.25rem; }
@@ -87,10 +87,13 @@ def map_view(code: str, secret: str) -> None:
     if choice is None:
         st.error(f"This server has no model {room.model!r} any more, which this room was opened for.")
         return
-    drawings = store.current(room.code)
+    this_step = room.step and st.session_state.get("class_this_step", True)
+    drawings = store.current(room.code, step=room.step if this_step else None)
     students, count = store.counts(room.code)
     state = "locked: no new drawings" if room.locked else "open" if room.door_open else "door closed: no new students"
-    st.html(f'<div class="counts"><b>{students}</b> students · <b>{count}</b> drawings · {state}</div>')
+    state += " · pens down" if room.pens_down else ""
+    shown = f" · the map: {lesson.heading(room.step) if this_step else 'every step'}" if room.step else ""
+    st.html(f'<div class="counts"><b>{students}</b> students · <b>{count}</b> drawings · {state}{html.escape(shown)}</div>')
     found = classroom.background(choice)
     if found is None:
         ui.mnist_missing_note("class_download_mnist")
@@ -110,13 +113,51 @@ def map_view(code: str, secret: str) -> None:
         frame = latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
         ui.picture(ui.digit_picture(frame, 280), f"{pair['names'][0]} to {pair['names'][1]} at t = {t:.1f}")
     for letter, d in zip("AB", chosen):  # the names stay in the map, as text: a label would read markdown
-        hide, remove = st.columns(2)
+        star, hide, remove = st.columns(3)
+        if star.button(
+            f"Unstar {letter}" if d.starred else f"Star {letter}: a pick to discuss", key=f"class_star_{d.id}", icon=":material/star:"
+        ):
+            try:
+                store.star(room.code, secret, d.id, not d.starred)
+                classroom.rerun_part()
+            except RoomError as e:
+                st.warning(str(e), icon=":material/star:")
         if hide.button(f"Hide drawing {letter}", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
             store.hide(room.code, secret, d.id)
             classroom.rerun_part()
         if remove.button(f"Remove the student of {letter}", key=f"class_remove_{d.id}", icon=":material/person_remove:"):
             store.remove(room.code, secret, d.student)  # their drawings hidden, their next ones refused
             classroom.rerun_part()
+
+
+def lead_row(store, room, secret: str) -> None:
+    """Pens down, names hidden and the lesson the class follows: each one click, on every student's page within a second."""
+    pens, names, lead = st.columns([1, 1, 3], vertical_alignment="center")
+    if pens.button("Pens up: drawing again" if room.pens_down else "Pens down", key="class_pens", icon=":material/pan_tool:"):
+        store.pens(room.code, secret, not room.pens_down)
+        classroom.rerun_part()
+    if names.button("Show names" if room.names_hidden else "Hide names", key="class_names", icon=":material/badge:"):
+        store.names(room.code, secret, not room.names_hidden)
+        classroom.rerun_part()
+    with lead:
+        if not room.step:
+            if st.button("Lead the lesson: every student's page follows your steps", key="class_lead", icon=":material/school:"):
+                store.pace(room.code, secret, 1)
+                classroom.rerun_part()
+            return
+        back, ahead, end, where = st.columns([1, 1, 1, 2], vertical_alignment="center")
+        moved = None
+        if back.button("Back", key="class_step_back", icon=":material/arrow_back:", disabled=room.step <= 1):
+            moved = room.step - 1
+        if ahead.button("Next", key="class_step_next", icon=":material/arrow_forward:", disabled=room.step >= len(lesson.STEPS)):
+            moved = room.step + 1
+        if end.button("End the lesson", key="class_lesson_end", icon=":material/stop_circle:"):
+            moved = 0
+        if moved is not None:
+            store.pace(room.code, secret, moved)
+            classroom.rerun_part()
+        where.page_link("app_pages/lesson.py", label=lesson.heading(room.step), icon=":material/co_present:")
+        st.toggle("The map shows this step's drawings (off: every step's)", value=True, key="class_this_step")
 
 
 @st.fragment
@@ -130,6 +171,7 @@ def control_row(code: str, secret: str) -> None:
     room = store.get(code)
     if room is None:
         return
+    lead_row(store, room, secret)
     door, lock, clear, npz, sheet = st.columns(5, vertical_alignment="center")
     if door.button(
         "Close the door: no new students" if room.door_open else "Open the door to new students",

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from ae import features, live, meter, quality, ui
-from ae.rooms import RoomError
 from ae.ui import classroom, links
 
 st.title("Draw a digit")
@@ -116,29 +115,6 @@ def encoder_view(digit) -> None:
     st.caption(f"Then the code: {choice.model.latent_dim} numbers.")
 
 
-def in_class(drawn) -> None:
-    """A student's line: which class, the nickname, and whether the last stroke is on the class map."""
-    nickname = st.session_state.get(classroom.NICKNAME_KEY, "")
-    sent = st.session_state.get(classroom.SENT_KEY)
-    if drawn.digit is not None and (sent is None or sent[0] != drawn.strokes):  # a finished stroke, not yet sent
-        try:
-            classroom.send(room, choice, drawn, nickname)
-            sent = (drawn.strokes, None)
-        except RoomError as e:
-            sent = (drawn.strokes, str(e))
-        st.session_state[classroom.SENT_KEY] = sent
-    said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[1] is None else f" · {sent[1]}"
-    st.markdown(f"You are in class **{classroom.pretty(room)}**: your drawings go to the class's map, anonymously{said}")
-    st.text_input(
-        "Nickname (optional)",
-        max_chars=20,
-        key=classroom.NICKNAME_KEY,
-        placeholder="Nickname (optional)",
-        label_visibility="collapsed",
-        width=220,
-    )
-
-
 def hint(text: str) -> None:
     st.info(text, icon=":material/gesture:")
 
@@ -159,11 +135,11 @@ def workspace():
                 results(digit)
     else:
         class_line = st.container(horizontal=True, vertical_alignment="center", gap="medium") if room is not None else None
-        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice), compare=compared())
+        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice), compare=compared(), room=classroom.for_the_canvas(room))
         digit = drawn.digit
         if class_line is not None:
             with class_line:
-                in_class(drawn)
+                classroom.take_part(room, choice, drawn, "draw_live")
         if drawn.failed:  # the widget says why, in one line: the server draws from here on
             if digit is None:
                 hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")

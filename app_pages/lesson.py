@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from ae import compress, latent, live, quality, ui
-from ae.ui import links, measures
+from ae.ui import classroom, lesson, links, measures
 
 choice = ui.selected_model_or_stop()
 by_size = sorted(ui.loaded_models(), key=lambda c: (c.model.latent_dim, c.meta.architecture != choice.meta.architecture))
@@ -34,13 +34,13 @@ def two_digits():
 
 
 def step_rebuild():
-    live.draw(choice, key="lesson_rebuild")
+    drawing("lesson_rebuild")
 
 
 def step_bottleneck():
     models = bottleneck()
     st.caption(f"From left to right: {', '.join(f'{c.name} ({c.model.latent_dim} numbers)' for c in models)}.")
-    live.draw(choice, key="lesson_bottleneck", compare=models)
+    drawing("lesson_bottleneck", compare=models)
 
 
 def step_denoise():
@@ -78,7 +78,7 @@ def step_walk():
 
 
 def step_digit():
-    live.draw(choice, key="lesson_digit")
+    drawing("lesson_digit")
 
 
 def step_bytes():
@@ -97,77 +97,61 @@ def step_bytes():
     ui.gallery(*measures.squeezed(choice, found[1], q, bits), size=140)
 
 
-# (title, what to say, the widget, the question for the class, the full page's link and its settings)
-STEPS = [
-    (
-        "What an autoencoder is",
-        "An autoencoder squeezes a picture through a small code and rebuilds it from the code alone. Draw a digit: "
-        "the model rebuilds it as you draw, in your browser.",
-        step_rebuild,
-        "What did the model keep of your drawing, and what did it lose?",
-        "draw",
-        {},
-    ),
-    (
-        "The bottleneck",
-        "The code is the bottleneck: everything the decoder knows. The same drawing goes through codes of different sizes, side by side.",
-        step_bottleneck,
-        "How many numbers does it take to rebuild a digit you recognise? What does the smallest code draw?",
-        "draw",
-        {"compare": "1", "models": ",".join(c.name for c in bottleneck())},
-    ),
-    (
-        "Cleaning noise",
-        "Trained on noisy digits with clean targets, an autoencoder learns to remove noise: its code keeps the digit and drops the rest.",
-        step_denoise,
-        "Why can a model trained on noise clean it, when a model trained on clean digits cannot?",
-        "denoise",
-        {},
-    ),
-    (
-        "Walking between two digits",
-        "Similar digits get similar codes. Walk in a straight line from the code of a 3 to the code of an 8 and decode every step.",
-        step_walk,
-        "Do the steps in between look like digits? What would mixing the pixels look like?",
-        "interpolate",
-        {},
-    ),
-    (
-        "Is this a digit?",
-        "A model rebuilds what looks like what it learned, and it places it near the codes of the digits it has seen. "
-        "Draw a letter, a face or a square, and watch the meter under the pictures.",
-        step_digit,
-        "Which drawings fool the model into calling them digits? Why those?",
-        "draw",
-        {},
-    ),
-    (
-        "A digit in a few bytes",
-        "The code is a tiny file: round each of its numbers to a few bits and a digit fits in a few bytes. Here a test 8 "
-        "at 2 bits a number, next to JPEG and PCA given as many bytes.",
-        step_bytes,
-        "How few bytes does a digit need? Why can JPEG not get that small?",
-        "compress",
-        {"bits": "8,4,2"},
-    ),
+# each step's widget, and the settings of its full page's link (the words: ae/ui/lesson.py)
+WIDGETS = [
+    (step_rebuild, {}),
+    (step_bottleneck, {"compare": "1", "models": ",".join(c.name for c in bottleneck())}),
+    (step_denoise, {}),
+    (step_walk, {}),
+    (step_digit, {}),
+    (step_bytes, {"bits": "8,4,2"}),
 ]
+STEPS = lesson.STEPS
+
+
+def drawing(key: str, **kwargs):
+    """The lesson's canvas; in a class the teacher leads, its drawings go to the class's map."""
+    drawn = live.draw(choice, key=key, room=classroom.for_the_canvas(led), **kwargs)
+    if led is not None:
+        classroom.take_part(led, choice, drawn, key)
+
 
 FIELDS = [links.Field("step", "lesson_step", links.number(1, len(STEPS), whole=True))]
 links.restore(FIELDS, "lesson")
+room = classroom.joined_room()
+led = room if room is not None and 1 <= room.step <= len(STEPS) else None  # a student: the teacher picks the step
+leading = classroom.teacher_room()  # (room, secret) where this page's teacher runs a class
+leading = leading if leading is not None and leading[0].step else None
+if led is not None or leading is not None:
+    st.session_state["lesson_step"] = min((led or leading[0]).step, len(STEPS))
 step = st.session_state.setdefault("lesson_step", 1)
-title, say, widget, question, page, settings = STEPS[step - 1]
+words, (widget, settings) = STEPS[step - 1], WIDGETS[step - 1]
+page = words.page
 
-st.title(f"Lesson, step {step} of {len(STEPS)}: {title}")
-st.markdown(say)
+
+def go(to: int) -> None:
+    """Another step: for this page, and where this teacher leads a class, for every student's page."""
+    st.session_state["lesson_step"] = to
+    if leading is not None:
+        classroom.reached(lambda: classroom.store().pace(leading[0].code, leading[1], to))
+    st.rerun()
+
+
+st.title(f"Lesson, step {step} of {len(STEPS)}: {words.title}")
+if led is not None:
+    st.caption(f"Your teacher leads class {classroom.pretty(led)} through this lesson: your page follows their steps.")
+elif leading is not None:
+    st.caption(f"Class {classroom.pretty(leading[0])} follows you: Back and Next move every student's page.")
+st.markdown(words.say)
 widget()
-st.info(f"**Ask the class:** {question}", icon=":material/forum:")
+st.info(f"**Ask the class:** {words.question}", icon=":material/forum:")
+if led is not None:
+    st.stop()  # a student's page: the teacher moves it
 back, ahead, full = st.columns([1, 1, 3], vertical_alignment="center")
 if back.button("Back", icon=":material/arrow_back:", disabled=step == 1, key="lesson_back"):
-    st.session_state["lesson_step"] = step - 1
-    st.rerun()
+    go(step - 1)
 if ahead.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), key="lesson_next"):
-    st.session_state["lesson_step"] = step + 1
-    st.rerun()
+    go(step + 1)
 full.page_link(
     f"app_pages/{page}.py",
     label=f"Open the full {page.capitalize()} page",

@@ -239,9 +239,24 @@ def open_page(b, url: str, path: str = "", width: int = 1440, height: int = 1000
 LIVE = "iframe[title*='live']"  # the widgets of ae.live, one iframe each
 
 
-def live_frame_now(page, index: int = 0, timeout: float = 60_000):
-    """The index-th live widget's frame, as soon as it is there."""
-    return page.locator(LIVE).nth(index).element_handle(timeout=timeout).content_frame()
+def live_frame_now(page, index: int = 0, timeout: float = 60_000, widget: str | None = None):
+    """The index-th live widget's frame, as soon as it is there: of the kind `widget` (main.js's
+    names), else of any kind but a class's Follow widget, which heads a student's every page."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        seen = 0
+        for handle in page.locator(LIVE).element_handles():
+            frame = handle.content_frame()
+            kind = frame.evaluate("document.body.dataset.widget || ''") if frame else ""
+            if not kind:
+                break  # not drawn yet: its kind decides what the index counts
+            if (kind == widget) if widget else kind != "follow":
+                if seen == index:
+                    return frame
+                seen += 1
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no live widget #{index} ({widget or 'any'}) on {page.url}")
+        page.wait_for_timeout(100)
 
 
 def live_frame(page, index: int = 0, timeout: float = 60_000):

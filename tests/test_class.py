@@ -413,3 +413,82 @@ def test_the_teachers_key_stays_off_the_projected_page_and_on_the_teachers_devic
         assert not kept(context)
         teacher.goto(f"{url}/class?room={code}")
         assert not runs_the_room(teacher)
+
+
+def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_chromium(tiny_checkpoints, mnist_dir, chromium, tmp_path):
+    """Each of the teacher's controls is one click on the Class page and reaches the students'
+    pages by itself: pens down stops their canvases, a pick is said on its student's page, hidden
+    names become seat numbers on the map, and a lesson moves every page to the teacher's step."""
+    from bench import appserver
+
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
+    store = rooms.open_store(env["AE_ROOMS"])
+    reach = []
+
+    def reaches(check, page, what, timeout=10.0):
+        """How long after the teacher's click `check()` holds on a student's page."""
+        start = time.monotonic()
+        while not check():
+            assert time.monotonic() - start < timeout, f"{what}: not on the student's page after {timeout} s"
+            page.wait_for_timeout(20)
+        reach.append((what, time.monotonic() - start))
+
+    with appserver.serve(env) as url, appserver.browser() as b:
+        teacher = appserver.open_page(b, url, "class", width=1600, height=1300)
+        teacher.get_by_role("button", name="Open a room for").click()
+        teacher.wait_for_selector(".join-code", timeout=30_000)
+        code = teacher.locator(".join-code").inner_text().replace("-", "")
+        board = appserver.live_frame(teacher)
+        students = []
+        for n, shape in enumerate([appserver.SEVEN, appserver.ONE]):
+            page = appserver.open_page(b, url, f"draw?room={code}", width=1280, height=900)
+            page.get_by_placeholder("Nickname (optional)").fill(f"Ada{n}")
+            page.get_by_placeholder("Nickname (optional)").press("Enter")
+            appserver.wait_idle(page)
+            frame = appserver.live_frame(page)
+            appserver.draw(page, shape, canvas=frame.locator("canvas.ink"))
+            page.get_by_text("On the class map").wait_for(timeout=20_000)
+            students.append((page, frame))
+        board.wait_for_function("() => window.aeLive.args.drawings.length === 2", timeout=10_000)
+        page, frame = students[0]
+
+        teacher.get_by_role("button", name="Pens down").click()
+        reaches(lambda: frame.locator(".stopped").is_visible(), page, "pens down")
+        assert rooms.PENS_DOWN in frame.locator(".stopped").inner_text()
+        strokes = frame.evaluate("window.aeLive.strokes")
+        appserver.draw(page, appserver.ZERO, canvas=frame.locator("canvas.ink"))
+        assert frame.evaluate("window.aeLive.strokes") == strokes  # the canvas took no ink
+        teacher.get_by_role("button", name="Pens up: drawing again").click()
+        reaches(lambda: not frame.locator(".stopped").is_visible(), page, "pens up")
+
+        teacher.get_by_role("button", name="Hide names").click()
+        board.wait_for_function("() => window.aeLive.args.drawings.every((d) => /^student \\d$/.test(d.name))", timeout=5_000)
+        assert "Ada0" not in board.evaluate("document.body.innerText")
+
+        board.locator(".strip img").first.click()  # a drawing chosen, then starred
+        teacher.get_by_role("button", name="Star A: a pick to discuss").click()
+        board.wait_for_function("() => window.aeLive.args.drawings.some((d) => d.starred)", timeout=5_000)
+        assert board.locator("h3", has_text="The teacher's picks").is_visible()
+        said = lambda: ["picked one of your drawings" in f.locator(".picked").inner_text() for _, f in students]  # noqa: E731
+        reaches(lambda: any(said()), page, "pick")
+        assert sum(said()) == 1  # on the page of the student whose drawing it is, only
+        teacher.get_by_role("button", name="Lead the lesson").click()
+        for page, _ in students:
+            reaches(lambda: "Lesson, step 1 of" in page.locator("h1").first.inner_text(), page, "lesson step 1")
+        page = students[0][0]
+        appserver.wait_idle(page)
+        lesson_frame = appserver.live_frame(page)
+        appserver.draw(page, appserver.SEVEN, canvas=lesson_frame.locator("canvas.ink"))
+        page.get_by_text("On the class map").wait_for(timeout=20_000)
+        teacher.get_by_role("button", name="Next").click()
+        for page, _ in students:
+            reaches(lambda: "Lesson, step 2 of" in page.locator("h1").first.inner_text(), page, "lesson step 2")
+        assert students[0][0].get_by_role("button", name="Next").count() == 0  # the teacher moves a student's page
+        secret = next(c["value"] for c in teacher.context.cookies() if c["name"].startswith(rooms.TEACHER_COOKIE))
+        assert [d.step for d in store.all_drawings(code, secret)] == [0, 0, 1]
+        teacher.get_by_role("button", name="End the lesson").click()
+        for page, _ in students:
+            reaches(lambda: "Draw a digit" in page.locator("h1").first.inner_text(), page, "lesson ended")
+        assert teacher.locator("[data-testid='stException']").count() == 0
+        assert all(p.locator("[data-testid='stException']").count() == 0 for p, _ in students)
+    print("reach (s):", ", ".join(f"{what} {took:.2f}" for what, took in reach))

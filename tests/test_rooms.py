@@ -309,6 +309,7 @@ def test_the_teachers_picks_are_starred_unstarred_and_bounded(store, monkeypatch
     store.star(room.code, secret, drawings[1].id)
     store.star(room.code, secret, drawings[3].id)
     assert store.state(room.code)["starred"] == [drawings[1].id, drawings[3].id]
+    assert store.state(room.code)["picked"] == sorted(rooms.pick_tag(room.code, s) for s in ("s1", "s3"))  # said, not the tokens
     assert [d.starred for d in store.current(room.code)] == [False, True, False, True]
     store.star(room.code, secret, drawings[1].id, on=False)
     store.hide(room.code, secret, drawings[3].id)  # a hidden drawing is no pick on the map
@@ -344,3 +345,34 @@ def test_a_rooms_file_from_before_the_lessons_opens_and_keeps_its_rooms(tmp_path
     assert room is not None and room.door_open and room.step == 0 and not room.pens_down
     store.pace(room.code, "key", 3)
     assert _add(store, store.get(room.code)).step == 3 and store.current(room.code, step=3)[0].seat == 1
+
+
+def test_a_teachers_click_answers_every_waiting_page_at_once_with_one_read_a_poll(store, location, monkeypatch):
+    import asyncio
+
+    from ae.rooms import watch
+
+    monkeypatch.setenv("AE_ROOMS", location)
+    room, secret = store.create("conv32", 4)
+    reads = []
+    shared = rooms.shared_store()
+    monkeypatch.setattr(type(shared), "state", lambda self, code: reads.append(code) or rooms.Store.state(self, code))
+
+    async def class_of(n):
+        first = await watch.state_after(room.code, None)  # a page's first question: answered at once
+        held = [asyncio.create_task(watch.state_after(room.code, first["tag"], wait=10)) for _ in range(n)]
+        await asyncio.sleep(1.0)
+        assert not any(t.done() for t in held)  # nothing changed: they wait
+        reads_waiting = len(reads)
+        clicked = time.monotonic()
+        await asyncio.to_thread(store.pens, room.code, secret, True)
+        answers = await asyncio.gather(*held)
+        return first, answers, time.monotonic() - clicked, reads_waiting
+
+    first, answers, took, reads_waiting = asyncio.run(class_of(300))
+    assert not first["pens_down"] and all(a["pens_down"] and a["tag"] != first["tag"] for a in answers)
+    assert took < 1.0, f"the click reached the waiting pages in {took:.2f} s"
+    assert reads_waiting <= 1 + 1.0 / watch.POLL + 2  # one read a poll for the 300, not one each
+    assert asyncio.run(watch.state_after(room.code, answers[0]["tag"], wait=0.3)) == answers[0]  # no change: the same state
+    assert asyncio.run(watch.state_after("2345678AC", None)) is None  # no such room
+    assert watch._watches == {}  # nothing kept for rooms nobody waits on

@@ -157,14 +157,15 @@ def page_input(value) -> np.ndarray | None:
     return np.frombuffer(raw, np.uint8).reshape(28, 28) / np.float32(255.0) if len(raw) == 784 else None
 
 
-def draw(choice, key: str, editor: dict | None = None, compare=()) -> Drawn:
+def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | None = None) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
     frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions;
-    `compare`: up to four more models (ae.ui.LoadedModel) that rebuild the same drawing live.
+    `compare`: up to four more models (ae.ui.LoadedModel) that rebuild the same drawing live;
+    `room`: the class this canvas draws for (classroom.for_the_canvas: its pens down stop it).
     Where the page ran the model, the digit is the page's own 28x28 (preprocess.js, held to
     ae.preprocess within 1/255 by the tests), else the server reads the canvas's PNG."""
     others = [model_args(c) for c in compare]
-    value = _widget(widget="draw", editor=editor, compare=others, key=key, default=None, **model_args(choice))
+    value = _widget(widget="draw", editor=editor, compare=others, room=room, key=key, default=None, **model_args(choice))
     said = heard(value)
     value = value if isinstance(value, dict) else {}
     png = value.get("png") if isinstance(value.get("png"), str) else None
@@ -226,6 +227,13 @@ def teacher(room: str, secret: str | None, key: str, copy: bool = True) -> None:
     """The teacher's key to a room kept on this device (a cookie the server sets), with a button
     (`copy`) that copies the private teacher link without showing it; `secret` None: forgotten here."""
     _widget(widget="teacher", room=room, secret=secret, copy=copy, key=key, default=None)
+
+
+def follow(room: str, state: dict, words: dict, key: str) -> None:
+    """A student's page following its room: the teacher's changes heard within a second, pens down
+    passed to the canvas, a new lesson step a rerun of the page (classroom.follow)."""
+    _registered()
+    _widget(widget="follow", room=room, state=state, words=words, key=key, default=None)
 
 
 def _floats(a) -> list[float]:

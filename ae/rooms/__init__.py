@@ -61,10 +61,18 @@ class Room:
     pens_down: bool = False  # every student's canvas stopped until the teacher lifts it
     names_hidden: bool = False  # nicknames shown as seat numbers on the teacher's pages
 
-    def state(self, starred=()) -> dict:
-        """What every page in the room may know and follows (ae/web.py's /ae/room), with a tag that changes with it."""
-        state = {"step": self.step, "pens_down": self.pens_down, "locked": self.locked, "starred": sorted(starred)}
+    def state(self, starred: dict[int, str] | None = None) -> dict:
+        """What every page in the room may know and follows (ae/web.py's /ae/room), with a tag that
+        changes with it; `starred`: the teacher's picks, drawing id -> student, said as pick_tags."""
+        starred = starred or {}
+        picked = sorted({pick_tag(self.code, s) for s in starred.values()})
+        state = {"step": self.step, "pens_down": self.pens_down, "locked": self.locked, "starred": sorted(starred), "picked": picked}
         return {**state, "tag": hashlib.sha256(repr(sorted(state.items())).encode()).hexdigest()[:12]}
+
+
+def pick_tag(code: str, student: str) -> str:
+    """What a student's page is told to look for among the picks: not the student's token itself."""
+    return hashlib.sha256(f"pick {code} {student}".encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -296,7 +304,8 @@ class Store:
     def star(self, code: str, secret: str, drawing_id: int, on: bool = True) -> None:
         """A drawing among the teacher's picks (at most MAX_STARS), or out of them."""
         room = self._teacher(code, secret)
-        if on and len(self._starred(room.code)) >= MAX_STARS and int(drawing_id) not in self._starred(room.code):
+        picks = self._starred(room.code)
+        if on and len(picks) >= MAX_STARS and int(drawing_id) not in picks:
             raise RoomError(f"The class keeps at most {MAX_STARS} picks: unstar one first.")
         self._star(room.code, int(drawing_id), bool(on))
 
@@ -326,7 +335,7 @@ class Store:
     def _star(self, code: str, drawing_id: int, on: bool) -> None:
         raise NotImplementedError
 
-    def _starred(self, code: str) -> set[int]:
+    def _starred(self, code: str) -> dict[int, str]:  # the picks not hidden: drawing id -> student
         raise NotImplementedError
 
     def _counts(self, code: str) -> tuple[int, int]:

@@ -189,9 +189,11 @@ class RedisStore(rooms.Store):
         pipe.expireat(k["starred"], int(self._get(code).expires) + 1)
         pipe.execute()
 
-    def _starred(self, code: str) -> set[int]:
+    def _starred(self, code: str) -> dict[int, str]:
         k = self._keys(code)
-        return {int(i) for i in self.redis.sdiff(k["starred"], k["hidden"])}
+        ids = sorted(int(i) for i in self.redis.sdiff(k["starred"], k["hidden"]))
+        payloads = self.redis.hmget(k["drawings"], ids) if ids else []
+        return {i: _drawing(i, p, False, True).student for i, p in zip(ids, payloads) if p is not None}
 
     def _door(self, code: str, open_: bool) -> None:
         self.redis.hset(self._keys(code)["room"], "door", int(open_))

@@ -169,8 +169,8 @@ class SqliteStore(rooms.Store):
         with self._write() as db:
             db.execute("UPDATE drawings SET starred = ? WHERE room = ? AND id = ?", (int(on), code, drawing_id))
 
-    def _starred(self, code: str) -> set[int]:
-        return {row[0] for row in self._read("SELECT id FROM drawings WHERE room = ? AND starred = 1 AND hidden = 0", (code,))}
+    def _starred(self, code: str) -> dict[int, str]:
+        return dict(self._read("SELECT id, student FROM drawings WHERE room = ? AND starred = 1 AND hidden = 0", (code,)))
 
     def _door(self, code: str, open_: bool) -> None:
         with self._write() as db:

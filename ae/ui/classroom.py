@@ -32,10 +32,15 @@ ROOM_KEY = "class_room"  # session: the room's code this session is in
 TEACHER_KEY = "class_teacher"  # session: the teacher's secret, where this session runs the room
 STUDENT_KEY = "class_student"  # session: this student's token
 NICKNAME_KEY = "class_nickname"
-SENT_KEY = "class_sent"  # session: the stroke count last sent, and what came of it
+SENT_KEY = "class_sent"  # session: the canvas and stroke count last sent, and what came of it
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 FORGET_KEY = "class_forget"  # session: the room whose teacher's key this device is to forget
 UNREACHABLE_SAID = "class_unreachable_said"  # session: the run that said the store does not answer
+LED_KEY = "class_led"  # session: the teacher's lesson brought this page to the Lesson page
+WORDS = {  # what a student's page says of the room (ae/live/frontend/follow.js, draw.js)
+    "pens_down": rooms.PENS_DOWN,
+    "picked": "★ Your teacher picked one of your drawings to talk about.",
+}
 
 
 def store() -> rooms.Store:
@@ -202,6 +207,53 @@ def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str) -> None:
     store().add(room.code, student(), nickname, pixels, z, shares or (None, None))
 
 
+def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> None:
+    """A student's line by the canvas (the widget's key): which class, the nickname, and whether
+    its last stroke is on the class map (sending it once, when it is a finished stroke not yet sent)."""
+    nickname = st.session_state.get(NICKNAME_KEY, "")
+    sent = st.session_state.get(SENT_KEY)
+    sent = sent if sent is not None and sent[0] == canvas else None  # another canvas's (another page's) says nothing here
+    if drawn.digit is not None and (sent is None or sent[1] != drawn.strokes):
+        try:
+            send(room, choice, drawn, nickname)
+            sent = (canvas, drawn.strokes, None)
+        except rooms.RoomError as e:
+            sent = (canvas, drawn.strokes, str(e))
+        st.session_state[SENT_KEY] = sent
+    said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[2] is None else f" · {sent[2]}"
+    st.markdown(f"You are in class **{pretty(room)}**: your drawings go to the class's map, anonymously{said}")
+    st.text_input(
+        "Nickname (optional)", max_chars=20, key=NICKNAME_KEY, placeholder="Nickname (optional)", label_visibility="collapsed", width=220
+    )
+
+
+def for_the_canvas(room: Room | None) -> dict | None:
+    """What the Draw widget needs of its room: the code (to hear the teacher's pens down and picks),
+    this student's pick tag, and the words."""
+    if room is None:
+        return None
+    state = reached(lambda: store().state(room.code)) or {}
+    try:
+        me = rooms.pick_tag(room.code, student())  # bound here, at joining: a pick of theirs is known before they draw again
+    except rooms.RoomError:
+        me = None  # too many joins from this address: drawing alone goes on, and the send says why
+    return {"code": room.code, "pens_down": room.pens_down, "picked": state.get("picked", []), "me": me, "words": WORDS}
+
+
+def follow(room: Room, page: str) -> None:
+    """A student's page in a room follows the teacher: to the Lesson page at the teacher's step
+    while a lesson runs (back to Draw when it ends), and hears every change within a second
+    (ae/live/frontend/follow.js, from ae/web.py's /ae/room)."""
+    if room.step and page != "lesson":
+        st.session_state[LED_KEY] = True
+        st.switch_page("app_pages/lesson.py")
+    if not room.step and page == "lesson" and st.session_state.pop(LED_KEY, False):
+        st.switch_page("app_pages/draw.py")
+    state = reached(lambda: store().state(room.code))
+    if state is not None:
+        live.follow(room.code, state, WORDS, key="class_follow")
+
+
 def join_url(room: Room) -> str:
     """The link students open: this server's address as the teacher's browser sees it (or
     $AE_PUBLIC_URL, for a server behind a proxy), the Draw page, the room."""
@@ -260,7 +312,10 @@ def png(room: Room, d: Drawing) -> str:
     return _png(room.code, d.id, d.pixels.tobytes())
 
 
-def name(d: Drawing) -> str:
+def name(d: Drawing, hidden: bool = False) -> str:
+    """A drawing's name on the teacher's pages: the nickname, or the student's seat where names are hidden."""
+    if hidden:
+        return f"student {d.seat}" if d.seat else f"drawing #{d.id}"
     return d.nickname or f"drawing #{d.id}"
 
 
@@ -284,7 +339,8 @@ def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Pro
             "id": d.id,
             "xy": [round(float(x), 3), round(float(y), 3)],
             "png": png(room, d),
-            "name": name(d),
+            "name": name(d, room.names_hidden),
+            "starred": d.starred,
             "verdict": verdict(d),
             "unusual": round(d.unusual, 4) if d.error_share is not None else None,
             "tint": int(tints[i]) if tints is not None else -1,

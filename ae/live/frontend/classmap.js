@@ -36,11 +36,12 @@ export class ClassMapWidget extends LiveWidget {
     this.slider = element("input", { type: "range", class: "live-only", min: 0, max: 1, step: 0.01, value: 0, "aria-label": "From the first chosen drawing (0) to the second (1)" });
     this.play = element("button", { type: "button", class: "live-only", text: "Pause" });
     this.pairNote = element("p", { class: "caption" });
-    this.strips = { unusual: element("div", { class: "strip" }), digitlike: element("div", { class: "strip" }) };
+    this.strips = { picks: element("div", { class: "strip" }), unusual: element("div", { class: "strip" }), digitlike: element("div", { class: "strip" }) };
+    this.picksTitle = element("h3", { text: "The teacher's picks" });
     this.morph = element("section", { class: "pair" },
       element("h3", { text: "Morph" }), this.pairNote, this.picture, this.slider, this.play, this.status);
     root.append(element("section", { class: "class" },
-      element("div", { class: "mapbox" }, this.map, this.tip, this.legend,
+      element("div", { class: "mapbox" }, this.map, this.tip, this.legend, this.picksTitle, this.strips.picks,
         element("h3", { text: "Most unusual" }), this.strips.unusual, element("h3", { text: "Most digit-like" }), this.strips.digitlike),
       this.morph));
     this.points = [];
@@ -142,7 +143,8 @@ export class ClassMapWidget extends LiveWidget {
     if (pulsing) requestAnimationFrame(() => this.draw());
   }
 
-  // The most unusual drawings and the most digit-like, each a picture to click, named under it.
+  // The teacher's picks (starred), the most unusual drawings and the most digit-like, each a
+  // picture to click, named under it.
   fillStrips() {
     const scored = this.args.drawings.filter((d) => d.unusual !== null).sort((a, b) => b.unusual - a.unusual);
     const fill = (strip, picked) => strip.replaceChildren(...picked.map((d) => {
@@ -150,6 +152,9 @@ export class ClassMapWidget extends LiveWidget {
       picture.addEventListener("click", () => this.choose(d.id));
       return element("figure", { title: d.verdict }, picture, element("figcaption", { text: d.name }));
     }));
+    const picks = this.args.drawings.filter((d) => d.starred);
+    this.picksTitle.hidden = this.strips.picks.hidden = !picks.length;
+    fill(this.strips.picks, picks);
     fill(this.strips.unusual, scored.slice(0, STRIP));
     fill(this.strips.digitlike, scored.slice(-STRIP).reverse());
   }

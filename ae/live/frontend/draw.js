@@ -4,6 +4,7 @@
 
 import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
+import { channelOf } from "./follow.js";
 import { codeNetwork, meterCaption, shareBetter, verdict } from "./meter.js";
 import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, paintMeter, psnr } from "./paint.js";
 import { Pen } from "./pen.js";
@@ -44,6 +45,9 @@ export class DrawWidget extends LiveWidget {
     this.novelty = element("figure", { class: "novelty" },
       element("figcaption", { class: "title", text: "Is this a digit?" }), this.verdict, this.meters.error, this.meterCaptions.error, this.codeMeter);
     this.novelty.hidden = true; // until the model and its meter are loaded
+    this.stopped = element("div", { class: "stopped", role: "alert" }); // pens down: over the canvas, which takes no ink
+    this.stopped.hidden = true;
+    this.picked = element("p", { class: "picked", role: "status" });
     this.editor = new CodeEditor(this);
     this.compare = new CompareStrip(() => this.frames.request());
     root.append(element("section", { class: "draw" },
@@ -51,7 +55,7 @@ export class DrawWidget extends LiveWidget {
         figure(this.pictures.input, element("figcaption", { text: "Model input, 28×28" })),
         figure(this.pictures.output, this.outputCaption),
         figure(this.pictures.error, element("figcaption", { text: "Error: orange extra ink, blue missing" }))),
-      element("div", { class: "pad" }, this.ink, element("div", { class: "tools" }, clear, element("label", {}, "Brush size", this.brush))),
+      element("div", { class: "pad" }, this.ink, this.stopped, element("div", { class: "tools" }, clear, element("label", {}, "Brush size", this.brush)), this.picked),
       element("div", { class: "rest" },
         element("div", { class: "stats" },
           stat("MSE", "Mean squared difference per pixel (0 is perfect)"),
@@ -77,6 +81,37 @@ export class DrawWidget extends LiveWidget {
     this.editor.update(args.editor, args.latent_dim);
     this.compare.update(args.compare || [], args.version);
     this.useModel(args);
+    this.joinRoom(args.room);
+  }
+
+  // In a class: the teacher's pens down stops this canvas the moment the page hears of it (from
+  // the page's Follow widget) and lifts with it; a pick of one of this student's drawings is said.
+  joinRoom(room) {
+    if (!room) return;
+    this.me = room.me; // this student's pick tag (ae/rooms' pick_tag)
+    this.words = room.words;
+    if (this.room !== room.code) {
+      this.room = room.code;
+      this.roomState = { pens_down: room.pens_down, picked: room.picked };
+      this.channel?.close();
+      this.channel = channelOf(room.code);
+      this.channel.onmessage = (event) => {
+        if (!event.data || typeof event.data !== "object") return;
+        this.roomState = event.data;
+        this.heardRoom();
+      };
+      this.channel.postMessage("hello");
+    }
+    this.heardRoom();
+  }
+
+  heardRoom() {
+    const down = Boolean(this.roomState.pens_down);
+    this.pen.enabled = !down;
+    this.stopped.hidden = !down;
+    this.stopped.textContent = down ? this.words.pens_down : "";
+    const picked = Boolean(this.me) && (this.roomState.picked || []).includes(this.me);
+    this.picked.textContent = picked ? this.words.picked : "";
   }
 
   modelReady() {

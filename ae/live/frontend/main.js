@@ -1,16 +1,18 @@
-// One component, five widgets: Draw (canvas, live reconstruction, code editor), Morph
+// One component, six widgets: Draw (canvas, live reconstruction, code editor), Morph
 // (Interpolate's slider), Hover (Explore's 2-d map), ClassMap (the Class page's map and morph),
-// Teacher (the teacher's key to a room, kept on this device).
+// Teacher (the teacher's key to a room, kept on this device), Follow (a student's page following
+// the room its teacher runs).
 // Python picks one with `widget`.
 
 import { ClassMapWidget } from "./classmap.js";
 import { DrawWidget } from "./draw.js";
+import { FollowWidget } from "./follow.js";
 import { HoverWidget } from "./hover.js";
 import { MorphWidget } from "./morph.js";
 import { TeacherWidget } from "./teacher.js";
 import { fitHeight, onRender, ready } from "./streamlit.js";
 
-const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget, classmap: ClassMapWidget, teacher: TeacherWidget };
+const WIDGETS = { draw: DrawWidget, morph: MorphWidget, hover: HoverWidget, classmap: ClassMapWidget, teacher: TeacherWidget, follow: FollowWidget };
 const root = document.getElementById("root");
 let widget = null;
 
@@ -26,6 +28,7 @@ function applyTheme(theme) {
 onRender((args, theme) => {
   applyTheme(theme);
   widget ??= new WIDGETS[args.widget](root);
+  document.body.dataset.widget = args.widget; // which widget this frame is: the tests and the bench read it
   widget.update(args);
   window.aeLive = widget; // what the browser tests and the bench read
   fitHeight();

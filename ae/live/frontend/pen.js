@@ -13,6 +13,7 @@ export class Pen {
   // handlers: down(point, time), move(points, oldestTime), up(time)
   constructor(canvas, size, handlers) {
     Object.assign(this, { canvas, size, handlers });
+    this.enabled = true; // false: no stroke starts, and the one under way ends (the teacher's pens down)
     this.stroke = null; // {id, drawn: the time of the last position handed out, last: that position, shift, raw: time -> [x, y]}
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
@@ -29,7 +30,7 @@ export class Pen {
 
   down(e) {
     e.preventDefault();
-    if (this.stroke !== null || e.button !== 0 || !e.isPrimary) return;
+    if (!this.enabled || this.stroke !== null || e.button !== 0 || !e.isPrimary) return;
     this.canvas.setPointerCapture(e.pointerId);
     const point = this.at(e.clientX, e.clientY, this.canvas.getBoundingClientRect());
     this.stroke = { id: e.pointerId, drawn: e.timeStamp, shift: null, steady: true, raw: new Map(), last: point };
@@ -39,6 +40,7 @@ export class Pen {
   move(e) {
     const s = this.stroke;
     if (s === null || e.pointerId !== s.id) return;
+    if (!this.enabled) return this.up(e);
     const box = this.canvas.getBoundingClientRect();
     const all = coalesced(e);
     for (const p of all) {

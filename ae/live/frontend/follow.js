@@ -1,0 +1,74 @@
+// A student's page follows the room its teacher runs: it asks our route (ae/web.py, /ae/room/<code>)
+// for the room's state, held there until the teacher changes something, and hands every change to
+// the page's other widgets (BroadcastChannel: pens down stops the canvas at once, with no trip
+// through the server; the canvas says a pick of the student's own drawing). A new lesson step
+// reruns the page, whose Python shows that step.
+
+import { setValue } from "./streamlit.js";
+import { element } from "./widget.js";
+
+const HERE = new URL("./", import.meta.url);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const channelOf = (room) => new BroadcastChannel(`ae-room-${room}`);
+
+export class FollowWidget {
+  constructor(root) {
+    this.line = element("p", { class: "follow", role: "status", "aria-live": "polite" });
+    root.append(this.line);
+    this.state = null;
+    this.answers = 0; // how many answers the route gave: the bench and the tests read it
+  }
+
+  update(args) {
+    this.args = args;
+    if (this.room !== args.room) {
+      this.room = args.room;
+      this.state = args.state;
+      this.channel?.close();
+      this.channel = channelOf(args.room);
+      this.channel.onmessage = (event) => event.data === "hello" && this.tell(); // a widget that came later
+      this.follow(args.room);
+    }
+    this.tell();
+    this.show();
+  }
+
+  async follow(room) {
+    let pause = 0;
+    while (this.room === room) {
+      try {
+        const response = await fetch(new URL(`../../ae/room/${room}?since=${this.state ? this.state.tag : ""}`, HERE), { cache: "no-store" });
+        if (response.status === 404) return; // the class has ended: the page says so when it next runs
+        if (!response.ok) throw new Error(`the class answered ${response.status}`);
+        const state = await response.json();
+        this.answers += 1;
+        pause = 0;
+        if (this.room === room) this.changed(state);
+      } catch {
+        pause = Math.min(2 * pause || 500, 10_000); // a server restarting, a network gone: ask again, less and less often
+        await sleep(pause);
+      }
+    }
+  }
+
+  changed(state) {
+    const before = this.state;
+    if (before && state.tag === before.tag) return;
+    this.state = state;
+    this.heardAt = performance.timeOrigin + performance.now();
+    this.tell();
+    this.show();
+    if (!before || state.step !== before.step) setValue({ step: state.step, tag: state.tag }); // the page reruns at the new step
+  }
+
+  tell() {
+    if (this.state) this.channel.postMessage(this.state);
+  }
+
+  show() {
+    const down = Boolean(this.state && this.state.pens_down);
+    this.line.textContent = down ? this.args.words.pens_down : "";
+    this.line.classList.toggle("loud", down);
+  }
+}
