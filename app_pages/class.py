@@ -132,32 +132,31 @@ def map_view(code: str, secret: str) -> None:
 
 def lead_row(store, room, secret: str) -> None:
     """Pens down, names hidden and the lesson the class follows: each one click, on every student's page within a second."""
-    pens, names, lead = st.columns([1, 1, 3], vertical_alignment="center")
-    if pens.button("Pens up: drawing again" if room.pens_down else "Pens down", key="class_pens", icon=":material/pan_tool:"):
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    if row.button("Pens up: drawing again" if room.pens_down else "Pens down", key="class_pens", icon=":material/pan_tool:"):
         store.pens(room.code, secret, not room.pens_down)
         classroom.rerun_part()
-    if names.button("Show names" if room.names_hidden else "Hide names", key="class_names", icon=":material/badge:"):
+    if row.button("Show names" if room.names_hidden else "Hide names", key="class_names", icon=":material/badge:"):
         store.names(room.code, secret, not room.names_hidden)
         classroom.rerun_part()
-    with lead:
-        if not room.step:
-            if st.button("Lead the lesson: every student's page follows your steps", key="class_lead", icon=":material/school:"):
-                store.pace(room.code, secret, 1)
-                classroom.rerun_part()
-            return
-        back, ahead, end, where = st.columns([1, 1, 1, 2], vertical_alignment="center")
-        moved = None
-        if back.button("Back", key="class_step_back", icon=":material/arrow_back:", disabled=room.step <= 1):
-            moved = room.step - 1
-        if ahead.button("Next", key="class_step_next", icon=":material/arrow_forward:", disabled=room.step >= len(lesson.STEPS)):
-            moved = room.step + 1
-        if end.button("End the lesson", key="class_lesson_end", icon=":material/stop_circle:"):
-            moved = 0
-        if moved is not None:
-            store.pace(room.code, secret, moved)
+    if not room.step:
+        if row.button("Lead the lesson: every student's page follows your steps", key="class_lead", icon=":material/school:"):
+            store.pace(room.code, secret, 1)
             classroom.rerun_part()
-        where.page_link("app_pages/lesson.py", label=lesson.heading(room.step), icon=":material/co_present:")
-        st.toggle("The map shows this step's drawings (off: every step's)", value=True, key="class_this_step")
+        return
+    row.page_link("app_pages/lesson.py", label=lesson.heading(room.step), icon=":material/co_present:", help="This step on the Lesson page")
+    steps = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    moved = None
+    if steps.button("Back", key="class_step_back", icon=":material/arrow_back:", disabled=room.step <= 1):
+        moved = room.step - 1
+    if steps.button("Next", key="class_step_next", icon=":material/arrow_forward:", disabled=room.step >= len(lesson.STEPS)):
+        moved = room.step + 1
+    if steps.button("End the lesson", key="class_lesson_end", icon=":material/stop_circle:"):
+        moved = 0
+    if moved is not None:
+        store.pace(room.code, secret, moved)
+        classroom.rerun_part()
+    steps.toggle("The map shows this step's drawings (off: every step's)", value=True, key="class_this_step")
 
 
 @st.fragment
@@ -172,7 +171,8 @@ def control_row(code: str, secret: str) -> None:
     if room is None:
         return
     lead_row(store, room, secret)
-    door, lock, clear, npz, sheet = st.columns(5, vertical_alignment="center")
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    door = lock = clear = npz = sheet = row
     if door.button(
         "Close the door: no new students" if room.door_open else "Open the door to new students",
         key="class_door",
@@ -185,7 +185,7 @@ def control_row(code: str, secret: str) -> None:
         classroom.rerun_part()
     if st.session_state.get("class_confirm_clear"):
         clear.warning(f"Clear all {store.counts(room.code)[1]} drawings?")
-        yes, no = clear.columns(2)
+        yes = no = row
         if yes.button("Clear", key="class_clear_yes"):
             store.clear(room.code, secret)
             st.session_state["class_confirm_clear"] = False

@@ -194,9 +194,10 @@ def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store
     assert store.counts(room.code) == (3, 3)  # the door open again: the late student is in
 
 
-def test_the_download_holds_every_drawing_with_its_code_time_and_nickname(store):
+def test_the_download_holds_every_drawing_with_its_code_time_nickname_and_step(store):
     room, secret = store.create("tiny_dense", 4)
     for i in range(3):
+        store.pace(room.code, secret, i)
         store.add(room.code, f"s{i}", ["Ada", "", "<b>x</b>"][i], np.full((28, 28), i, np.uint8), np.arange(4) + i, (0.5, None))
     store.hide(room.code, secret, store.current(room.code)[0].id)
     saved = np.load(io.BytesIO(files.npz_bytes(store.all_drawings(room.code, secret), room.model)))
@@ -204,6 +205,7 @@ def test_the_download_holds_every_drawing_with_its_code_time_and_nickname(store)
     assert saved["codes"].tolist() == [[0, 1, 2, 3], [1, 2, 3, 4], [2, 3, 4, 5]]
     assert list(saved["nicknames"]) == ["Ada", "", "<b>x</b>"] and saved["hidden"].tolist() == [True, False, False]
     assert np.isnan(saved["code_shares"]).all() and (saved["times"] > 1e9).all() and str(saved["model"]) == "tiny_dense"
+    assert saved["steps"].tolist() == [0, 1, 2] and saved["seats"].tolist() == [1, 2, 3] and not saved["starred"].any()
     from PIL import Image
 
     sheet = Image.open(io.BytesIO(files.sheet_png(store.all_drawings(room.code, secret))))
