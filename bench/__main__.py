@@ -28,7 +28,7 @@ from bench.quality import RACES, race
 from bench.training import training
 
 TIME_TO_QUALITY_GOAL = 10  # the seed recipe's time over ours
-PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices", "class", "serve")
+PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices", "class", "lead", "serve")
 
 
 def main(argv=None) -> int:
@@ -64,6 +64,8 @@ def main(argv=None) -> int:
             result["devices"] = devices.devices(url)
     if "class" in args.only:
         result["class"] = classroom.class_bench(args.data_dir, quick=args.quick)
+    if "lead" in args.only:
+        result["lead"] = classroom.led_class_bench(args.data_dir, quick=args.quick)
     if "serve" in args.only:
         result["serve"] = serving.serving_bench(args.data_dir, quick=args.quick)
     print(markdown(result))
@@ -143,6 +145,8 @@ def markdown(result: dict) -> str:
         out += ["", *devices.markdown(result["devices"])]
     if result.get("class"):
         out += ["", *classroom.markdown(result["class"])]
+    if result.get("lead"):
+        out += ["", *classroom.led_markdown(result["lead"])]
     if result.get("serve"):
         out += ["", *serving.markdown(result["serve"])]
     return "\n".join(out)

@@ -10,6 +10,13 @@ Several classes at once: `--class STUDENTS_URL TEACHER_URL ROOM SECRET` once for
 are dealt to the classes in turn, each class has its teacher). It prints one JSON object: strokes
 sent and stored, drawings seen on the teachers' maps, and the percentiles of stroke end to the
 server's finished rerun and to the drawing on the teacher's map.
+
+`--lead STORE`: the teacher leads (LEAD_SCRIPT: the lesson's step 1, step 2, pens down, pens up,
+each a change in the store STORE names, as the Class page's click makes it), and each student's
+page follows as the browser's does: it holds a question to /ae/room/<code> (follow.js), stops
+drawing while the pens are down, and at a new step reruns the page with the Follow widget's value,
+which brings it to the Lesson page at that step. Reported: the teacher's change to each student's
+page hearing it (pens) or showing the step (its rerun done), and the drawings counted from the store.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import time
 
 import gevent
 import gevent.event
+import gevent.lock
 from locust import User, constant_pacing, events, task
 from locust.env import Environment
 
@@ -38,6 +46,12 @@ SEEN: dict[str, float] = {}  # -> when the teacher's map first showed it
 POOL: list[tuple[str, str]] = []  # drawings as the page sends them
 JOINED = gevent.event.Event()  # every student has opened the page: the class starts drawing
 OPENED: list[int] = []  # students whose page has opened
+LEAD_SCRIPT = ((8.0, "step", 1), (16.0, "step", 2), (24.0, "pens", True), (28.0, "pens", False))  # seconds after the class joined
+CHANGES: dict[str, tuple[str, float]] = {}  # a room state's tag -> (the teacher's latest change to it, when it was made)
+MADE: list[tuple[str, float]] = []  # every change the teacher made, and when
+STEP_CANVAS = {0: "draw_live", 1: "lesson_rebuild", 2: "lesson_bottleneck"}  # the canvas a page shows at each step: its widget key
+HEARD = "the teacher's {} heard on a student's page"
+SHOWN = "the teacher's step change shown on a student's page (its rerun done)"
 
 
 REJOINED = "a student whose server went away opens the page again"
@@ -73,6 +87,8 @@ class Student(User):
         self.join()
         _report("a student opens the room's Draw page", started)
         OPENED.append(self.number)
+        self.busy = gevent.lock.Semaphore()  # one run at a time on the page's socket: a stroke's or the follower's
+        self.pens_down, self.follower = False, gevent.spawn(self.follow) if SETTINGS.get("lead") else None
 
     def join(self) -> None:
         """Open the room's Draw page, as the browser does (again after its server went away)."""
@@ -81,9 +97,51 @@ class Student(User):
         cookie = f"ae_route=s{self.number}" if SETTINGS["cookies"] else None  # a browser's balancer cookie
         self.session = StreamlitSession(self.place["students_url"], cookie=cookie)
         run = self.session.rerun(page="draw", query=f"room={self.place['room']}&me={self.token}")
-        self.live, self.nickname = run.component("ae.live.live"), run.by_label("Nickname (optional)")
+        self.live, self.nickname, self.heard = run.live("draw"), run.by_label("Nickname (optional)"), run.live("follow")
         if self.live is None or self.nickname is None:
             raise RuntimeError(f"the Draw page in the room has no live widget or nickname ({run.status}, {run.exceptions})")
+        self.state = json.loads(self.heard.element.json_args)["state"] if self.heard else None
+
+    def follow(self) -> None:
+        """The page's Follow widget: a question held at /ae/room/<code> until the room changes."""
+        import urllib.request
+
+        url = f"{self.place['students_url']}/ae/room/{self.place['room']}"
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}?since={self.state['tag'] if self.state else ''}", timeout=40) as answer:
+                    state = json.loads(answer.read())
+            except Exception as e:
+                _report("a student's page asks the room", time.perf_counter(), e)
+                gevent.sleep(1.0)
+                continue
+            now, before = time.monotonic(), self.state
+            if before is not None and state["tag"] == before["tag"]:
+                continue
+            self.state = state
+            change = CHANGES.get(state["tag"])
+            self.pens_down = state["pens_down"]
+            if change and change[0].startswith("pens"):
+                _heard(HEARD.format(change[0]), now - change[1])
+            if before is not None and state["step"] != before["step"]:
+                self.show_step(state, change)
+
+    def show_step(self, state: dict, change) -> None:
+        """The page reruns with the Follow widget's value (follow.js's setValue) and shows the step."""
+        with self.busy:
+            error = None
+            try:
+                run = self.session.rerun(widgets={self.heard.id: json.dumps({"step": state["step"], "tag": state["tag"]})})
+                self.session.page = "lesson" if state["step"] else "draw"
+                canvas = run.live("draw")
+                if canvas is None or not canvas.id.endswith(STEP_CANVAS[state["step"]]):
+                    error = RuntimeError(f"the page did not show step {state['step']}: {run.status} {run.exceptions[:1]}")
+                else:
+                    self.live, self.nickname, self.heard = canvas, run.by_label("Nickname (optional)") or self.nickname, run.live("follow")
+            except Exception as e:
+                error = e
+        if change:
+            _heard(SHOWN, time.monotonic() - change[1], error)
 
     @task
     def stroke(self):
@@ -91,6 +149,12 @@ class Student(User):
             JOINED.wait()
             self.next_stroke = time.monotonic() + random.uniform(0, STROKE_EVERY_S)
             gevent.sleep(max(0.0, self.next_stroke - time.monotonic()))
+        if self.pens_down:  # the canvas takes no ink
+            return
+        with self.busy:
+            self.draw_once()
+
+    def draw_once(self):
         self.strokes += 1
         tag = f"u{self.number}-{self.strokes}"[:20]
         # what the page sends when the pen lifts: the canvas, and the code and shares its model found
@@ -125,7 +189,36 @@ class Student(User):
                 _report(REJOINED, started, e)
 
     def on_stop(self):
+        if self.follower is not None:
+            self.follower.kill()
         self.session.close()
+
+
+def _heard(name: str, seconds: float, error: Exception | None = None) -> None:
+    events.request.fire(request_type="ws", name=name, response_time=seconds * 1000, response_length=0, exception=error, context={})
+
+
+def lead(location: str) -> None:
+    """The teacher's clicks of LEAD_SCRIPT, from the moment the class has joined, in every room."""
+    from ae import rooms
+
+    store, start = rooms.open_store(location), time.monotonic()
+    for at, what, value in LEAD_SCRIPT:
+        gevent.sleep(max(0.0, start + at - time.monotonic()))
+        for c in CLASSES:
+            made = time.monotonic()
+            (store.pace if what == "step" else store.pens)(c["room"], c["secret"], value)
+            name = f"step {value}" if what == "step" else "pens down" if value else "pens up"
+            CHANGES[store.state(c["room"])["tag"]] = (name, made)
+            MADE.append((name, made))
+
+
+def stored_drawings(location: str) -> dict[str, tuple[float, int]]:
+    """Every drawing the rooms kept: its nickname tag -> (when it was stored, its step)."""
+    from ae import rooms
+
+    store = rooms.open_store(location)
+    return {d.nickname: (d.time, d.step) for c in CLASSES for d in store.all_drawings(c["room"], c["secret"])}
 
 
 class Teacher(User):
@@ -174,6 +267,10 @@ class Teacher(User):
         _report("the teacher's map refreshed", started, error)
 
 
+def _wall_to_mono(t: float) -> float:
+    return t - time.time() + time.monotonic()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.class_load", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -189,6 +286,7 @@ def main(argv=None) -> int:
     p.add_argument("--users", type=int, default=150, help="students, dealt to the classes in turn")
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--cookies", action="store_true", help="each student sends a balancer cookie of its own (deploy/nginx.conf)")
+    p.add_argument("--lead", metavar="STORE", help="the teacher leads the lesson and pens (LEAD_SCRIPT) in this store ($AE_ROOMS)")
     args = p.parse_args(argv)
     SETTINGS.update(vars(args))
     CLASSES.extend(dict(zip(("students_url", "teacher_url", "room", "secret"), c)) for c in args.classes)
@@ -201,6 +299,7 @@ def main(argv=None) -> int:
     while len(OPENED) < args.users and time.monotonic() < deadline:  # the class has arrived: then it draws
         gevent.sleep(0.1)
     JOINED.set()
+    leader = gevent.spawn(lead, args.lead) if args.lead else None
     gevent.sleep(args.seconds)
     runner.stop()  # the students stop, the teachers too: each class's map is read once more for the last drawings
     from bench.streamlit_client import StreamlitSession
@@ -215,6 +314,14 @@ def main(argv=None) -> int:
     for session, _ in sessions:
         session.close()
     out = {"students": args.users, "seconds": args.seconds, "sent": len(DONE), "seen_on_map": len(DONE & SEEN.keys()), "errors": {}}
+    if args.lead:  # counted from the store: strokes the pens down refused were never drawings (nor those the end cut off)
+        leader.get()
+        stored = {t: kept for t, kept in stored_drawings(args.lead).items() if t in DONE}
+        steps = [made for (name, made) in MADE if name.startswith("step")]
+        unseen = [t for t in stored if t not in SEEN]
+        # a drawing stored in the last moment of a step leaves the map (which shows the current step's) before its next refresh
+        moved_on = [t for t in unseen if any(0 <= _wall_to_mono(stored[t][0]) - s + 1.0 <= 1.0 for s in steps)]
+        out.update(sent=len(stored), seen_on_map=len(stored) - len(unseen), moved_on=len(moved_on), lost=len(unseen) - len(moved_on))
     for entry in env.stats.entries.values():
         out[entry.name] = {
             "count": entry.num_requests,

@@ -47,7 +47,7 @@ class Run:
         return found[-1] if found else None
 
     def live(self, widget: str) -> Widget | None:
-        """Our live component drawn as this widget (ae.live: draw, morph, hover, classmap, teacher)."""
+        """Our live component drawn as this widget (ae.live: draw, morph, hover, classmap, teacher, follow)."""
         found = [
             w for w in self.widgets if w.kind == "component_instance" and json.loads(w.element.json_args or "{}").get("widget") == widget
         ]
@@ -128,6 +128,9 @@ class StreamlitSession:
                 run.auto_rerun.append((msg.auto_rerun.interval, msg.auto_rerun.fragment_id))
             elif kind == "script_finished":
                 run.status = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
+                if run.status == "FINISHED_EARLY_FOR_RERUN":  # st.switch_page, st.rerun: the run that follows is the page's
+                    run = Run()
+                    continue
                 return run
         raise TimeoutError(f"no end of run within {timeout} s")
 

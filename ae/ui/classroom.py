@@ -80,10 +80,9 @@ def _param(name: str) -> str | None:
 def joined_room() -> Room | None:
     """The room this page takes part in as a student: its link's, else the one joined earlier in
     this session; None outside a class (or with the class turned off)."""
-    if not rooms.enabled():
+    if not rooms.enabled() or teacher_room() is not None:  # a teacher is no student (a reload of the Class page included)
         return None
-    session = None if st.session_state.get(TEACHER_KEY) else st.session_state.get(ROOM_KEY)  # a teacher is no student
-    code = _param("room") or session
+    code = _param("room") or st.session_state.get(ROOM_KEY)
     room = reached(lambda: store().get(code)) if code else None
     if room is None:
         return None
