@@ -17,9 +17,12 @@ def main() -> None:
 
     sidebar = "collapsed" if links.presenting() else "auto"  # ?present=1: a projector
     st.set_page_config(page_title="Autoencoder lab", page_icon=":material/blur_on:", layout="wide", initial_sidebar_state=sidebar)
-    shown = [row for row in PAGES if row[0] != "class" or rooms.enabled()]
-    pages = [st.Page(f"app_pages/{file}.py", title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(shown)]
-    page = st.navigation(pages)
+    shown = tuple(row for row in PAGES if row[0] != "class" or rooms.enabled())
+    kept = st.session_state.get("app_pages")  # made once a session: st.Page resolves its file's path, a tenth of a rerun
+    if kept is None or kept[0] != shown:
+        pages = [st.Page(f"app_pages/{file}.py", title=title, icon=icon, default=i == 0) for i, (file, title, icon) in enumerate(shown)]
+        kept = st.session_state["app_pages"] = (shown, pages)
+    page = st.navigation(kept[1])
     links.present()
     links.restore_model([c.name for c in ui.loaded_models()])  # a link's model, before the picker shows one
     room = classroom.joined_room()  # a class's page uses the class's model

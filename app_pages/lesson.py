@@ -109,8 +109,10 @@ WIDGETS = [
 STEPS = lesson.STEPS
 
 
+@st.fragment
 def drawing(key: str, **kwargs):
-    """The lesson's canvas; in a class the teacher leads, its drawings go to the class's map."""
+    """The lesson's canvas; in a class the teacher leads, its drawings go to the class's map (a
+    finished stroke reruns only this)."""
     drawn = live.draw(choice, key=key, room=classroom.for_the_canvas(led), **kwargs)
     if led is not None:
         classroom.take_part(led, choice, drawn, key)

@@ -11,6 +11,8 @@ are dealt to the classes in turn, each class has its teacher). It prints one JSO
 sent and stored, drawings seen on the teachers' maps, and the percentiles of stroke end to the
 server's finished rerun and to the drawing on the teacher's map.
 
+STUDENTS_URL may name several servers, comma-separated: the class's students are spread over them.
+
 `--lead STORE`: the teacher leads (LEAD_SCRIPT: the lesson's step 1, step 2, pens down, pens up,
 each a change in the store STORE names, as the Class page's click makes it), and each student's
 page follows as the browser's does: it holds a question to /ae/room/<code> (follow.js), stops
@@ -84,6 +86,8 @@ class Student(User):
         place = CLASSES[DEALT["students"] % len(CLASSES)]
         DEALT["students"] += 1
         self.place, self.token = place, f"student-{self.number:07d}"  # the room link's `me`: a reload is the same student
+        servers = place["students_url"].split(",")  # several: the class spread over them, as a balancer would
+        self.server = servers[DEALT["students"] // len(CLASSES) % len(servers)]
         self.join()
         _report("a student opens the room's Draw page", started)
         OPENED.append(self.number)
@@ -95,7 +99,7 @@ class Student(User):
         from bench.streamlit_client import StreamlitSession
 
         cookie = f"ae_route=s{self.number}" if SETTINGS["cookies"] else None  # a browser's balancer cookie
-        self.session = StreamlitSession(self.place["students_url"], cookie=cookie)
+        self.session = StreamlitSession(self.server, cookie=cookie)
         run = self.session.rerun(page="draw", query=f"room={self.place['room']}&me={self.token}")
         self.live, self.nickname, self.heard = run.live("draw"), run.by_label("Nickname (optional)"), run.live("follow")
         if self.live is None or self.nickname is None:
@@ -106,7 +110,7 @@ class Student(User):
         """The page's Follow widget: a question held at /ae/room/<code> until the room changes."""
         import urllib.request
 
-        url = f"{self.place['students_url']}/ae/room/{self.place['room']}"
+        url = f"{self.server}/ae/room/{self.place['room']}"
         while True:
             try:
                 with urllib.request.urlopen(f"{url}?since={self.state['tag'] if self.state else ''}", timeout=40) as answer:
@@ -121,8 +125,8 @@ class Student(User):
             self.state = state
             change = CHANGES.get(state["tag"])
             self.pens_down = state["pens_down"]
-            if change and change[0].startswith("pens"):
-                _heard(HEARD.format(change[0]), now - change[1])
+            if change:  # a step's words are on the page at once (follow.js), its widget once the page has rerun
+                _heard(HEARD.format(change[0] if change[0].startswith("pens") else "step change"), now - change[1])
             if before is not None and state["step"] != before["step"]:
                 self.show_step(state, change)
 
@@ -321,7 +325,17 @@ def main(argv=None) -> int:
         unseen = [t for t in stored if t not in SEEN]
         # a drawing stored in the last moment of a step leaves the map (which shows the current step's) before its next refresh
         moved_on = [t for t in unseen if any(0 <= _wall_to_mono(stored[t][0]) - s + 1.0 <= 1.0 for s in steps)]
-        out.update(sent=len(stored), seen_on_map=len(stored) - len(unseen), moved_on=len(moved_on), lost=len(unseen) - len(moved_on))
+        # the map shows each student's latest drawing: one replaced by the next before a refresh came is never on it
+        student = lambda tag: tag.rsplit("-", 1)[0]  # noqa: E731
+        later = lambda t: any(student(o) == student(t) and stored[o][1] == stored[t][1] and stored[o][0] > stored[t][0] for o in stored)  # noqa: E731
+        replaced = [t for t in unseen if t not in moved_on and later(t)]
+        out.update(
+            sent=len(stored),
+            seen_on_map=len(stored) - len(unseen),
+            moved_on=len(moved_on),
+            replaced=len(replaced),
+            lost=len(unseen) - len(moved_on) - len(replaced),
+        )
     for entry in env.stats.entries.values():
         out[entry.name] = {
             "count": entry.num_requests,

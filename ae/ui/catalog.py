@@ -4,6 +4,8 @@ and loaded once per file version, and the sidebar's choice."""
 from __future__ import annotations
 
 import functools
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,16 +74,31 @@ def choice_at(path: str, mtime_ns: int, size: int) -> LoadedModel:
     return LoadedModel(Path(path).stem, Path(path), model, meta, error, mtime_ns, size)
 
 
+LISTING_S = 1.0  # a folder's listing is kept this long; a file added, removed or renamed in it shows at once
+_listing: dict[str, tuple[float, int | None, tuple]] = {}  # folder -> (listed at, the folder's mtime then, its models)
+
+
 def all_models() -> list[LoadedModel]:
-    """Every checkpoint in the folder, listed now, so a newly trained model shows up at once."""
-    out = []
-    for path in checkpoints.checkpoint_files(checkpoints.default_dir()):
+    """Every checkpoint in the folder: listed again once the folder changed (a newly trained model,
+    saved by a rename, shows up at once) or a second has passed (a file rewritten in place). Every
+    run asks for it, several times: a listing each time was a quarter of a page's rerun."""
+    folder = checkpoints.default_dir()
+    try:
+        changed = os.stat(folder).st_mtime_ns
+    except OSError:
+        changed = None
+    kept = _listing.get(str(folder))
+    if kept is not None and kept[1] == changed and time.monotonic() - kept[0] < LISTING_S:
+        return list(kept[2])
+    listed_at, out = time.monotonic(), []
+    for path in checkpoints.checkpoint_files(folder):
         try:
             stat = path.stat()
         except FileNotFoundError:  # deleted since the listing
             continue
         model, meta, error = _load(str(path), stat.st_mtime_ns, stat.st_size)
         out.append(LoadedModel(path.stem, path, model, meta, error, stat.st_mtime_ns, stat.st_size))
+    _listing[str(folder)] = (listed_at, changed, tuple(out))
     return out
 
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from ae import latent, live, meter, quality, rooms
 from ae.rooms import Drawing, Room
-from ae.ui import catalog, inputs
+from ae.ui import catalog, inputs, lesson
 
 ROOM_KEY = "class_room"  # session: the room's code this session is in
 TEACHER_KEY = "class_teacher"  # session: the teacher's secret, where this session runs the room
@@ -40,6 +40,9 @@ LED_KEY = "class_led"  # session: the teacher's lesson brought this page to the 
 WORDS = {  # what a student's page says of the room (ae/live/frontend/follow.js, draw.js)
     "pens_down": rooms.PENS_DOWN,
     "picked": "★ Your teacher picked one of your drawings to talk about.",
+    "moved": "Your teacher moved the class to {}…",  # a lesson's step, heard before the page has rerun to it
+    "ended": "Your teacher ended the lesson…",
+    "steps": [lesson.heading(n) for n in range(1, len(lesson.STEPS) + 1)],
 }
 
 
@@ -58,6 +61,31 @@ def reached(fn, default=None):
             st.session_state[UNREACHABLE_SAID] = _this_run()
             st.warning(rooms.UNREACHABLE, icon=":material/cloud_off:")
         return default
+
+
+RUN_MEMO = "class_run_memo"  # session: what this run read of the store (a run reads a room's row once, not six times)
+
+
+def once_a_run(key: tuple, fn):
+    """fn()'s answer, asked once in this run (a page's or a fragment's): the pages of one run see
+    one room, and a rerun reads the store afresh."""
+    run = _this_run()
+    memo = st.session_state.get(RUN_MEMO)
+    if run is None or memo is None or memo[0] is not run:
+        memo = (run, {})
+        if run is not None:
+            st.session_state[RUN_MEMO] = memo
+    if key not in memo[1]:
+        memo[1][key] = fn()
+    return memo[1][key]
+
+
+def room_now(code: str) -> Room | None:
+    return once_a_run(("room", code), lambda: store().get(code))
+
+
+def state_now(code: str) -> dict | None:
+    return once_a_run(("state", code), lambda: store().state(code))
 
 
 def _this_run():
@@ -83,7 +111,7 @@ def joined_room() -> Room | None:
     if not rooms.enabled() or teacher_room() is not None:  # a teacher is no student (a reload of the Class page included)
         return None
     code = _param("room") or st.session_state.get(ROOM_KEY)
-    room = reached(lambda: store().get(code)) if code else None
+    room = reached(lambda: room_now(code)) if code else None
     if room is None:
         return None
     st.session_state[ROOM_KEY] = room.code
@@ -93,7 +121,7 @@ def joined_room() -> Room | None:
 def wrong_code() -> str | None:
     """One sentence when the link names a room that is not there (mistyped, ended), else None."""
     code = _param("room")
-    if rooms.enabled() and code and reached(lambda: store().get(code), default=False) is None:
+    if rooms.enabled() and code and reached(lambda: room_now(code), default=False) is None:
         return "This class has ended, or its code is wrong: ask your teacher for the link again. You can still draw on your own."
     return None
 
@@ -107,7 +135,7 @@ def teacher_room() -> tuple[Room, str] | None:
     kept = st.context.cookies.get(f"{rooms.TEACHER_COOKIE}{rooms.normal_code(code or '')}") if code else None
     for secret in (st.session_state.get(TEACHER_KEY), kept, _param("teacher")):
         if code and secret and reached(lambda: store().is_teacher(code, secret), default=False):
-            room = reached(lambda: store().get(code))
+            room = reached(lambda: room_now(code))
             if room is not None:
                 st.session_state[ROOM_KEY], st.session_state[TEACHER_KEY] = room.code, secret
                 return room, secret
@@ -231,7 +259,7 @@ def for_the_canvas(room: Room | None) -> dict | None:
     this student's pick tag, and the words."""
     if room is None:
         return None
-    state = reached(lambda: store().state(room.code)) or {}
+    state = reached(lambda: state_now(room.code)) or {}
     try:
         me = rooms.pick_tag(room.code, student())  # bound here, at joining: a pick of theirs is known before they draw again
     except rooms.RoomError:
@@ -248,7 +276,7 @@ def follow(room: Room, page: str) -> None:
         st.switch_page("app_pages/lesson.py")
     if not room.step and page == "lesson" and st.session_state.pop(LED_KEY, False):
         st.switch_page("app_pages/draw.py")
-    state = reached(lambda: store().state(room.code))
+    state = reached(lambda: state_now(room.code))
     if state is not None:
         live.follow(room.code, state, WORDS, key="class_follow")
 

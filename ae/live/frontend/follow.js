@@ -22,6 +22,7 @@ export class FollowWidget {
 
   update(args) {
     this.args = args;
+    if (this.state && args.state && args.state.step === this.state.step) this.moving = false; // the page has rerun to it
     if (this.room !== args.room) {
       this.room = args.room;
       this.state = args.state;
@@ -57,9 +58,10 @@ export class FollowWidget {
     if (before && state.tag === before.tag) return;
     this.state = state;
     this.heardAt = performance.timeOrigin + performance.now();
+    this.moving = before && state.step !== before.step; // said at once; the page's rerun brings the step itself
     this.tell();
     this.show();
-    if (!before || state.step !== before.step) setValue({ step: state.step, tag: state.tag }); // the page reruns at the new step
+    if (this.moving) setValue({ step: state.step, tag: state.tag }); // the page reruns at the new step
   }
 
   tell() {
@@ -67,8 +69,11 @@ export class FollowWidget {
   }
 
   show() {
+    const words = this.args.words;
     const down = Boolean(this.state && this.state.pens_down);
-    this.line.textContent = down ? this.args.words.pens_down : "";
-    this.line.classList.toggle("loud", down);
+    const step = this.state && this.state.step;
+    const moved = !step ? words.ended : words.moved.replace("{}", words.steps[step - 1] || `step ${step}`);
+    this.line.textContent = down ? words.pens_down : this.moving ? moved : "";
+    this.line.classList.toggle("loud", down || Boolean(this.moving));
   }
 }
