@@ -8,8 +8,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-# A public app: no training jobs, and no traceback details for a visitor (Streamlit's client.showErrorDetails).
-ENV MNIST_DIR=/app/data AE_TRAINING=off AE_CACHE_DIR=/app/cache STREAMLIT_CLIENT_SHOW_ERROR_DETAILS=none
+# A public app: no training jobs (no traceback details either: .streamlit/config.toml).
+ENV MNIST_DIR=/app/data AE_TRAINING=off AE_CACHE_DIR=/app/cache
 RUN python -m ae.download
 
 EXPOSE 8501

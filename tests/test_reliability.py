@@ -193,3 +193,13 @@ def test_the_server_sends_without_waiting_for_acks():
 
     asyncio.run(main())
     assert seen and seen[0] != 0
+
+
+def test_an_error_shows_a_visitor_no_traceback_details():
+    """A public link: an exception on a page says that something failed, never the server's paths
+    or code (.streamlit/config.toml's client.showErrorDetails; the server's log has them)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string('raise ValueError("/srv/lab/ae/secret.py: went wrong")').run()
+    (shown,) = at.exception
+    assert "/srv/lab" not in shown.message and not shown.stack_trace and "error" in shown.message
