@@ -4,7 +4,7 @@
 
 Each block sits between `<!-- name -->` and `<!-- /name -->`: results (python -m ae.results, from
 the checkpoints' stored metrics), digit (python -m ae.novelty), compress (python -m ae.compress),
-bench and class (docs/bench.json as python -m bench prints it). tests/test_shipped.py and tests/test_readme.py
+bench and class (docs/bench.json as python -m bench prints it: the class block holds `class` and `lead`). tests/test_shipped.py and tests/test_readme.py
 check that the README holds exactly these.
 """
 
@@ -31,8 +31,13 @@ def printed(main, argv) -> str:
 
 
 def bench_blocks(result: dict) -> dict[str, str]:
-    """The README's two blocks of bench figures: speed (everything but the class) and the class."""
-    return {"bench": markdown({k: v for k, v in result.items() if k != "class"}), "class": "\n".join(classroom.markdown(result["class"]))}
+    """The README's two blocks of bench figures: speed (everything but the class) and the class (its
+    load, and the teacher leading it)."""
+    led = ["", *classroom.led_markdown(result["lead"])] if result.get("lead") else []
+    return {
+        "bench": markdown({k: v for k, v in result.items() if k not in ("class", "lead")}),
+        "class": "\n".join([*classroom.markdown(result["class"]), *led]),
+    }
 
 
 def main() -> int:
