@@ -172,32 +172,30 @@ def control_row(code: str, secret: str) -> None:
         return
     lead_row(store, room, secret)
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    door = lock = clear = npz = sheet = row
-    if door.button(
+    if row.button(
         "Close the door: no new students" if room.door_open else "Open the door to new students",
         key="class_door",
         icon=":material/door_front:",
     ):
         store.door(room.code, secret, not room.door_open)
         classroom.rerun_part()
-    if lock.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
+    if row.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
         store.lock(room.code, secret, not room.locked)
         classroom.rerun_part()
     if st.session_state.get("class_confirm_clear"):
-        clear.warning(f"Clear all {store.counts(room.code)[1]} drawings?")
-        yes = no = row
-        if yes.button("Clear", key="class_clear_yes"):
+        row.warning(f"Clear all {store.counts(room.code)[1]} drawings?")
+        if row.button("Clear", key="class_clear_yes"):
             store.clear(room.code, secret)
             st.session_state["class_confirm_clear"] = False
             classroom.rerun_part()
-        if no.button("Keep", key="class_clear_no"):
+        if row.button("Keep", key="class_clear_no"):
             st.session_state["class_confirm_clear"] = False
             classroom.rerun_part()
-    elif clear.button("Clear the room", key="class_clear", icon=":material/delete_sweep:"):
+    elif row.button("Clear the room", key="class_clear", icon=":material/delete_sweep:"):
         st.session_state["class_confirm_clear"] = True
         classroom.rerun_part()
     name = f"class-{room.code}"
-    npz.download_button(
+    row.download_button(
         "Download the drawings (.npz)",
         lambda: files.npz_bytes(store.all_drawings(room.code, secret), room.model),
         f"{name}.npz",
@@ -206,7 +204,7 @@ def control_row(code: str, secret: str) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    sheet.download_button(
+    row.download_button(
         "Download a sheet (PNG)",
         lambda: files.sheet_png(store.all_drawings(room.code, secret)),
         f"{name}.png",

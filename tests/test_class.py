@@ -194,6 +194,33 @@ def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store
     assert store.counts(room.code) == (3, 3)  # the door open again: the late student is in
 
 
+def test_the_teacher_leads_from_the_class_page_or_the_lesson_page_and_a_student_follows(store):
+    room, secret = store.create("tiny_dense", 16)
+    at = app()
+    at.query_params.update(room=room.code, teacher=secret)
+    at.switch_page("app_pages/class.py")
+    at.run()
+    at.button(key="class_lead").click().run()
+    assert store.get(room.code).step == 1 and "Step 1 of 6" in _texts(at.run())
+    student = _student(room.code)  # opens Draw, and is led to the Lesson page at the teacher's step
+    no_exception(student)
+    assert "Lesson, step 1 of" in student.title[0].value and not [b for b in student.button if b.key in ("lesson_next", "lesson_back")]
+    at.switch_page("app_pages/lesson.py")  # the teacher's own Lesson page moves the class
+    at.run()
+    assert "Lesson, step 1 of" in at.title[0].value and "follows you" in _texts(at)
+    at.button(key="lesson_next").click().run()
+    assert store.get(room.code).step == 2 and "Lesson, step 2 of" in at.title[0].value
+    student.run()  # the student's page reruns (its Follow widget heard the change)
+    assert "Lesson, step 2 of" in student.title[0].value
+    at.switch_page("app_pages/class.py")
+    at.run()
+    at.button(key="class_lesson_end").click().run()
+    assert store.get(room.code).step == 0
+    student.run()
+    no_exception(student)
+    assert student.title[0].value == "Draw a digit"  # the lesson over: back to drawing for the class
+
+
 def test_the_download_holds_every_drawing_with_its_code_time_nickname_and_step(store):
     room, secret = store.create("tiny_dense", 4)
     for i in range(3):

@@ -372,6 +372,7 @@ def refused(why: str) -> RoomError:
             "door": "The teacher has closed this class to new students: ask them to open it.",
             "removed": "The teacher has taken you out of this class: your drawings no longer reach it.",
             "pens_down": PENS_DOWN,
+            "moved": "The class moved on to another step just then: draw again.",
         }[why]
     )
 

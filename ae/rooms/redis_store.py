@@ -128,7 +128,7 @@ class RedisStore(rooms.Store):
                 break
             step = int(self.redis.hget(k["room"], "step") or 0)
         if status != "ok":
-            raise rooms.refused("gone" if status == "moved" else status)
+            raise rooms.refused(status)
         return Drawing(int(drawing_id), student, nickname, pixels, z, shares[0], shares[1], now, False, step, int(seat[0]))
 
     def _in_step(self, code: str, step: int) -> str:

@@ -259,12 +259,11 @@ def for_the_canvas(room: Room | None) -> dict | None:
     this student's pick tag, and the words."""
     if room is None:
         return None
-    state = reached(lambda: state_now(room.code)) or {}
     try:
         me = rooms.pick_tag(room.code, student())  # bound here, at joining: a pick of theirs is known before they draw again
     except rooms.RoomError:
         me = None  # too many joins from this address: drawing alone goes on, and the send says why
-    return {"code": room.code, "pens_down": room.pens_down, "picked": state.get("picked", []), "me": me, "words": WORDS}
+    return {"code": room.code, "pens_down": room.pens_down, "me": me, "words": WORDS}  # the rest from the page's Follow widget
 
 
 def follow(room: Room, page: str) -> None:

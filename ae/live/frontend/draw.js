@@ -92,7 +92,7 @@ export class DrawWidget extends LiveWidget {
     this.words = room.words;
     if (this.room !== room.code) {
       this.room = room.code;
-      this.roomState = { pens_down: room.pens_down, picked: room.picked };
+      this.roomState = { pens_down: room.pens_down, picked: [] }; // until the Follow widget tells the room's state
       this.channel?.close();
       this.channel = channelOf(room.code);
       this.channel.onmessage = (event) => {
