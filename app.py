@@ -26,11 +26,11 @@ def main() -> None:
     links.present()
     links.restore_model([c.name for c in ui.loaded_models()])  # a link's model, before the picker shows one
     room = classroom.joined_room()  # a class's page uses the class's model
+    if room is not None:
+        classroom.follow(room, page.url_path)  # a student's page follows the teacher's lesson and pens
     ui.sidebar_model_picker(fixed=room.model if room else None)
     warm.start()  # once per process: for `streamlit run app.py`, which has no start-up hook
     st.sidebar.caption("An autoencoder squeezes a picture through a small code and rebuilds it. Pick a model here; every page uses it.")
-    if room is not None:
-        classroom.follow(room, page.url_path)  # a student's page follows the teacher's lesson and pens
     page.run()
 
 

@@ -27,6 +27,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ae import checkpoints, rooms, served
+from ae.rooms import watch
 
 SERVED_FILES = {f"encoder{served.PACKED}", f"decoder{served.PACKED}", served.METER}
 MADE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
@@ -78,8 +79,6 @@ async def made_file(request: Request) -> Response:
 
 
 async def room_state(request: Request) -> Response:
-    from ae.rooms import watch
-
     code = rooms.normal_code(request.path_params["code"])
     since = request.query_params.get("since", "")[:40]
     try:

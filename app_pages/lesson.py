@@ -127,8 +127,6 @@ leading = leading if leading is not None and leading[0].step else None
 if led is not None or leading is not None:
     st.session_state["lesson_step"] = min((led or leading[0]).step, len(STEPS))
 step = st.session_state.setdefault("lesson_step", 1)
-words, (widget, settings) = STEPS[step - 1], WIDGETS[step - 1]
-page = words.page
 
 
 def go(to: int) -> None:
@@ -139,21 +137,42 @@ def go(to: int) -> None:
     st.rerun()
 
 
-st.title(f"Lesson, step {step} of {len(STEPS)}: {words.title}")
+def show(step: int) -> None:
+    """A step: its title, words, widget and question."""
+    words, (widget, _) = STEPS[step - 1], WIDGETS[step - 1]
+    st.title(f"Lesson, step {step} of {len(STEPS)}: {words.title}")
+    if led is not None:
+        st.caption(f"Your teacher leads class {classroom.pretty(led)} through this lesson: your page follows their steps.")
+    elif leading is not None:
+        st.caption(f"Class {classroom.pretty(leading[0])} follows you: Back and Next move every student's page.")
+    st.markdown(words.say)
+    widget()
+    st.info(f"**Ask the class:** {words.question}", icon=":material/forum:")
+
+
+@st.fragment
+def led_step() -> None:
+    """A student's page, at the step the teacher picks: the room heard in here, so that the teacher's
+    Next reruns this alone, not the whole page, in every student's browser at once."""
+    room = classroom.joined_room()
+    if room is None or not 1 <= room.step <= len(STEPS):  # the lesson (or the class) ended: back to drawing
+        st.session_state.pop(classroom.LED_KEY, None)
+        st.switch_page("app_pages/draw.py")
+    classroom.hear(room)
+    st.session_state["lesson_step"] = room.step
+    show(room.step)
+
+
 if led is not None:
-    st.caption(f"Your teacher leads class {classroom.pretty(led)} through this lesson: your page follows their steps.")
-elif leading is not None:
-    st.caption(f"Class {classroom.pretty(leading[0])} follows you: Back and Next move every student's page.")
-st.markdown(words.say)
-widget()
-st.info(f"**Ask the class:** {words.question}", icon=":material/forum:")
-if led is not None:
+    led_step()
     st.stop()  # a student's page: the teacher moves it
+show(step)
 back, ahead, full = st.columns([1, 1, 3], vertical_alignment="center")
 if back.button("Back", icon=":material/arrow_back:", disabled=step == 1, key="lesson_back"):
     go(step - 1)
 if ahead.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), key="lesson_next"):
     go(step + 1)
+page, settings = STEPS[step - 1].page, WIDGETS[step - 1][1]
 full.page_link(
     f"app_pages/{page}.py",
     label=f"Open the full {page.capitalize()} page",

@@ -49,11 +49,11 @@ POOL: list[tuple[str, str]] = []  # drawings as the page sends them
 JOINED = gevent.event.Event()  # every student has opened the page: the class starts drawing
 OPENED: list[int] = []  # students whose page has opened
 LEAD_SCRIPT = ((8.0, "step", 1), (16.0, "step", 2), (24.0, "pens", True), (28.0, "pens", False))  # seconds after the class joined
-CHANGES: dict[str, tuple[str, float]] = {}  # a room state's tag -> (the teacher's latest change to it, when it was made)
-MADE: list[tuple[str, float]] = []  # every change the teacher made, and when
+MADE: list[tuple[str, str, float]] = []  # every change the teacher made: the room state's tag after it, its name, when
 STEP_CANVAS = {0: "draw_live", 1: "lesson_rebuild", 2: "lesson_bottleneck"}  # the canvas a page shows at each step: its widget key
 HEARD = "the teacher's {} heard on a student's page"
 SHOWN = "the teacher's step change shown on a student's page (its rerun done)"
+SHOWN_AT = "the teacher's {} shown on a student's page (its rerun done)"  # step 1 changes the page, step 2 a fragment of it
 
 
 REJOINED = "a student whose server went away opens the page again"
@@ -123,7 +123,7 @@ class Student(User):
             if before is not None and state["tag"] == before["tag"]:
                 continue
             self.state = state
-            change = CHANGES.get(state["tag"])
+            change = next(((name, made) for tag, name, made in reversed(MADE) if tag == state["tag"]), None)
             self.pens_down = state["pens_down"]
             if change:  # a step's words are on the page at once (follow.js), its widget once the page has rerun
                 _heard(HEARD.format(change[0] if change[0].startswith("pens") else "step change"), now - change[1])
@@ -131,11 +131,15 @@ class Student(User):
                 self.show_step(state, change)
 
     def show_step(self, state: dict, change) -> None:
-        """The page reruns with the Follow widget's value (follow.js's setValue) and shows the step."""
+        """The page reruns with the Follow widget's value (follow.js's setValue) and shows the step:
+        a led Lesson page reruns the fragment that holds the widget, any other page whole."""
         with self.busy:
             error = None
             try:
-                run = self.session.rerun(widgets={self.heard.id: json.dumps({"step": state["step"], "tag": state["tag"]})})
+                value = json.dumps({"step": state["step"], "tag": state["tag"]})
+                run = self.session.rerun(
+                    widgets={self.heard.id: value}, fragment=self.heard.fragment
+                )  # as the browser: the widget's fragment
                 self.session.page = "lesson" if state["step"] else "draw"
                 canvas = run.live("draw")
                 if canvas is None or not canvas.id.endswith(STEP_CANVAS[state["step"]]):
@@ -146,6 +150,7 @@ class Student(User):
                 error = e
         if change:
             _heard(SHOWN, time.monotonic() - change[1], error)
+            _heard(SHOWN_AT.format(change[0]), time.monotonic() - change[1], error)
 
     @task
     def stroke(self):
@@ -213,8 +218,7 @@ def lead(location: str) -> None:
             made = time.monotonic()
             (store.pace if what == "step" else store.pens)(c["room"], c["secret"], value)
             name = f"step {value}" if what == "step" else "pens down" if value else "pens up"
-            CHANGES[store.state(c["room"])["tag"]] = (name, made)
-            MADE.append((name, made))
+            MADE.append((store.state(c["room"])["tag"], name, made))
 
 
 def stored_drawings(location: str) -> dict[str, tuple[float, int]]:
@@ -321,7 +325,7 @@ def main(argv=None) -> int:
     if args.lead:  # counted from the store: strokes the pens down refused were never drawings (nor those the end cut off)
         leader.get()
         stored = {t: kept for t, kept in stored_drawings(args.lead).items() if t in DONE}
-        steps = [made for (name, made) in MADE if name.startswith("step")]
+        steps = [made for _, name, made in MADE if name.startswith("step")]
         unseen = [t for t in stored if t not in SEEN]
         # a drawing stored in the last moment of a step leaves the map (which shows the current step's) before its next refresh
         moved_on = [t for t in unseen if any(0 <= _wall_to_mono(stored[t][0]) - s + 1.0 <= 1.0 for s in steps)]

@@ -108,10 +108,11 @@ def one_class(
     }
     row["rejoined"] = _percentiles(load.get("a student whose server went away opens the page again"))
     if lead:
-        from bench.class_load import HEARD, SHOWN
+        from bench.class_load import HEARD, SHOWN, SHOWN_AT
 
         row["step_heard"] = _percentiles(load.get(HEARD.format("step change")))
         row["step_shown"] = _percentiles(load.get(SHOWN))
+        row["step_1_shown"], row["step_2_shown"] = (_percentiles(load.get(SHOWN_AT.format(f"step {n}"))) for n in (1, 2))
         row["pens_down_heard"] = _percentiles(load.get(HEARD.format("pens down")))
         row["pens_up_heard"] = _percentiles(load.get(HEARD.format("pens up")))
         row["moved_on"], row["replaced"], row["lost"] = load["moved_on"], load["replaced"], load["lost"]

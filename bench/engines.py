@@ -61,6 +61,14 @@ def _minibrowser() -> str | None:
     return next((p for p in MINIBROWSER if Path(p).exists()), None)
 
 
+# the index among the page's iframes of its first live widget drawn, but a class's Follow widget
+# (which heads a student's every page): -1 until one is drawn
+DRAWN_FRAME = (
+    "[...document.querySelectorAll('iframe')].findIndex((f) => { let k = ''; try { k = f.contentDocument.body.dataset.widget || ''; }"
+    " catch (e) {} return f.title.includes('live') && k && k !== 'follow'; })"
+)
+
+
 class Page:
     """The Draw page (or another) open in one engine; subclasses speak to the engine."""
 
@@ -72,8 +80,14 @@ class Page:
     def top(self, expression: str):  # evaluated in the page
         raise NotImplementedError
 
-    def live(self, expression: str):  # evaluated in the first live widget's frame
+    def live(self, expression: str):  # evaluated in the frame DRAWN_FRAME names
         raise NotImplementedError
+
+    def drawn_frame(self) -> int:
+        index = self.top(DRAWN_FRAME)
+        if index < 0:
+            raise LookupError(f"{self.engine}: no live widget drawn yet")
+        return index
 
     def _drag(self, points: list[tuple[float, float]], button: int) -> None:  # viewport CSS pixels
         raise NotImplementedError
@@ -108,7 +122,7 @@ class Page:
         self.live("document.querySelector('canvas.ink').scrollIntoView({block: 'center'}), true")  # and the frame's page
         time.sleep(0.3)
         fx, fy = self.top(
-            "(() => { const r = document.querySelector(\"iframe[title*='live']\").getBoundingClientRect(); return [r.left, r.top]; })()"
+            f"(() => {{ const r = document.querySelectorAll('iframe')[{self.drawn_frame()}].getBoundingClientRect(); return [r.left, r.top]; }})()"
         )
         x, y, w, h = self.live(
             "(() => { const r = document.querySelector('canvas.ink').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()"
@@ -177,7 +191,7 @@ class _Firefox(Page):
         return self.ff.evaluate(expression)
 
     def live(self, expression):
-        return self.ff.evaluate(expression, self.ff.frames()[0])
+        return self.ff.evaluate(expression, self.ff.frames()[self.drawn_frame()])
 
     def reload(self):
         self.ff.send("browsingContext.reload", {"context": self.ff.context, "wait": "complete"})
@@ -198,8 +212,8 @@ class _WebKit(Page):
         return self.driver.execute_script(f"return {expression}")
 
     def live(self, expression):
-        self.driver.switch_to.default_content()
-        self.driver.switch_to.frame(self.driver.find_element("css selector", "iframe[title*='live']"))
+        index = self.drawn_frame()
+        self.driver.switch_to.frame(self.driver.find_elements("css selector", "iframe")[index])
         try:
             return self.driver.execute_script(f"return {expression}")
         finally:

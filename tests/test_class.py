@@ -267,6 +267,34 @@ def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_
         assert not run.exceptions
 
 
+@pytest.mark.slow
+def test_a_led_students_page_moves_to_the_teachers_next_step_by_rerunning_the_step_alone(tiny_checkpoints, mnist_dir, tmp_path):
+    """A class of hundreds moves at once when each page reruns only its step: the Follow widget of a
+    led Lesson page sits in the step's fragment, the teacher's Next is that fragment's rerun (the page
+    around it is not run or sent again), and the lesson's end brings the Draw page back."""
+    from bench import appserver
+    from bench.streamlit_client import StreamlitSession
+
+    location = str(tmp_path / "class.sqlite3")
+    store = rooms.open_store(location)
+    room, secret = store.create("tiny_dense", 16)
+    store.pace(room.code, secret, 1)
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": location}
+    with appserver.serve(env) as url:
+        student = StreamlitSession(url)
+        run = student.rerun(page="draw", query=f"room={room.code}&me=student-one")  # led from Draw to the Lesson page
+        assert run.live("draw").id.endswith("lesson_rebuild") and run.live("follow").fragment
+        for step, canvas, status in (
+            (2, "lesson_bottleneck", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"),
+            (0, "draw_live", "FINISHED_SUCCESSFULLY"),
+        ):
+            store.pace(room.code, secret, step)
+            heard, state = run.live("follow"), store.state(room.code)
+            run = student.rerun(widgets={heard.id: json.dumps({"step": step, "tag": state["tag"]})}, fragment=heard.fragment)
+            assert (run.status, run.live("draw").id.endswith(canvas), run.exceptions) == (status, True, [])
+        student.close()
+
+
 @pytest.mark.browser
 def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(tiny_checkpoints, mnist_dir, chromium, tmp_path):
     """Three students' strokes land on the teacher's map (the phone's by finger); a lock stops them;

@@ -269,12 +269,19 @@ def for_the_canvas(room: Room | None) -> dict | None:
 def follow(room: Room, page: str) -> None:
     """A student's page in a room follows the teacher: to the Lesson page at the teacher's step
     while a lesson runs (back to Draw when it ends), and hears every change within a second
-    (ae/live/frontend/follow.js, from ae/web.py's /ae/room)."""
+    (ae/live/frontend/follow.js, from ae/web.py's /ae/room). Called before the page draws anything:
+    a page left at once costs the server little, and a class moves at once."""
     if room.step and page != "lesson":
         st.session_state[LED_KEY] = True
         st.switch_page("app_pages/lesson.py")
     if not room.step and page == "lesson" and st.session_state.pop(LED_KEY, False):
         st.switch_page("app_pages/draw.py")
+    if not (room.step and page == "lesson"):  # a led Lesson page hears the room inside its step (hear)
+        hear(room)
+
+
+def hear(room: Room) -> None:
+    """The Follow widget: where a fragment holds it, a new step reruns that fragment alone."""
     state = reached(lambda: state_now(room.code))
     if state is not None:
         live.follow(room.code, state, WORDS, key="class_follow")
