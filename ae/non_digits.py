@@ -114,8 +114,13 @@ BRUSH = 20  # the Draw page's default brush, on its 280-pixel canvas
 
 
 def pen(strokes, rng: np.random.Generator) -> np.ndarray:
-    """Strokes drawn as a hand would on the Draw page: a random size, place, slant and wobble, the
-    app's round brush, then ae.preprocess.to_mnist. (28, 28)."""
+    """Strokes drawn as a hand would on the Draw page, then ae.preprocess.to_mnist. (28, 28)."""
+    return preprocess.to_mnist(pen_canvas(strokes, rng))
+
+
+def pen_canvas(strokes, rng: np.random.Generator) -> np.ndarray:
+    """Strokes on the Draw page's canvas as a hand would draw them: a random size, place, slant and
+    wobble, the app's round brush. (280, 280) grey, white ink on black."""
     img, draw = _canvas()
     size = rng.uniform(130, 220)
     angle, shear = np.radians(rng.uniform(-12, 12)), rng.uniform(-0.25, 0.25)
@@ -129,7 +134,7 @@ def pen(strokes, rng: np.random.Generator) -> np.ndarray:
         draw.line(path if len(path) > 1 else path * 2, fill=255, width=width, joint="curve")
         for x, y in (path[0], path[-1]):  # the brush's round ends
             draw.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
-    return preprocess.to_mnist(np.asarray(img))
+    return np.asarray(img)
 
 
 def pen_non_digits(n: int, seed: int = 1) -> np.ndarray:
