@@ -7,7 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
-from ae import checkpoints, models, results, served
+from ae import checkpoints, export, models, results, served
 
 
 class BestSoFar:
@@ -50,7 +50,7 @@ class BestSoFar:
     def write(self) -> None:
         """The best weights so far as an incomplete checkpoint: what a crash leaves."""
         if self.out:
-            checkpoints.save(self.out, self.model, self._meta(complete=False))
+            export.save(self.out, self.model, self._meta(complete=False))
             self.wrote = True
 
     def finish(self, complete: bool, score: bool = True) -> dict:
@@ -62,7 +62,7 @@ class BestSoFar:
         train_cfg = dataclasses.asdict(self.cfg)
         metrics = results.checkpoint_metrics(self.model, train_cfg, self.cfg.data_dir) if score and self.cfg.test_metrics else {}
         if self.out:
-            checkpoints.save(self.out, self.model, self._meta(complete, metrics))
+            export.save(self.out, self.model, self._meta(complete, metrics))
         return metrics
 
     def discard(self) -> None:

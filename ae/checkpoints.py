@@ -8,7 +8,6 @@ reads the metadata (`read_meta`, `Meta`) and the served form without it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import platform
@@ -143,31 +142,6 @@ def machine() -> str:
         pass
     # the same CPU name comes with and without AVX-512 (and bf16), which halves training times
     return f"{cpu} ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
-
-
-def save(path: str | os.PathLike, model, meta: dict) -> Path:
-    """Write weights and a metadata document atomically, then the served form beside them; returns
-    the path."""
-    import torch
-    from safetensors.torch import save as save_tensors
-
-    from ae import export, models
-
-    path = Path(path)
-    doc = {
-        **meta,
-        "format": FORMAT,
-        "architecture": model.name,
-        "config": model.config_dict(),
-        "latent_dim": model.latent_dim,
-        "parameters": models.count_parameters(model),
-        "versions": {"torch": torch.__version__.split("+")[0], "python": platform.python_version()},
-        "saved": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    write_atomic(path, save_tensors(tensors, metadata={META_KEY: json.dumps(doc, separators=(",", ":"))}))
-    export.write_served(path, model, doc)
-    return path
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:

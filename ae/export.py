@@ -1,7 +1,7 @@
 """A checkpoint's served form, written beside it whenever it is saved: what the page and the server
 run, so that serving needs no torch (ae/served.py reads it).
 
-    export.write_served(path, model, meta)    # checkpoints.save calls this
+    export.save(path, model, meta)            # a checkpoint, then its served form: how the lab saves
     python -m ae.export [checkpoints...]      # (re)write the served forms of files saved before
 
 The folder `<name>.served/` beside `<name>.safetensors` holds the encoder, the decoder and the
@@ -14,10 +14,12 @@ whose checkpoint has changed since is stale, and not used.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import gzip
 import io
 import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -132,6 +134,29 @@ def graphs(model: models.Autoencoder) -> tuple[dict[str, bytes], list[str]]:
     if layers:
         out["layers"] = _onnx(_Layers(model, [name for name, _ in layers]), image, "image", [f"layer{i}" for i in range(len(layers))])
     return out, [label for _, label in layers]
+
+
+def save(path: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path:
+    """Write a checkpoint, its weights and metadata document atomically (checkpoints.load reads
+    it), then its served form beside it; returns the path. Every checkpoint the lab writes is
+    written here."""
+    from safetensors.torch import save as save_tensors
+
+    path = Path(path)
+    doc = {
+        **meta,
+        "format": checkpoints.FORMAT,
+        "architecture": model.name,
+        "config": model.config_dict(),
+        "latent_dim": model.latent_dim,
+        "parameters": models.count_parameters(model),
+        "versions": {"torch": torch.__version__.split("+")[0], "python": platform.python_version()},
+        "saved": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    checkpoints.write_atomic(path, save_tensors(tensors, metadata={checkpoints.META_KEY: json.dumps(doc, separators=(",", ":"))}))
+    write_served(path, model, doc)
+    return path
 
 
 def write_served(checkpoint: str | os.PathLike, model: models.Autoencoder, meta: dict) -> Path:

@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import Path
 
-from ae import checkpoints, data, models, novelty
+from ae import checkpoints, data, export, models, novelty
 from ae.evaluate import SPOT_CHECK, metrics, pca, per_image_mse, reconstructions
 
 NOISY = ("gaussian", 0.4)  # every checkpoint is also scored cleaning this noise: the table's last figure
@@ -40,7 +40,7 @@ def rescore(path: Path, data_dir=None) -> None:
     """Measure a checkpoint again and store the metrics in it (after a change to the metrics)."""
     model, meta = checkpoints.load(path)
     meta["metrics"] = checkpoint_metrics(model, meta.train, data_dir)
-    checkpoints.save(path, model, meta)
+    export.save(path, model, meta)
 
 
 TABLE_HEAD = [

@@ -73,6 +73,16 @@ def answer_without_delay() -> None:
 _serving = False
 
 
+def lower_priority() -> None:
+    """The calling thread yields the CPU to the pages' own (Linux: a thread has its own nice value)."""
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
+    except (AttributeError, OSError):
+        pass
+
+
 def tune_for_serving() -> None:
     """Many short requests from many sessions on few cores: one thread each, and the objects of the
     big imports frozen out of the garbage collector's reach.

@@ -30,7 +30,7 @@ def option(default, help: str, choices=None, between: tuple | None = None, label
 
 @dataclass
 class TrainConfig:
-    """One training run, declared once: ae/train_cli.py makes its flags from these fields, `validate`
+    """One training run, declared once: ae/train/cli.py makes its flags from these fields, `validate`
     its checks, the Train page its form, and each shipped model's recipe is a set of them."""
 
     model: str = option("conv", "the architecture", choices=models.available)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ae import models, train_cli  # noqa: E402
+from ae import models  # noqa: E402
+from ae.train import cli  # noqa: E402
 from ae.train_config import TrainConfig  # noqa: E402
 
 
@@ -20,7 +21,7 @@ def retrain(recipe: models.Recipe, out: Path) -> int:
     path = out / f"{recipe.name}.safetensors"
     for i, stage in enumerate(recipe.stages):
         print(f"== {recipe.name}, stage {i + 1} of {len(recipe.stages)}", file=sys.stderr)
-        code = train_cli.run(TrainConfig(**stage, out=str(path), resume=str(path) if i else None))
+        code = cli.run(TrainConfig(**stage, out=str(path), resume=str(path) if i else None))
         if code:
             return code
     return 0

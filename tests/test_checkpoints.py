@@ -6,13 +6,13 @@ import pytest
 import torch
 from safetensors.torch import save as save_tensors
 
-from ae import checkpoints, models, served
+from ae import checkpoints, export, models, served
 
 
 def _saved(tmp_path, name="conv", **cfg):
     torch.manual_seed(0)
     model = models.build(name, **cfg).eval()
-    path = checkpoints.save(tmp_path / f"{name}.safetensors", model, {"note": "hi", "history": [{"epoch": 1}]})
+    path = export.save(tmp_path / f"{name}.safetensors", model, {"note": "hi", "history": [{"epoch": 1}]})
     return model, path
 
 
@@ -98,7 +98,7 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(checkpoints.os, "replace", crash)
     with pytest.raises(OSError):
-        checkpoints.save(path, models.build("dense"), {})
+        export.save(path, models.build("dense"), {})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, served.folder_of(path).name])
 

@@ -128,7 +128,7 @@ def test_a_flood_of_strokes_from_one_page_is_cut_at_five_a_second(store):
 
 
 def test_a_full_or_ended_room_says_so(store, monkeypatch):
-    monkeypatch.setattr(rooms, "MAX_STUDENTS", 1)
+    monkeypatch.setattr(rooms.core, "MAX_STUDENTS", 1)
     room, _ = store.create("tiny_dense", 16)
     store.add(room.code, "someone", "", np.zeros((28, 28), np.uint8), np.zeros(16))
     at = _student(room.code)

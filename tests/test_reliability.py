@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ae import checkpoints, jobs, models
+from ae import checkpoints, export, jobs, models
 from ae.train import TrainConfig
 from tests.conftest import ROOT
 
@@ -27,16 +27,16 @@ def _python(code: str, *args) -> subprocess.Popen:
 
 WRITER = """
 import sys
-from ae import checkpoints, models
+from ae import export, models
 model = models.build("conv", latent_dim=128)  # about 1 MB: every write takes a while
 for i in range(1_000_000):
-    checkpoints.save(sys.argv[1], model, {"writer": int(sys.argv[2]), "round": i})
+    export.save(sys.argv[1], model, {"writer": int(sys.argv[2]), "round": i})
 """
 
 
 def test_sigkill_while_writing_leaves_the_previous_checkpoint_loadable(tmp_path):
     path = tmp_path / "m.safetensors"
-    checkpoints.save(path, models.build("conv", latent_dim=128), {"writer": -1, "round": -1})
+    export.save(path, models.build("conv", latent_dim=128), {"writer": -1, "round": -1})
     for writer_id, delay in enumerate((0.0, 0.013, 0.05, 0.11, 0.3)):  # kill at scattered moments
         writer = _python(WRITER, path, writer_id)
         deadline = time.time() + 60
@@ -92,7 +92,7 @@ def test_training_killed_mid_epoch_leaves_the_best_checkpoint_loadable(mnist_dir
 
 
 def test_a_stop_during_a_checkpoint_write_still_leaves_a_valid_file(mnist_dir, tmp_path, monkeypatch):
-    real_save = checkpoints.save
+    real_save = export.save
     writing = {"now": False}
 
     def slow_save(path, model, meta):
@@ -103,7 +103,7 @@ def test_a_stop_during_a_checkpoint_write_still_leaves_a_valid_file(mnist_dir, t
         finally:
             writing["now"] = False
 
-    monkeypatch.setattr(checkpoints, "save", slow_save)
+    monkeypatch.setattr(export, "save", slow_save)
     manager = jobs.Manager()
     job = manager.start(TrainConfig(model="dense", epochs=100, limit=1000, val_limit=200), "mid-save", tmp_path)
     deadline = time.time() + 60

@@ -133,7 +133,7 @@ def test_only_the_teachers_secret_can_lock_clear_hide_or_download(store):
         ):
             with pytest.raises(RoomError, match="Only the teacher"):
                 act(forged)
-    assert store.counts(room.code) == (1, 1) and store.get(room.code) == room and store.state(room.code)["starred"] == []
+    assert store.counts(room.code) == (1, 1) and store.get(room.code) == room and store.state(room.code)["picked"] == []
     store.hide(room.code, secret, drawing.id)
     assert store.current(room.code) == [] and store.all_drawings(room.code, secret)[0].hidden
     store.lock(room.code, secret)
@@ -163,7 +163,7 @@ def test_a_flood_from_one_student_is_cut_at_five_a_second_and_nothing_stored_is_
 
 
 def test_the_limits_hold_under_concurrent_writers(store, location, monkeypatch):
-    monkeypatch.setattr(rooms, "MAX_STUDENTS", 30)
+    monkeypatch.setattr(rooms.core, "MAX_STUDENTS", 30)
     room, _ = store.create("conv32", 4)
     outcomes = []
 
@@ -185,7 +185,7 @@ def test_the_limits_hold_under_concurrent_writers(store, location, monkeypatch):
 
 
 def test_a_room_holds_at_most_its_drawings(store, monkeypatch):
-    monkeypatch.setattr(rooms, "MAX_DRAWINGS", 7)
+    monkeypatch.setattr(rooms.core, "MAX_DRAWINGS", 7)
     room, _ = store.create("conv32", 4)
     for n in range(7):
         _add(store, room, student=f"s{n}")
@@ -308,13 +308,12 @@ def test_the_teachers_picks_are_starred_unstarred_and_bounded(store, monkeypatch
     drawings = [_add(store, room, student=f"s{i}") for i in range(4)]
     store.star(room.code, secret, drawings[1].id)
     store.star(room.code, secret, drawings[3].id)
-    assert store.state(room.code)["starred"] == [drawings[1].id, drawings[3].id]
     assert store.state(room.code)["picked"] == sorted(rooms.pick_tag(room.code, s) for s in ("s1", "s3"))  # said, not the tokens
     assert [d.starred for d in store.current(room.code)] == [False, True, False, True]
     store.star(room.code, secret, drawings[1].id, on=False)
     store.hide(room.code, secret, drawings[3].id)  # a hidden drawing is no pick on the map
-    assert store.state(room.code)["starred"] == []
-    monkeypatch.setattr(rooms, "MAX_STARS", 1)
+    assert store.state(room.code)["picked"] == [] and not any(d.starred for d in store.current(room.code))
+    monkeypatch.setattr(rooms.core, "MAX_STARS", 1)
     store.star(room.code, secret, drawings[0].id)
     with pytest.raises(RoomError, match="at most 1 picks"):
         store.star(room.code, secret, drawings[2].id)

@@ -51,7 +51,7 @@ def test_the_layer_view_shows_what_the_encoders_layers_output(mnist_dir):
 
 def test_saving_a_checkpoint_writes_its_served_form_and_a_changed_file_is_not_served_stale(tmp_path):
     model, meta = checkpoints.load(ROOT / "checkpoints" / "dense.safetensors")
-    path = checkpoints.save(tmp_path / "mine.safetensors", model, dict(meta))
+    path = export.save(tmp_path / "mine.safetensors", model, dict(meta))
     folder = served.folder_of(path)
     assert sorted(p.name for p in folder.iterdir()) == ["decoder.packed.gz", "encoder.packed.gz", "meter.json.gz", "served.json"]
     assert served.load(path).latent_dim == model.latent_dim

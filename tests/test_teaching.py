@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ae import checkpoints, compress, features, meter, models, non_digits, novelty, served
+from ae import checkpoints, compress, export, features, meter, models, non_digits, novelty, served
 from bench import appserver
 from tests.apptools import SEVEN, app, images, live_value, no_exception
 from tests.conftest import ROOT
@@ -46,7 +46,7 @@ def test_the_jpeg_matcher_never_goes_over_the_budget_and_uses_it(mnist_dir):
 def test_the_feature_map_view_works_for_every_architecture(name, tmp_path):
     torch.manual_seed(0)
     model = models.build(name)
-    path = checkpoints.save(tmp_path / f"{name}.safetensors", model, {})
+    path = export.save(tmp_path / f"{name}.safetensors", model, {})
     maps = features.feature_maps(served.load(path), np.random.default_rng(0).random((28, 28), dtype=np.float32))
     has_convolutions = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     assert bool(maps) == has_convolutions

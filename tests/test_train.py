@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from ae import checkpoints, data, models, results, train_cli
+from ae import checkpoints, data, export, models, results
 from ae.models import base
 from ae.train import (
     BatchEnd,
@@ -13,6 +13,7 @@ from ae.train import (
     Started,
     TrainConfig,
     TrainingDiverged,
+    cli,
     train,
 )
 
@@ -138,18 +139,18 @@ def test_bad_settings_are_refused_with_a_message(bad, message):
 
 def test_cli_trains_and_evaluate_scores_the_result(mnist_dir, tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
-    assert train_cli.main(["--model", "dense", "--epochs", "1", "--limit", "1000", "--out", str(out)]) == 0
+    assert cli.main(["--model", "dense", "--epochs", "1", "--limit", "1000", "--out", str(out)]) == 0
     assert out.exists()
     assert results.main([str(out)]) == 0
     table = capsys.readouterr().out
     assert "| cli | dense | 32 |" in table
-    assert train_cli.main(["--model", "dense", "--lr", "-1"]) == 2
+    assert cli.main(["--model", "dense", "--lr", "-1"]) == 2
 
 
 def test_rescore_measures_a_checkpoint_again_and_stores_it(mnist_dir, tmp_path):
     out = tmp_path / "r.safetensors"
     model = models.build("pca", latent_dim=4).fit(data.to_float(data.load_split("train")[0][:2000]))
-    checkpoints.save(out, model, {"metrics": {"test": {"mse": 1.0}}})
+    export.save(out, model, {"metrics": {"test": {"mse": 1.0}}})
     results.rescore(out)
     metrics = checkpoints.load(out)[1]["metrics"]
     assert 0.03 < metrics["test"]["mse"] < 0.1 and "test_spot_check" in metrics and "pca" in metrics

@@ -27,9 +27,20 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from ae import checkpoints, preprocess, served, web
-from ae.ui.pictures import PALETTE
 
 FRONTEND = Path(__file__).parent / "frontend"
+PALETTE = [
+    "#7c9cff",
+    "#ff6e6e",
+    "#50fa7b",
+    "#ffb86b",
+    "#bd93f9",
+    "#8be9fd",
+    "#ff79c6",
+    "#f1fa8c",
+    "#a0a0a0",
+    "#ffffff",
+]  # a colour per digit class
 PNG_PREFIX = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CANVAS = 280  # the Draw canvas's own pixels (draw.js's SIZE): the only drawing the server accepts

@@ -13,8 +13,8 @@ from dataclasses import replace
 import numpy as np
 import redis
 
-from ae import rooms
-from ae.rooms import Drawing, Room
+from ae.rooms import core
+from ae.rooms.core import Drawing, Room
 
 ADD = """
 local room, students, drawings, current, seq, rate, removed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -48,7 +48,7 @@ return {id, 'ok', tonumber(redis.call('HGET', seats, student) or '0')}
 MOVES = 5  # tries of an addition while the teacher changes the lesson's step under it
 
 
-class RedisStore(rooms.Store):
+class RedisStore(core.Store):
     def __init__(self, url: str):
         self.redis = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         self.add_script = self.redis.register_script(ADD)
@@ -110,7 +110,7 @@ class RedisStore(rooms.Store):
             ).encode()
             payload = struct.pack(">I", len(head)) + head + pixels.tobytes() + z.tobytes()
             rate = f"{k['room']}:rate:{student}"
-            args = [student, repr(now), payload, rooms.MAX_STUDENTS, rooms.MAX_DRAWINGS, rooms.PER_SECOND, str(step)]
+            args = [student, repr(now), payload, core.MAX_STUDENTS, core.MAX_DRAWINGS, core.PER_SECOND, str(step)]
             keys = [
                 k["room"],
                 k["students"],
@@ -128,7 +128,7 @@ class RedisStore(rooms.Store):
                 break
             step = int(self.redis.hget(k["room"], "step") or 0)
         if status != "ok":
-            raise rooms.refused(status)
+            raise core.refused(status)
         return Drawing(int(drawing_id), student, nickname, pixels, z, shares[0], shares[1], now, False, step, int(seat[0]))
 
     def _in_step(self, code: str, step: int) -> str:
@@ -174,7 +174,7 @@ class RedisStore(rooms.Store):
         pipe.execute()
 
     def _set(self, code: str, setting: str, value: int) -> None:
-        assert setting in rooms.SETTINGS
+        assert setting in core.SETTINGS
         self.redis.hset(self._keys(code)["room"], setting, value)
 
     def _star(self, code: str, drawing_id: int, on: bool) -> None:

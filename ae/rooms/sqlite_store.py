@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from ae import rooms
-from ae.rooms import Drawing, Room
+from ae.rooms import core
+from ae.rooms.core import Drawing, Room
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rooms (code TEXT PRIMARY KEY, secret TEXT NOT NULL, model TEXT NOT NULL,
@@ -45,7 +45,7 @@ COLUMNS = """d.id, d.student, d.nickname, d.pixels, d.code, d.error_share, d.cod
   FROM drawings d LEFT JOIN students s ON s.room = d.room AND s.student = d.student"""
 
 
-class SqliteStore(rooms.Store):
+class SqliteStore(core.Store):
     def __init__(self, path: str):
         self.path = path
         self.mutex = threading.RLock()
@@ -100,26 +100,26 @@ class SqliteStore(rooms.Store):
         with self._write() as db:
             row = db.execute("SELECT locked, students, drawings, door, pens_down, step FROM rooms WHERE code = ?", (room.code,)).fetchone()
             if row is None:
-                raise rooms.refused("gone")
+                raise core.refused("gone")
             locked, students, drawings, door, pens_down, step = row
             if locked:
-                raise rooms.refused("locked")
+                raise core.refused("locked")
             if pens_down:
-                raise rooms.refused("pens_down")
+                raise core.refused("pens_down")
             if db.execute("SELECT 1 FROM removed WHERE room = ? AND student = ?", (room.code, student)).fetchone():
-                raise rooms.refused("removed")
+                raise core.refused("removed")
             known = db.execute("SELECT 1 FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()
             if not known and not door:
-                raise rooms.refused("door")
-            if not known and students >= rooms.MAX_STUDENTS:
-                raise rooms.refused("students")
-            if drawings >= rooms.MAX_DRAWINGS:
-                raise rooms.refused("drawings")
+                raise core.refused("door")
+            if not known and students >= core.MAX_STUDENTS:
+                raise core.refused("students")
+            if drawings >= core.MAX_DRAWINGS:
+                raise core.refused("drawings")
             recent = db.execute(
                 "SELECT COUNT(*) FROM drawings WHERE room = ? AND student = ? AND time > ?", (room.code, student, now - 1.0)
             ).fetchone()[0]
-            if recent >= rooms.PER_SECOND:
-                raise rooms.refused("rate")
+            if recent >= core.PER_SECOND:
+                raise core.refused("rate")
             if not known:
                 db.execute("INSERT INTO students (room, student, seat) VALUES (?, ?, ?)", (room.code, student, students + 1))
             seat = db.execute("SELECT seat FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()[0]
@@ -161,7 +161,7 @@ class SqliteStore(rooms.Store):
             db.execute("UPDATE rooms SET locked = ? WHERE code = ?", (int(locked), code))
 
     def _set(self, code: str, setting: str, value: int) -> None:
-        assert setting in rooms.SETTINGS  # a column's name, never a user's text
+        assert setting in core.SETTINGS  # a column's name, never a user's text
         with self._write() as db:
             db.execute(f"UPDATE rooms SET {setting} = ? WHERE code = ?", (value, code))
 

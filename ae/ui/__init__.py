@@ -4,6 +4,7 @@ With `ae.live`, the only part of `ae` that imports Streamlit. Pages call these a
 else with models or files.
 """
 
+from ae.live import PALETTE
 from ae.noise import noisy
 from ae.ui.catalog import (
     DEFAULT_MODEL,
@@ -29,7 +30,6 @@ from ae.ui.inputs import (
     upload_digit,
 )
 from ae.ui.pictures import (
-    PALETTE,
     code_bars_svg,
     digit_picture,
     error_picture,

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import streamlit as st
 
-from ae.ui.warm import lower_priority
+from ae.runtime import lower_priority
 
 # One worker, niced: the pages' own reruns come first. Its results stay for the process.
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ae-later", initializer=lower_priority)

@@ -15,18 +15,6 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-PALETTE = [
-    "#7c9cff",
-    "#ff6e6e",
-    "#50fa7b",
-    "#ffb86b",
-    "#bd93f9",
-    "#8be9fd",
-    "#ff79c6",
-    "#f1fa8c",
-    "#a0a0a0",
-    "#ffffff",
-]  # a colour per digit class
 DIGIT_PX = 168  # a 28x28 digit shown at 6x, nearest-neighbour: crisp pixels
 CAPTION_CSS = "font-size:0.875rem;opacity:0.75;margin-top:0.3rem;white-space:pre-line;line-height:1.35;overflow-wrap:anywhere"
 

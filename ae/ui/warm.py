@@ -9,9 +9,10 @@ which exist before the Streamlit runtime does and which no client can empty."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
+
+from ae import runtime
 
 _STARTED = threading.Event()
 log = logging.getLogger(__name__)
@@ -42,16 +43,8 @@ def start() -> None:
     threading.Thread(target=_warm, name="ae-warm", daemon=True).start()
 
 
-def lower_priority() -> None:
-    """This thread yields the CPU to the pages' own (Linux: a thread has its own nice value)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
-    except (AttributeError, OSError):
-        pass
-
-
 def _warm() -> None:
-    lower_priority()
+    runtime.lower_priority()
     from ae import live
     from ae.ui import catalog, classroom, inputs, measures
 

@@ -285,10 +285,3 @@ def _finite(value: float, where: str) -> float:
             f"the loss became {value} {where}: nothing was saved. Try a lower learning rate (or the one-cycle schedule)."
         )
     return value
-
-
-if __name__ == "__main__":  # python -m ae.train: this module is ae.train too, not loaded a second time by the CLI
-    sys.modules.setdefault("ae.train", sys.modules[__name__])
-    from ae.train_cli import main
-
-    sys.exit(main())
