@@ -31,7 +31,8 @@ def option(default, help: str, choices=None, between: tuple | None = None, label
 @dataclass
 class TrainConfig:
     """One training run, declared once: ae/train/cli.py makes its flags from these fields, `validate`
-    its checks, the Train page its form, and each shipped model's recipe is a set of them."""
+    its checks, the Train page its form (app_pages/train.py's FORM: which fields, and the page's
+    quicker defaults), and each shipped model's recipe is a set of them."""
 
     model: str = option("conv", "the architecture", choices=models.available)
     model_config: dict = field(default_factory=dict)  # the architecture's own settings (--latent-dim, --set)

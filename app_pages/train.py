@@ -90,7 +90,7 @@ if not runtime.torch_installed():
 
 # Training's side, torch with it: only where the server trains.
 from ae import data, jobs, models  # noqa: E402
-from ae.train_config import NOISES, OPTIMIZERS, TrainConfig, settings  # noqa: E402
+from ae.train_config import TrainConfig, settings  # noqa: E402
 
 
 def free_name(stem: str = "lab") -> str:
@@ -106,8 +106,34 @@ LABELS = {
     "dropout": "Dropout",
 }
 QUICK = {"latent_dim": 16, "width": 16}  # the form's first run should take under a minute
-HELP = {f.name: f.metadata["help"] for f in settings()}  # what each setting means: TrainConfig's own words
-BETWEEN = {f.name: f.metadata["between"] for f in settings()}
+# Every TrainConfig field a user sets here, in the form's order, with what the page does otherwise:
+# a quicker default, a tighter range, a plainer label. The words, choices and ranges are TrainConfig's.
+# Not here: model and model_config (above the form), out ("Save as"), val_limit (VAL_DIGITS), and
+# what is the server's to choose (device, data_dir, resume, test_metrics, note).
+NOT_ON_THE_PAGE = ("model", "model_config", "out", "val_limit", "device", "data_dir", "resume", "test_metrics", "note")
+FORM = {
+    "loss": {},
+    "optimizer": {},
+    "lr": {"value": 3e-3, "min": 1e-5, "step": 1e-4, "format": "%.4f"},
+    "schedule": {"value": "onecycle"},
+    "epochs": {"value": 3, "max": 200, "note": "up to 200 here; the command line takes more"},
+    "batch_size": {"min": 8, "max": 4096},
+    "limit": {
+        "label": "Training images",
+        "value": 6_000,
+        "min": 500,
+        "step": 500,
+        "note": f"each epoch is scored on {VAL_DIGITS:,} held-out ones",
+    },
+    "noise": {"label": "Noise (denoising)"},
+    "noise_level": {"value": 0.4, "step": 0.05},
+    "augment": {"label": "Augment (rotation, perspective)"},
+    "seed": {"max": 1_000_000},
+    "precision": {},
+    "weight_decay": {"format": "%.4f", "step": 1e-4},
+    "ema": {"format": "%.4f", "step": 1e-3},
+}
+FIELDS = {f.name: f for f in settings()}
 
 
 def model_settings(arch: str) -> dict:
@@ -126,59 +152,43 @@ def model_settings(arch: str) -> dict:
     return values
 
 
+def setting(column, name: str, arch: str):
+    """The widget of one TrainConfig field: its words, its choices or range, the page's default."""
+    f, page = FIELDS[name], FORM[name]
+    meta, key = f.metadata, f"train_{name}"
+    label = page.get("label") or (meta["label"] or name.replace("_", " ")).capitalize()
+    helps = "; ".join(filter(None, [meta["help"], page.get("note")]))
+    value = page.get("value", f.default)
+    choices = models.model_class(arch).losses if name == "loss" else meta["choices"]
+    choices = choices() if callable(choices) else choices
+    if choices:
+        return column.selectbox(label, choices, index=list(choices).index(value) if value in choices else 0, key=key, help=helps)
+    if isinstance(f.default, bool):
+        return column.checkbox(label, value, key=key, help=helps)
+    lo, hi = meta["between"]
+    lo, hi = max(lo, page.get("min", lo)), min(hi, page.get("max", hi))
+    if "int" in str(f.type):
+        return int(column.number_input(label, int(lo), int(hi), int(value), int(page.get("step", 1)), key=key, help=helps))
+    step = page.get("step", (hi - lo) / 100)
+    return float(column.number_input(label, float(lo), float(hi), float(value), step, format=page.get("format"), key=key, help=helps))
+
+
 def config_form() -> tuple[TrainConfig, str] | None:
-    """The settings form; (config, name) when Start was pressed."""
+    """The settings form, made from TrainConfig's fields (FORM); (config, name) when Start was pressed."""
     arch = st.selectbox("Architecture", models.available(), index=models.available().index("conv"), key="train_arch")
     st.caption(models.origin(arch))
-    cls = models.model_class(arch)
     with st.form("train_form", border=True):
         model_config = model_settings(arch)
-        a, b, c = st.columns(3)
-        loss = a.selectbox("Loss", cls.losses, help=f"{arch} trains with {' or '.join(cls.losses)}")
-        optimizer = b.selectbox("Optimizer", OPTIMIZERS, help=HELP["optimizer"])
-        lr = c.number_input("Learning rate", 1e-5, float(BETWEEN["lr"][1]), 3e-3, format="%.4f", help=HELP["lr"])
-        onecycle = st.checkbox("One-cycle schedule", True, help=HELP["schedule"])
-        a, b, c = st.columns(3)
-        epochs = a.number_input(
-            "Epochs", 1, 200, 3, key="train_epochs", help=f"{HELP['epochs']} (up to 200 here; the command line takes more)"
-        )
-        batch_size = b.number_input("Batch size", 8, 4096, 128, help=HELP["batch_size"])
-        limit = c.number_input(
-            "Training images",
-            500,
-            BETWEEN["limit"][1],
-            6_000,
-            step=500,
-            key="train_limit",
-            help=f"{HELP['limit']}; each epoch is scored on {VAL_DIGITS:,} held-out ones",
-        )
-        a, b, c = st.columns(3)
-        noise = a.selectbox("Noise (denoising)", NOISES, help=HELP["noise"])
-        noise_level = b.slider("Noise level", *map(float, BETWEEN["noise_level"]), 0.4, 0.05, help=HELP["noise_level"])
-        augment = c.checkbox("Augment (rotation, perspective)", help=HELP["augment"])
-        a, b = st.columns(2)
-        seed = a.number_input("Seed", 0, 1_000_000, 0, help=HELP["seed"])
-        name = b.text_input("Save as", free_name(), max_chars=64, help="Letters, digits, '_', '-' or '.'")
+        values = {}
+        for row in range(0, len(FORM), 3):
+            for column, name in zip(st.columns(3), list(FORM)[row : row + 3]):
+                values[name] = setting(column, name, arch)
+        name = st.text_input("Save as", free_name(), max_chars=64, help="Letters, digits, '_', '-' or '.'")
         if not st.form_submit_button("Start training", icon=":material/play_arrow:"):
             return None
-    cfg = TrainConfig(
-        model=arch,
-        model_config=model_config,
-        loss=loss,
-        optimizer=optimizer,
-        lr=float(lr),
-        schedule="onecycle" if onecycle else "constant",
-        epochs=int(epochs),
-        batch_size=int(batch_size),
-        limit=int(limit),
-        val_limit=VAL_DIGITS,
-        noise=noise,
-        noise_level=float(noise_level) if noise != "none" else 0.0,
-        augment=augment,
-        seed=int(seed),
-        note="trained on the Train page",
-    )
-    return cfg, name
+    if values["noise"] == "none":
+        values["noise_level"] = 0.0
+    return TrainConfig(model=arch, model_config=model_config, **values, val_limit=VAL_DIGITS, note="trained on the Train page"), name
 
 
 def show_job(job: jobs.Job) -> None:

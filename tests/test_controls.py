@@ -112,6 +112,29 @@ def test_the_train_form_shows_a_bad_or_taken_name_on_the_page_and_overwrites_not
     assert not (tmp_path.parent / "escape.safetensors").exists()
 
 
+def test_the_train_form_is_made_from_every_setting_of_a_run_with_its_words_and_range(shipped):
+    """A new TrainConfig field is on the page or named as not (NOT_ON_THE_PAGE); each one on it says
+    TrainConfig's words and keeps inside its range."""
+    import ast
+
+    from ae.train_config import settings
+
+    source = ast.parse((ROOT / "app_pages" / "train.py").read_text())
+    kept_off = next(ast.literal_eval(n.value) for n in source.body if isinstance(n, ast.Assign) and n.targets[0].id == "NOT_ON_THE_PAGE")
+    at = app("train")
+    at.selectbox(key="train_arch").set_value("conv").run()
+    widgets = {w.key: w for kind in ("number_input", "selectbox", "checkbox") for w in getattr(at, kind)}
+    for f in settings():
+        widget = widgets.get(f"train_{f.name}")
+        assert (widget is None) == (f.name in kept_off), f.name
+        if widget is None:
+            continue
+        assert f.metadata["help"] in widget.help, f.name
+        if f.metadata["between"]:
+            lo, hi = f.metadata["between"]
+            assert lo <= widget.min <= widget.value <= widget.max <= hi, f.name
+
+
 def test_the_train_forms_number_fields_hold_their_values_in_range(shipped):
     at = app("train")
     at.selectbox(key="train_arch").set_value("conv").run()
