@@ -7,13 +7,13 @@ import math
 import shutil
 from pathlib import Path
 
-from ae import checkpoints, export, models, results, served
+from ae import checkpoints, export, models, served
 
 
 class BestSoFar:
     """Keeps the weights of the best validation loss (`offer`); `write` puts them in `cfg.out` (if
-    set) as an incomplete checkpoint; `finish` puts them back in the model, scores them on the test
-    set if asked, and writes the final checkpoint."""
+    set) as an incomplete checkpoint; `finish` puts them back in the model and writes the final
+    checkpoint, unscored (the caller scores it: ae.results.score)."""
 
     def __init__(self, cfg, model: models.Autoencoder, resumed: checkpoints.Meta | None, device, precision: str):
         self.cfg, self.model, self.device, self.precision = cfg, model, device, precision
@@ -53,17 +53,13 @@ class BestSoFar:
             export.save(self.out, self.model, self._meta(complete=False))
             self.wrote = True
 
-    def finish(self, complete: bool, score: bool = True) -> dict:
-        """Back to the best weights, scored on the test set (`score` and cfg.test_metrics), written
-        as the final checkpoint; the metrics."""
+    def finish(self, complete: bool) -> None:
+        """Back to the best weights, written as the final checkpoint."""
         if self.state is None:
-            return {}
+            return
         self.model.load_state_dict(self.state)
-        train_cfg = dataclasses.asdict(self.cfg)
-        metrics = results.checkpoint_metrics(self.model, train_cfg, self.cfg.data_dir) if score and self.cfg.test_metrics else {}
         if self.out:
-            export.save(self.out, self.model, self._meta(complete, metrics))
-        return metrics
+            export.save(self.out, self.model, self._meta(complete))
 
     def discard(self) -> None:
         """A diverged run leaves nothing behind."""
@@ -71,7 +67,7 @@ class BestSoFar:
             self.out.unlink(missing_ok=True)
             shutil.rmtree(served.folder_of(self.out), ignore_errors=True)
 
-    def _meta(self, complete: bool, metrics: dict | None = None) -> dict:
+    def _meta(self, complete: bool) -> dict:
         return {
             "train": {**dataclasses.asdict(self.cfg), "loss": self.cfg.resolved_loss()},
             "seed": self.cfg.seed,
@@ -80,7 +76,7 @@ class BestSoFar:
             "best_val_loss": self.val_loss,
             "epochs_done": self.epochs_done,
             "complete": complete,
-            "metrics": metrics or {},
+            "metrics": {},
             "train_seconds": round(self.train_seconds, 1),
             "machine": checkpoints.machine(),
             "device": str(self.device),

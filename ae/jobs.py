@@ -18,7 +18,6 @@ import numpy as np
 from ae import checkpoints, data, results, runtime
 from ae.train import (
     BatchEnd,
-    Done,
     EpochEnd,
     Started,
     TrainConfig,
@@ -132,17 +131,17 @@ class Manager:
 
     def _run(self, job: Job) -> None:
         events = train(job.config)  # widens this thread's OpenMP team to every core while it runs
+        stopped = False
         try:
             for ev in events:
                 _record(job, ev)
                 if self._stop.is_set():
-                    events.close()  # keeps the best checkpoint so far, unscored
-                    if job.path.exists() and job.config.test_metrics:
-                        results.rescore(job.path, job.config.data_dir)  # its test scores, as a finished run has
-                    job.state, job.message = "stopped", _kept(job, "Stopped")
-                    return
-            job.state = "done"
-            job.message = _kept(job, "Finished")
+                    events.close()  # keeps the best checkpoint so far
+                    stopped = True
+                    break
+            job.metrics = results.score(job.config)  # once, finished or stopped
+            job.state = "stopped" if stopped else "done"
+            job.message = _kept(job, "Stopped" if stopped else "Finished")
         except TrainingDiverged as e:
             job.state, job.message = "diverged", str(e)
         except Exception as e:  # shown on the page; the server goes on
@@ -160,8 +159,6 @@ def _kept(job: Job, verb: str) -> str:
     if best is None:
         return f"{verb}."
     text = f"{verb}. Kept the best epoch ({best['epoch']}) as the model '{job.name}'"
-    if not job.metrics:  # stopped: scored after the generator closed
-        job.metrics = results.stored_metrics(job.path)
     test_mse = job.metrics.get("test", {}).get("mse")
     return text + (f"; test MSE {test_mse:.5f}." if test_mse is not None else ".")
 
@@ -178,8 +175,6 @@ def _record(job: Job, ev) -> None:
         job.epoch, job.batch = ev.epoch, job.batches
         job.history.append(ev.record())
         job.samples = (ev.inputs, ev.outputs, ev.targets)
-    elif isinstance(ev, Done):
-        job.metrics = ev.metrics
 
 
 manager = Manager()

@@ -36,11 +36,21 @@ def checkpoint_metrics(model: models.Autoencoder, train_cfg: dict, data_dir=None
     }
 
 
-def rescore(path: Path, data_dir=None) -> None:
-    """Measure a checkpoint again and store the metrics in it (after a change to the metrics)."""
+def rescore(path: Path, data_dir=None) -> dict:
+    """Measure a checkpoint (again) and store the metrics in it; the metrics."""
     model, meta = checkpoints.load(path)
     meta["metrics"] = checkpoint_metrics(model, meta.train, data_dir)
     export.save(path, model, meta)
+    return meta["metrics"]
+
+
+def score(config) -> dict:
+    """A run's kept checkpoint scored, once training has ended, finished or stopped: what the
+    command line, the Train page's job and `make checkpoints` do after ae.train.train. {} where the
+    run keeps no file, or was asked not to score (config: an ae.train_config.TrainConfig)."""
+    if not config.test_metrics or not config.out or not Path(config.out).exists():
+        return {}
+    return rescore(Path(config.out), config.data_dir)
 
 
 TABLE_HEAD = [

@@ -33,13 +33,14 @@ def test_loss_falls_on_a_2000_image_subset_within_seconds(mnist_dir):
     assert batches[-1].loss < batches[0].loss
 
 
-def test_best_checkpoint_is_written_with_history_and_test_metrics(mnist_dir, tmp_path):
+def test_best_checkpoint_is_written_with_history_then_scored_after_training(mnist_dir, tmp_path):
     out = tmp_path / "d.safetensors"
     cfg = TrainConfig(
         model="dense", model_config={"latent_dim": 8}, epochs=2, lr=1e-2, batch_size=32, limit=2000, val_limit=500, out=str(out), seed=7
     )
     done = list(train(cfg))[-1]
-    assert done.path == str(out)
+    assert done.path == str(out) and checkpoints.load(out)[1]["metrics"] == {}  # training keeps the weights; scoring is after
+    assert results.score(cfg)["test"] == checkpoints.load(out)[1]["metrics"]["test"]
     model, meta = checkpoints.load(out)
     assert meta["complete"] and meta["seed"] == 7 and meta["epochs_done"] == 2
     assert [h["epoch"] for h in meta["history"]] == [1, 2]
@@ -103,7 +104,9 @@ def test_every_option_trains(mnist_dir, kwargs):
 
 def test_pca_fits_in_closed_form_and_beats_nothing_less_than_its_published_score(mnist_dir, tmp_path):
     out = tmp_path / "pca32.safetensors"
-    list(train(TrainConfig(model="pca", model_config={"latent_dim": 32}, out=str(out), epochs=1)))
+    cfg = TrainConfig(model="pca", model_config={"latent_dim": 32}, out=str(out), epochs=1)
+    list(train(cfg))
+    results.score(cfg)
     _, meta = checkpoints.load(out)
     assert abs(meta["metrics"]["test"]["mse"] - 0.0152) < 0.0005
 
@@ -140,7 +143,8 @@ def test_bad_settings_are_refused_with_a_message(bad, message):
 def test_cli_trains_and_evaluate_scores_the_result(mnist_dir, tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
     assert cli.main(["--model", "dense", "--epochs", "1", "--limit", "1000", "--out", str(out)]) == 0
-    assert out.exists()
+    test = checkpoints.load(out)[1]["metrics"]["test"]  # scored once training ended
+    assert f"test MSE {test['mse']:.5f}" in capsys.readouterr().err
     assert results.main([str(out)]) == 0
     table = capsys.readouterr().out
     assert "| cli | dense | 32 |" in table

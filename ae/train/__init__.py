@@ -106,7 +106,6 @@ class Done:
     best_val_loss: float
     epochs_run: int
     seconds: float
-    metrics: dict
 
 
 SHOWN_DIGITS = 8  # validation digits shown with their reconstructions after every epoch
@@ -194,19 +193,18 @@ def train(cfg: TrainConfig) -> Iterator[Started | BatchEnd | EpochEnd | Done]:
     except TrainingDiverged:
         best.discard()
         raise
-    except BaseException:  # closed (Stop), interrupted: keep what was best so far, unscored (the caller may score it)
-        best.finish(complete=False, score=False)
+    except BaseException:  # closed (Stop), interrupted: keep what was best so far (the caller scores it)
+        best.finish(complete=False)
         raise
     finally:
         runtime.restore_threads(threads)
-    metrics = best.finish(complete=True)
+    best.finish(complete=True)
     yield Done(
         path=best.path,
         best_epoch=best.epoch,
         best_val_loss=best.val_loss,
         epochs_run=last_epoch - first_epoch + 1,
         seconds=time.perf_counter() - start,
-        metrics=metrics,
     )
 
 

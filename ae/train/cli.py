@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ae import checkpoints, data
+from ae import checkpoints, data, results
 from ae.train import BatchEnd, Done, EpochEnd, Started, train
 from ae.train_config import TrainConfig, TrainingDiverged, settings
 
@@ -80,31 +80,37 @@ class Bars:
         elif isinstance(ev, Done):
             self.batches.close()
             self.epochs.close()
-            test = ev.metrics.get("test", {})
             print(
                 f"done in {ev.seconds:.0f} s: best epoch {ev.best_epoch}, val loss {ev.best_val_loss:.5f}"
-                + (f", test MSE {test['mse']:.5f}, PSNR {test['psnr']:.2f} dB" if test else "")
                 + (f"\nwrote {ev.path}" if ev.path else ""),
                 file=sys.stderr,
             )
 
 
 def run(config: TrainConfig) -> int:
-    """One run with progress bars; the exit code, with a sentence on stderr when it is not 0."""
+    """One run with progress bars, then its kept epoch scored (finished or stopped with Ctrl-C);
+    the exit code, with a sentence on stderr when it is not 0."""
+    stopped = False
     try:
         bars = Bars()
         for ev in train(config):
             bars.show(ev)
     except KeyboardInterrupt:
-        print(
-            f"\nstopped; the best epoch so far is kept, not yet scored: python -m ae.results --rescore {config.out or ''}".rstrip(),
-            file=sys.stderr,
-        )
-        return 130
+        stopped = True
+        print("\nstopped; the best epoch so far is kept", file=sys.stderr)
     except (ValueError, TrainingDiverged, data.MnistMissingError, checkpoints.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    return 0
+    try:
+        if config.test_metrics and config.out:
+            print("scoring it on the 10,000 test digits and teaching its meter…", file=sys.stderr)
+        test = results.score(config).get("test")
+    except KeyboardInterrupt:
+        print(f"\nnot scored: python -m ae.results --rescore {config.out}", file=sys.stderr)
+        return 130
+    if test:
+        print(f"test MSE {test['mse']:.5f}, PSNR {test['psnr']:.2f} dB", file=sys.stderr)
+    return 130 if stopped else 0
 
 
 def main(argv=None) -> int:
