@@ -12,7 +12,7 @@ def main() -> None:
     import streamlit as st
 
     from ae import rooms, ui
-    from ae.ui import classroom, links, warm
+    from ae.ui import classroom, context, links, warm
     from app_pages import PAGES
 
     sidebar = "collapsed" if links.presenting() else "auto"  # ?present=1: a projector
@@ -24,11 +24,12 @@ def main() -> None:
         kept = st.session_state["app_pages"] = (shown, pages)
     page = st.navigation(kept[1])
     links.present()
-    links.restore_model([c.name for c in ui.loaded_models()])  # a link's model, before the picker shows one
+    models = ui.loaded_models()
+    links.restore_model([c.name for c in models])  # a link's model, before the picker shows one
     room = classroom.joined_room()  # a class's page uses the class's model
     if room is not None:
         classroom.follow(room, page.url_path)  # a student's page follows the teacher's lesson and pens
-    ui.sidebar_model_picker(fixed=room.model if room else None)
+    context.settle(models, ui.sidebar_model_picker(models, fixed=room.model if room else None), room)  # what the pages read
     warm.start()  # once per process: for `streamlit run app.py`, which has no start-up hook
     st.sidebar.caption("An autoencoder squeezes a picture through a small code and rebuilds it. Pick a model here; every page uses it.")
     page.run()

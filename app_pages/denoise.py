@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ae import quality, ui
-from ae.ui import links
+from ae.ui import context, links
 
 KINDS = {"gaussian": "Gaussian", "salt_pepper": "Salt and pepper", "mask": "Masking"}
 EXPLAIN = {
@@ -19,7 +19,7 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
-choices = ui.loaded_models()
+choices = list(context.now().models)
 FIELDS = [
     *links.digit_fields("denoise"),
     links.Field("noise", "denoise_kind", links.one_of(KINDS)),

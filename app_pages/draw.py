@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ae import features, live, meter, quality, ui
-from ae.ui import classroom, links
+from ae.ui import classroom, context, links
 
 st.title("Draw a digit")
 st.caption(
@@ -12,15 +12,15 @@ st.caption(
 )
 
 choice = ui.selected_model_or_stop()
-room = classroom.joined_room()
+room = context.now().room
 if room is not None:
-    choice = classroom.room_model(room)
+    choice = context.now().class_model
     if choice is None:
         st.error(f"This class uses the model {room.model!r}, which this server does not have: tell your teacher.")
         st.stop()
 elif classroom.wrong_code():
     st.warning(classroom.wrong_code(), icon=":material/group_off:")
-by_name = {c.name: c for c in ui.loaded_models()}
+by_name = {c.name: c for c in context.now().models}
 FIELDS = [
     links.Field("compare", "draw_compare", links.flag, links.write_flag),
     links.Field("models", "draw_models", links.some_of(by_name, most=4), links.write_list),

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ae import latent, quality, ui
+from ae.ui import context
 
 st.title("Autoencoder lab")
 st.markdown(
@@ -16,7 +17,7 @@ st.markdown(
 )
 st.page_link("app_pages/draw.py", label="Draw a digit and watch it rebuilt", icon=":material/draw:")
 
-choices = ui.loaded_models()
+choices = list(context.now().models)
 if not choices:
     st.warning("No trained models yet: train one on the **Train** page.")
     st.stop()

@@ -5,10 +5,10 @@ import numpy as np
 import streamlit as st
 
 from ae import compress, latent, live, quality, ui
-from ae.ui import classroom, lesson, links, measures
+from ae.ui import classroom, context, lesson, links, measures
 
 choice = ui.selected_model_or_stop()
-by_size = sorted(ui.loaded_models(), key=lambda c: (c.model.latent_dim, c.meta.architecture != choice.meta.architecture))
+by_size = sorted(context.now().models, key=lambda c: (c.model.latent_dim, c.meta.architecture != choice.meta.architecture))
 
 
 def bottleneck() -> list:
@@ -120,7 +120,7 @@ def drawing(key: str, **kwargs):
 
 FIELDS = [links.Field("step", "lesson_step", links.number(1, len(STEPS), whole=True))]
 links.restore(FIELDS, "lesson")
-room = classroom.joined_room()
+room = context.now().room
 led = room if room is not None and 1 <= room.step <= len(STEPS) else None  # a student: the teacher picks the step
 leading = classroom.teacher_room()  # (room, secret) where this page's teacher runs a class
 leading = leading if leading is not None and leading[0].step else None

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ae import checkpoints, runtime, ui
+from ae.ui import context
 
 VAL_DIGITS = 2_000  # validating on all 12,000 would cost a third of a short run
 
@@ -58,7 +59,7 @@ def secret_setting():
 def shipped_runs(why: str) -> None:
     """No training here: why, and what trained the models this server has, read-only."""
     st.info(f"{why} Below are the runs that made its models.", icon=":material/lock:")
-    choices = ui.loaded_models()
+    choices = list(context.now().models)
     st.dataframe(
         [
             {

@@ -59,6 +59,7 @@ def shipped_app(mnist_dir, chromium):
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
     """A folder of three small trained models (conv, dense, a 2-d VAE), trained once per test session."""
+    from ae import results
     from ae.train import TrainConfig, train
 
     folder = tmp_path_factory.mktemp("checkpoints")
@@ -79,6 +80,7 @@ def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
         )
         for _ in train(run):
             pass
+        results.score(run)
     return folder
 
 

@@ -15,11 +15,10 @@ from ae.ui.catalog import (
     code_editor,
     loaded_models,
     rebuild,
-    selected_model,
-    selected_model_or_stop,
     sidebar_model_picker,
     test_codes,
 )
+from ae.ui.context import selected_model, selected_model_or_stop
 from ae.ui.inputs import (
     canvas_digit,
     digit_source,

@@ -107,10 +107,9 @@ def loaded_models() -> list[LoadedModel]:
     return sorted((c for c in all_models() if c.ok), key=lambda c: (c.model.latent_dim, c.name))
 
 
-def sidebar_model_picker(fixed: str | None = None) -> LoadedModel | None:
-    """The sidebar's model choice, kept in session state across pages; broken files listed with
-    why. `fixed`: the model a class uses, shown and not to be changed."""
-    choices = loaded_models()
+def sidebar_model_picker(choices: list[LoadedModel], fixed: str | None = None) -> LoadedModel | None:
+    """The sidebar's model choice among `choices` (loaded_models()), kept in session state across
+    pages; broken files listed with why. `fixed`: the model a class uses, shown and not to be changed."""
     if not choices:
         st.sidebar.warning(
             "No trained models yet. Train one on the **Train** page, or run `python -m ae.train --out checkpoints/mine.safetensors`."
@@ -133,21 +132,6 @@ def sidebar_model_picker(fixed: str | None = None) -> LoadedModel | None:
             for c in broken:
                 st.write(f"**{c.name}**: {c.error}")
     return chosen
-
-
-def selected_model() -> LoadedModel | None:
-    """The model picked in the sidebar (None when there is none)."""
-    by_name = {c.name: c for c in loaded_models()}
-    return by_name.get(st.session_state.get(MODEL_KEY))
-
-
-def selected_model_or_stop() -> LoadedModel:
-    """The chosen model; without one, the page says how to get one and stops there."""
-    choice = selected_model()
-    if choice is None:
-        st.warning("There is no trained model to use yet: train one on the **Train** page.")
-        st.stop()
-    return choice
 
 
 MAP_DIGITS = 2000  # test digits on a map of codes by default: Explore's, the class's; the code editor uses half
