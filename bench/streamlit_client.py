@@ -41,6 +41,8 @@ class Run:
     status: str = ""
     auto_rerun: list[tuple[float, str]] = field(default_factory=list)  # (interval, fragment id)
     exceptions: list[str] = field(default_factory=list)
+    drawn: list[str] = field(default_factory=list)  # every element's type, in the order sent
+    links: list[tuple[int, str]] = field(default_factory=list)  # (elements sent before it, query string): the URL's changes
 
     def component(self, name_suffix: str) -> Widget | None:
         found = [w for w in self.widgets if w.kind == "component_instance" and w.element.component_name.endswith(name_suffix)]
@@ -81,9 +83,10 @@ class StreamlitSession:
         fragment: str = "",
         auto: bool = False,
         timeout: float = 60,
+        click: str = "",
     ) -> Run:
-        """Sends a rerun (widget values as JSON strings or plain values) and reads its messages
-        until the run ends."""
+        """Sends a rerun (widget values as JSON strings or plain values; `click`: the id of a button
+        clicked, for this run only) and reads its messages until the run ends."""
         self.page = self.page if page is None else page
         self.query = self.query if query is None else query
         self.values.update(widgets or {})
@@ -103,6 +106,9 @@ class StreamlitSession:
                 w.int_value = value
             else:
                 w.double_value = float(value)
+        if click:
+            w = state.widget_states.widgets.add()
+            w.id, w.trigger_value = click, True
         self.ws.send_binary(msg.SerializeToString())
         return self.read(timeout)
 
@@ -120,10 +126,13 @@ class StreamlitSession:
                 element = msg.delta.new_element
                 which = element.WhichOneof("type")
                 inner = getattr(element, which)
+                run.drawn.append(which)
                 if which == "exception":
                     run.exceptions.append(inner.message)
                 elif hasattr(inner, "id") and inner.id:
                     run.widgets.append(Widget(inner.id, which, msg.delta.fragment_id, inner))
+            elif kind == "page_info_changed":
+                run.links.append((len(run.drawn), msg.page_info_changed.query_string))
             elif kind == "auto_rerun":
                 run.auto_rerun.append((msg.auto_rerun.interval, msg.auto_rerun.fragment_id))
             elif kind == "script_finished":

@@ -151,6 +151,24 @@ def test_the_lesson_has_six_steps_each_with_a_question_and_its_full_page(lab):
     assert "step 5 of 6" in at.title[0].value
 
 
+@pytest.mark.slow
+def test_the_url_names_the_next_step_before_the_step_is_drawn(tiny_checkpoints, mnist_dir):
+    """A browser sends its URL with each click: a Next clicked as soon as the step's title shows must
+    carry that step's link, not the last one, or the page takes it for a new link and goes back."""
+    from bench import appserver
+    from bench.streamlit_client import StreamlitSession
+
+    with appserver.serve({"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}) as url:
+        session = StreamlitSession(url)
+        run = session.rerun(page="lesson", query="step=2")
+        for step in (3, 4):
+            run = session.rerun(click=run.by_label("Next").id)
+            (before, link), title = run.links[0], run.drawn.index("heading")
+            assert f"step={step}" in link and before <= title, (run.links, run.drawn)
+            session.query = link  # what the browser's address bar holds from then on
+        session.close()
+
+
 # ---- in a browser ----------------------------------------------------------------------------------
 
 

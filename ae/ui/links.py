@@ -1,8 +1,8 @@
 """Every view in its link: the chosen model and each page's state in the URL's query parameters,
 so that a teacher hands out a view (or a lesson's step) as a link. A page names its fields; when
 a link is opened, their values go into the widgets' state before the widgets are drawn (a bad or
-stale one falls back to the default, said in one line); after each run the current values go back
-into the URL, which is then the link to copy.
+stale one falls back to the default, said in one line); the current values go back into the URL
+before the page is drawn and again after it, so the URL is the link to copy.
 
     FIELDS = [links.Field("level", "denoise_level", links.number(0.0, 1.0))]
     links.restore(FIELDS)       # at the top of the page (app.py restores the model)
@@ -146,9 +146,12 @@ def restore_model(names: list[str]) -> None:
 
 
 def restore(fields: list[Field], page: str) -> None:
-    """The link's values into the widgets' state, once per link; one line for what could not be used."""
+    """The link's values into the widgets' state, once per link; one line for what could not be used.
+    Then the URL is brought up to date at once: a browser sends its URL with its next click, and one
+    sent before the end of this run (a quick Next) must not read as a new link that undoes the run."""
     if _fresh(page):
         _read(fields)
+    keep(fields, page)
     troubles = st.session_state.pop(TROUBLES, [])
     if troubles:  # the link's own text, shown as text: never markdown, which would make it a link or a picture
         said = f"Part of this link could not be used ({'; '.join(troubles)}): the page shows its default there instead."
