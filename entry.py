@@ -3,8 +3,9 @@ the served model files, health). `python -m ae.serve` runs it; so do `make run`,
 the tests and the bench. `streamlit run entry.py` works too."""
 
 import streamlit as st
+from starlette.middleware import Middleware
 from streamlit import config
 
 from ae import web
 
-app = st.App("app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""))
+app = st.App("app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""), middleware=[Middleware(web.Isolated)])

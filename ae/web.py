@@ -11,6 +11,9 @@
                                         POST {room, secret} (the Class page, once it opened a room),
                                         DELETE ?room= (leaving)
 
+Every HTTP response (Streamlit's too) carries COOP/COEP (`Isolated`): the page is then cross-origin
+isolated, and onnxruntime-web runs on several threads. Everything the page loads is ours, same origin.
+
 A file asked for with its version is the same bytes for ever (cached for a year); a version that is
 no longer the file's is a 404, and the page falls back to the server.
 """
@@ -33,6 +36,28 @@ SERVED_FILES = {f"encoder{served.PACKED}", f"decoder{served.PACKED}", served.MET
 MADE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 FOREVER = "public, max-age=31536000, immutable"
 PREFIX = "ae"
+
+
+ISOLATION = [(b"cross-origin-opener-policy", b"same-origin"), (b"cross-origin-embedder-policy", b"require-corp")]
+
+
+class Isolated:
+    """ASGI middleware: COOP/COEP on every HTTP response. `require-corp`, not `credentialless`,
+    which WebKit lacks."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *ISOLATION]}
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def made_dir() -> Path:

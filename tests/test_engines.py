@@ -47,6 +47,7 @@ def test_in_every_engine_the_runtime_starts_and_the_ink_lands_under_the_mouse(ur
     _need(engine)
     with engines.open(engine, url) as page:
         assert page.wait_live() == "ok"
+        assert page.live("window.aeLive.placement.isolated") is True  # ae/web.py's headers reached the widget's frame
         _stroke_lands_and_is_followed(page)
 
 

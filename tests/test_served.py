@@ -136,13 +136,23 @@ def test_every_page_works_from_the_serving_install_and_the_page_gets_the_served_
 
 
 @pytest.mark.browser
-def test_the_routes_serve_the_model_files_by_version_and_answer_health(serving_app):
+def test_every_response_isolates_the_page_and_the_routes_serve_model_files_by_version(serving_app):
     import urllib.error
+    import urllib.parse
     import urllib.request
 
-    url, _ = serving_app
+    from bench import appserver
+
+    url, b = serving_app
     with urllib.request.urlopen(f"{url}/ae/health") as r:
         assert r.read() == b"ok"
+    page = appserver.open_page(b, url, "draw")
+    widget = appserver.live_frame(page).url.split("?")[0]  # the live widget's frame, registered once a page drew it
+    page.close()
+    for address in [url, f"{url}/draw", f"{url}/ae/health", f"{url}/_stcore/health", widget, urllib.parse.urljoin(widget, "main.js")]:
+        with urllib.request.urlopen(address) as r:  # cross-origin isolated: the page may have threads
+            isolation = (r.headers["Cross-Origin-Opener-Policy"], r.headers["Cross-Origin-Embedder-Policy"])
+            assert isolation == ("same-origin", "require-corp"), address
     digest = served.description(ROOT / "checkpoints" / "conv32.safetensors")["source"][:16]
     with urllib.request.urlopen(f"{url}/ae/models/conv32/encoder.packed.gz?v={digest}") as r:
         assert "immutable" in r.headers["Cache-Control"]

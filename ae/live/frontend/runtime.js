@@ -1,6 +1,6 @@
 // onnxruntime-web in the page: the vendored runtime and each model's files, kept in IndexedDB once
 // they have worked (a reload downloads nothing, and a school filter's page that stood in for a
-// file is never kept), unpacked here, run on one WebAssembly thread.
+// file is never kept), unpacked here, run on one WebAssembly thread of the page's.
 
 const HERE = new URL("./", import.meta.url);
 const DB_NAME = "ae-lab-live";
@@ -8,6 +8,11 @@ const DB_VERSION = 2; // 2: entries are {bytes, used}; version 1 kept unchecked 
 const KEEP_BYTES = 64e6; // what IndexedDB keeps at most: the runtime and a few models, least recently used out
 const LIVE_SESSIONS = 5; // models kept loaded in a page (the drawn one and four compared); the least recently used is released
 const FETCH_STALL_MS = 60_000; // a download that brings no byte for this long is given up
+
+// Where the models run. The page is cross-origin isolated (ae/web.py's headers), so onnxruntime-web
+// could use threads or its worker; on a 2-core machine neither was faster at p95, and Chromium's CPU
+// throttling slows neither, so the slow-device bench cannot yet judge them (issue 30's note).
+export const placement = Object.freeze({ isolated: globalThis.crossOriginIsolated === true, threads: 1, worker: false });
 
 function openDb() {
   return new Promise((resolve, reject) => {
@@ -156,7 +161,7 @@ function loadRuntime(version, files) {
     runtimeUrls = ["ort.wasm.bundle.min.mjs", "ort-wasm-simd-threaded.wasm.gz"].map((file) => new URL(`ort/${file}?v=${version}`, HERE).href);
     const [code, wasm] = await Promise.all(runtimeUrls.map((url) => files.bytes(url)));
     const ort = await import(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
-    ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a Streamlit page lacks
+    ort.env.wasm.numThreads = placement.threads;
     ort.env.wasm.wasmBinary = await gunzip(wasm);
     ort.env.logLevel = "error";
     return ort;

@@ -1,6 +1,6 @@
 // What every widget shares: its model, loaded into the page, and a status line saying where it runs.
 
-import { dropModel, loadModel } from "./runtime.js";
+import { dropModel, loadModel, placement } from "./runtime.js";
 import { setValue } from "./streamlit.js";
 
 export function element(tag, attributes = {}, ...children) {
@@ -88,6 +88,7 @@ export class LiveWidget {
     this.model = null;
     this.digest = null;
     this.runtime = "loading"; // "loading", "ok" or "failed" (also while slow); the server falls back on "failed"
+    this.placement = placement; // where its models run: {isolated, threads, worker}
     this.reason = "";
     this.detail = "";
     this.status = element("p", { class: "status", role: "status" });
