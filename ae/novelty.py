@@ -52,10 +52,19 @@ def quantiles_of(values: np.ndarray) -> list[float]:
     return _rounded(np.quantile(values, np.linspace(0, 1, QUANTILES))).tolist()
 
 
-def errors(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
-    """Per-image MSE of the reconstructions of (N, 28, 28) images in [0, 1]."""
-    x = torch.as_tensor(np.asarray(images, np.float32))[:, None]
-    return evaluate.per_image_mse(evaluate.reconstructions(model, x), x).numpy()
+@torch.inference_mode()
+def errors_and_codes(model: models.Autoencoder, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image MSE of the reconstructions of (N, 28, 28) images in [0, 1], and their codes (float64),
+    from one pass of the encoder: a model's output is decode(encode(x)), and in evaluate.reconstructions'
+    batches of 100 these are its numbers to the bit."""
+    x = torch.as_tensor(np.asarray(images, np.float32))[:, None].to(models.device_of(model))
+    model.eval()
+    errs, zs = [], []
+    for chunk in x.split(100):
+        z = model.encode(chunk)
+        errs.append(evaluate.per_image_mse(model.decode(z).float(), chunk))
+        zs.append(z.float())
+    return torch.cat(errs).cpu().numpy(), torch.cat(zs).cpu().numpy().astype(np.float64)
 
 
 def codes(model: models.Autoencoder, images: np.ndarray) -> np.ndarray:
@@ -129,9 +138,13 @@ def measure(model: models.Autoencoder, test_images: np.ndarray, test_errors: np.
     codes of the training digits the model learned from, its first `limit` but at least FEWEST, and
     of half as many random pen figures) and how unsure it is of the test digits, at every 0.1%."""
     stored = learn_network(model, data_dir, limit)
+    if test_errors is None:
+        test_errors, test_codes = errors_and_codes(model, test_images)
+    else:
+        test_codes = codes(model, test_images)
     return {
-        "test_error_quantiles": quantiles_of(errors(model, test_images) if test_errors is None else test_errors),
-        "test_code_network": {**stored, "unsure_quantiles": quantiles_of(CodeNetwork.of(stored).unsure(codes(model, test_images)))},
+        "test_error_quantiles": quantiles_of(test_errors),
+        "test_code_network": {**stored, "unsure_quantiles": quantiles_of(CodeNetwork.of(stored).unsure(test_codes))},
     }
 
 
@@ -160,7 +173,7 @@ COMBINATIONS = {
 
 
 def _scored(model: models.Autoencoder, meter: Meter, images: np.ndarray) -> dict[str, np.ndarray]:
-    error, z = errors(model, images), codes(model, images)
+    error, z = errors_and_codes(model, images)
     by_error, by_code = meter.shares(error, z)
     out = {"error": error, "code": meter.unsure(z), "shares": (np.asarray(by_error), np.asarray(by_code))}
     out["meter"] = COMBINATIONS["the larger share"](*out["shares"])
