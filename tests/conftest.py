@@ -27,6 +27,13 @@ def missing(reason: str) -> None:
     pytest.fail(reason, pytrace=False)
 
 
+def pytest_collection_modifyitems(items):
+    """A test that asks for a browser is a browser test, marked or not: `make test-fast` runs none."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     from ae import data

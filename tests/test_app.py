@@ -289,6 +289,7 @@ def test_explore_maps_the_codes_and_a_2d_vae_gets_the_grid_and_samples():
     no_exception(at)
 
 
+@pytest.mark.slow
 def test_train_page_starts_a_job_and_shows_the_new_model(monkeypatch, tmp_path, tiny_checkpoints):
     import shutil
     import time

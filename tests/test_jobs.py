@@ -26,6 +26,7 @@ def _wait_for_epochs(job, n, timeout=90):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_tiny_run_finishes_and_writes_a_checkpoint(mnist_dir, tmp_path):
     manager = jobs.Manager()
     job = _wait(manager.start(TrainConfig(epochs=2, **QUICK), "tiny", tmp_path))
@@ -37,6 +38,7 @@ def test_a_tiny_run_finishes_and_writes_a_checkpoint(mnist_dir, tmp_path):
     assert manager.jobs() == [job]
 
 
+@pytest.mark.slow
 def test_stop_mid_run_keeps_the_best_so_far(mnist_dir, tmp_path):
     manager = jobs.Manager()
     job = manager.start(TrainConfig(epochs=200, **QUICK), "long", tmp_path)

@@ -34,6 +34,7 @@ for i in range(1_000_000):
 """
 
 
+@pytest.mark.slow
 def test_sigkill_while_writing_leaves_the_previous_checkpoint_loadable(tmp_path):
     path = tmp_path / "m.safetensors"
     export.save(path, models.build("conv", latent_dim=128), {"writer": -1, "round": -1})
@@ -53,6 +54,7 @@ def test_sigkill_while_writing_leaves_the_previous_checkpoint_loadable(tmp_path)
     assert [p.stem for p in checkpoints.checkpoint_files(tmp_path)] == ["m"]  # a dead write is not a model
 
 
+@pytest.mark.slow
 def test_training_killed_mid_epoch_leaves_the_best_checkpoint_loadable(mnist_dir, tmp_path):
     out = tmp_path / "killed.safetensors"
     proc = subprocess.Popen(
@@ -91,6 +93,7 @@ def test_training_killed_mid_epoch_leaves_the_best_checkpoint_loadable(mnist_dir
     assert model.latent_dim == 8
 
 
+@pytest.mark.slow
 def test_a_stop_during_a_checkpoint_write_still_leaves_a_valid_file(mnist_dir, tmp_path, monkeypatch):
     real_save = export.save
     writing = {"now": False}

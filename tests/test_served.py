@@ -49,6 +49,7 @@ def test_the_layer_view_shows_what_the_encoders_layers_output(mnist_dir):
         assert np.allclose(fmap.tiles, features._map("", found[name]).tiles, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_saving_a_checkpoint_writes_its_served_form_and_a_changed_file_is_not_served_stale(tmp_path):
     model, meta = checkpoints.load(ROOT / "checkpoints" / "dense.safetensors")
     path = export.save(tmp_path / "mine.safetensors", model, dict(meta))
@@ -92,6 +93,7 @@ print("torch" in sys.modules, "safetensors" in sys.modules)
 """
 
 
+@pytest.mark.slow
 def test_a_serving_process_never_imports_torch(mnist_dir, tmp_path):
     env = {**os.environ, "AE_TRAINING": "off", "AE_ROOMS": str(tmp_path / "rooms.sqlite3"), "AE_CACHE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", SERVING], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

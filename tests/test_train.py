@@ -33,6 +33,7 @@ def test_loss_falls_on_a_2000_image_subset_within_seconds(mnist_dir):
     assert batches[-1].loss < batches[0].loss
 
 
+@pytest.mark.slow
 def test_best_checkpoint_is_written_with_history_then_scored_after_training(mnist_dir, tmp_path):
     out = tmp_path / "d.safetensors"
     cfg = TrainConfig(
@@ -102,6 +103,7 @@ def test_every_option_trains(mnist_dir, kwargs):
     assert math.isfinite(events[-1].best_val_loss)
 
 
+@pytest.mark.slow
 def test_pca_fits_in_closed_form_and_beats_nothing_less_than_its_published_score(mnist_dir, tmp_path):
     out = tmp_path / "pca32.safetensors"
     cfg = TrainConfig(model="pca", model_config={"latent_dim": 32}, out=str(out), epochs=1)
@@ -151,6 +153,7 @@ def test_cli_trains_and_evaluate_scores_the_result(mnist_dir, tmp_path, capsys):
     assert cli.main(["--model", "dense", "--lr", "-1"]) == 2
 
 
+@pytest.mark.slow
 def test_rescore_measures_a_checkpoint_again_and_stores_it(mnist_dir, tmp_path):
     out = tmp_path / "r.safetensors"
     model = models.build("pca", latent_dim=4).fit(data.to_float(data.load_split("train")[0][:2000]))
