@@ -132,9 +132,11 @@ def test_a_link_that_repeats_a_choice_a_thousand_times_is_refused_at_once(lab):
     assert "bits:" in line and len(line) < 300
 
 
-def test_the_copy_button_holds_this_views_link(lab):
-    at = _opened("denoise", level=0.6)
-    assert "level=0.6" in at.code[0].value and "model=" in at.code[0].value
+def test_the_copy_button_holds_this_views_link_and_not_who_copied_it(lab):
+    at = _opened("denoise", level=0.6, me="student-token-1", teacher="teacher-key-1")
+    copied = at.code[0].value
+    assert "level=0.6" in copied and "model=" in copied
+    assert "student-token-1" not in copied and "teacher-key-1" not in copied  # whoever opens it is not that student or teacher
 
 
 def test_the_lesson_has_six_steps_each_with_a_question_and_its_full_page(lab):
