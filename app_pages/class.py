@@ -130,6 +130,11 @@ def map_view(code: str, secret: str) -> None:
             classroom.rerun_part()
 
 
+def pace(code: str, secret: str, step: int) -> None:
+    """The lesson's step for the whole class (0: the lesson ends)."""
+    classroom.reached(lambda: classroom.store().pace(code, secret, step))
+
+
 def lead_row(store, room, secret: str) -> None:
     """Pens down, names hidden and the lesson the class follows: each one click, on every student's page within a second."""
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
@@ -139,23 +144,26 @@ def lead_row(store, room, secret: str) -> None:
     if row.button("Show names" if room.names_hidden else "Hide names", key="class_names", icon=":material/badge:"):
         store.names(room.code, secret, not room.names_hidden)
         classroom.rerun_part()
+    # The step moves in the click's callback: the run after the click draws the new step, no second run.
     if not room.step:
-        if row.button("Lead the lesson: every student's page follows your steps", key="class_lead", icon=":material/school:"):
-            store.pace(room.code, secret, 1)
-            classroom.rerun_part()
+        label = "Lead the lesson: every student's page follows your steps"
+        row.button(label, key="class_lead", icon=":material/school:", on_click=pace, args=(room.code, secret, 1))
         return
     row.page_link("app_pages/lesson.py", label=lesson.heading(room.step), icon=":material/co_present:", help="This step on the Lesson page")
     steps = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    moved = None
-    if steps.button("Back", key="class_step_back", icon=":material/arrow_back:", disabled=room.step <= 1):
-        moved = room.step - 1
-    if steps.button("Next", key="class_step_next", icon=":material/arrow_forward:", disabled=room.step >= len(lesson.STEPS)):
-        moved = room.step + 1
-    if steps.button("End the lesson", key="class_lesson_end", icon=":material/stop_circle:"):
-        moved = 0
-    if moved is not None:
-        store.pace(room.code, secret, moved)
-        classroom.rerun_part()
+    first, last = room.step <= 1, room.step >= len(lesson.STEPS)
+    steps.button(
+        "Back", key="class_step_back", icon=":material/arrow_back:", disabled=first, on_click=pace, args=(room.code, secret, room.step - 1)
+    )
+    steps.button(
+        "Next",
+        key="class_step_next",
+        icon=":material/arrow_forward:",
+        disabled=last,
+        on_click=pace,
+        args=(room.code, secret, room.step + 1),
+    )
+    steps.button("End the lesson", key="class_lesson_end", icon=":material/stop_circle:", on_click=pace, args=(room.code, secret, 0))
     steps.toggle("The map shows this step's drawings (off: every step's)", value=True, key="class_this_step")
 
 

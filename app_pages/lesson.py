@@ -130,11 +130,11 @@ step = st.session_state.setdefault("lesson_step", 1)
 
 
 def go(to: int) -> None:
-    """Another step: for this page, and where this teacher leads a class, for every student's page."""
+    """Another step: for this page, and where this teacher leads a class, for every student's page.
+    A button's callback, so the run that follows the click draws the step (no second run)."""
     st.session_state["lesson_step"] = to
     if leading is not None:
         classroom.reached(lambda: classroom.store().pace(leading[0].code, leading[1], to))
-    st.rerun()
 
 
 def show(step: int) -> None:
@@ -168,10 +168,8 @@ if led is not None:
     st.stop()  # a student's page: the teacher moves it
 show(step)
 back, ahead, full = st.columns([1, 1, 3], vertical_alignment="center")
-if back.button("Back", icon=":material/arrow_back:", disabled=step == 1, key="lesson_back"):
-    go(step - 1)
-if ahead.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), key="lesson_next"):
-    go(step + 1)
+back.button("Back", icon=":material/arrow_back:", disabled=step == 1, key="lesson_back", on_click=go, args=(step - 1,))
+ahead.button("Next", icon=":material/arrow_forward:", disabled=step == len(STEPS), key="lesson_next", on_click=go, args=(step + 1,))
 page, settings = STEPS[step - 1].page, WIDGETS[step - 1][1]
 full.page_link(
     f"app_pages/{page}.py",
