@@ -12,7 +12,8 @@
                                         DELETE ?room= (leaving)
 
 Every HTTP response (Streamlit's too) carries COOP/COEP (`Isolated`): the page is then cross-origin
-isolated, and onnxruntime-web runs on several threads. Everything the page loads is ours, same origin.
+isolated, so onnxruntime-web may use threads (it runs on one for now: runtime.js's `placement`).
+Everything the page loads is ours, same origin.
 
 A file asked for with its version is the same bytes for ever (cached for a year); a version that is
 no longer the file's is a 404, and the page falls back to the server.
