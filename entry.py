@@ -1,11 +1,14 @@
 """The lab as an ASGI application: Streamlit's app (app.py) with our routes beside it (ae/web.py:
-the served model files, health). `python -m ae.serve` runs it; so do `make run`, the Dockerfile,
-the tests and the bench. `streamlit run entry.py` works too."""
+the served model files, health, the rooms; the teacher's map placed by ae/ui/classmap.py).
+`python -m ae.serve` runs it; so do `make run`, the Dockerfile, the tests and the bench.
+`streamlit run entry.py` works too."""
 
 import streamlit as st
 from starlette.middleware import Middleware
 from streamlit import config
 
 from ae import web
+from ae.ui import classmap
 
-app = st.App("app.py", routes=web.routes(config.get_option("server.baseUrlPath") or ""), middleware=[Middleware(web.Isolated)])
+routes = web.routes(config.get_option("server.baseUrlPath") or "", classmap=classmap)
+app = st.App("app.py", routes=routes, middleware=[Middleware(web.Isolated)])

@@ -6,6 +6,8 @@
     /ae/room/<code>?since=<tag>         a room's state as its students' pages follow it (JSON: the lesson's
                                         step, pens down, the teacher's picks), once its tag is not `since`
                                         (held up to 20 s: ae/rooms/watch.py)
+    /ae/room/<code>/map?since=<tag>     the teacher's map: what changed after the tag the page holds
+                                        (held likewise; the teacher's key cookie only: ae/ui/classmap.py)
     /ae/teach                           the teacher's key to a room, kept as a cookie on this device:
                                         GET ?room=&key= (the private link; then to the Class page),
                                         POST {room, secret} (the Class page, once it opened a room),
@@ -21,6 +23,7 @@ no longer the file's is a 404, and the page falls back to the server.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -116,6 +119,26 @@ async def room_state(request: Request) -> Response:
     return JSONResponse(state, headers={"Cache-Control": "no-store"})
 
 
+async def room_map(request: Request, classmap) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    code = rooms.normal_code(request.path_params["code"]) or ""
+    since = request.query_params.get("since", "")[:60]
+    secret = request.cookies.get(f"{rooms.TEACHER_COOKIE}{code}")
+    quiet = {"Cache-Control": "no-store"}
+    try:
+        if not code or await run_in_threadpool(_teacher, code, secret) is None:
+            return PlainTextResponse("Only the teacher's page sees the class's map.", 403, headers=quiet)
+        if await watch.state_after(code, since, read=classmap.state) is None:
+            return PlainTextResponse("This class has ended, or its code is wrong.", 404, headers=quiet)
+        update = await run_in_threadpool(classmap.update, code, since)
+    except rooms.RoomError as e:
+        return PlainTextResponse(str(e), 503, headers={**quiet, "Retry-After": "5"})
+    if update is None:
+        return PlainTextResponse("This class has ended, or its code is wrong.", 404, headers=quiet)
+    return JSONResponse(update, headers=quiet)
+
+
 def _keep(response: Response, request: Request, room, secret: str) -> Response:
     response.set_cookie(
         f"{rooms.TEACHER_COOKIE}{room.code}",
@@ -171,10 +194,14 @@ async def teach(request: Request) -> Response:
     return _keep(RedirectResponse(f"{_base(request)}/class?room={room.code}", status_code=303), request, room, secret)
 
 
-def routes(base_url: str = "") -> list[Route]:
-    """Our routes under the server's base URL path (Streamlit's `server.baseUrlPath`)."""
+def routes(base_url: str = "", classmap=None) -> list[Route]:
+    """Our routes under the server's base URL path (Streamlit's `server.baseUrlPath`); `classmap`:
+    what places a room's drawings on the teacher's map (ae/ui/classmap.py: `state`, `update`),
+    which the app's entry passes in (ae/ does not import the app's pages' modules)."""
     root = "/" + "/".join(part for part in (base_url.strip("/"), PREFIX) if part)
+    extra = [Route(f"{root}/room/{{code}}/map", functools.partial(room_map, classmap=classmap))] if classmap else []
     return [
+        *extra,
         Route(f"{root}/health", health),
         Route(f"{root}/models/{{name}}/{{file}}", model_file),
         Route(f"{root}/made/{{digest}}/{{file}}", made_file),

@@ -16,7 +16,6 @@ PROJECTOR_CSS = """<style>
 .join { container-type: inline-size; }
 .join-code { font-size: min(4rem, 13cqi); font-weight: 700; letter-spacing: 0.04em; line-height: 1.1; margin: 0.2rem 0 0.8rem; white-space: nowrap; }
 .join-url { font-size: 1.4rem; overflow-wrap: anywhere; }
-.counts { font-size: 2rem; margin: 0.5rem 0; }
 </style>"""
 
 
@@ -71,9 +70,9 @@ def join_panel(room, secret) -> None:
             st.rerun()
 
 
-@st.fragment(run_every="0.5s")
+@st.fragment
 def live_view(code: str, secret: str) -> None:
-    """The map, the counts and the controls, read from the store twice a second."""
+    """The map: the page follows the room itself (ae/ui/classmap.py), and a click on it reruns this alone."""
     classroom.reached(lambda: map_view(code, secret))
 
 
@@ -87,24 +86,17 @@ def map_view(code: str, secret: str) -> None:
     if choice is None:
         st.error(f"This server has no model {room.model!r} any more, which this room was opened for.")
         return
-    this_step = room.step and st.session_state.get("class_this_step", True)
-    drawings = store.current(room.code, step=room.step if this_step else None)
-    students, count = store.counts(room.code)
-    state = "locked: no new drawings" if room.locked else "open" if room.door_open else "door closed: no new students"
-    state += " · pens down" if room.pens_down else ""
-    shown = f" · the map: {lesson.heading(room.step) if this_step else 'every step'}" if room.step else ""
-    st.html(f'<div class="counts"><b>{students}</b> students · <b>{count}</b> drawings · {state}{html.escape(shown)}</div>')
     found = classroom.background(choice)
     if found is None:
         ui.mnist_missing_note("class_download_mnist")
         return
-    projection, background = found
-    by_id = {d.id: d for d in drawings}
-    chosen = [by_id[i] for i in live.chosen("class_map") if i in by_id]
+    _, background = found
+    chosen = [d for d in store.some(code, live.chosen("class_map")) if not d.hidden]
+    chosen.sort(key=lambda d: live.chosen("class_map").index(d.id))
     pair = None
     if len(chosen) == 2:
         pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d) for d in chosen]}
-    failed = live.classmap(choice, background, classroom.map_drawings(room, choice, projection, drawings), pair, key="class_map").failed
+    failed = live.classmap(choice, background, room.code, pair, key="class_map").failed
     st.caption(
         f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other."
     )
@@ -114,57 +106,89 @@ def map_view(code: str, secret: str) -> None:
         ui.picture(ui.digit_picture(frame, 280), f"{pair['names'][0]} to {pair['names'][1]} at t = {t:.1f}")
     for letter, d in zip("AB", chosen):  # the names stay in the map, as text: a label would read markdown
         star, hide, remove = st.columns(3)
-        if star.button(
-            f"Unstar {letter}" if d.starred else f"Star {letter}: a pick to discuss", key=f"class_star_{d.id}", icon=":material/star:"
-        ):
-            try:
-                store.star(room.code, secret, d.id, not d.starred)
-                classroom.rerun_part()
-            except RoomError as e:
-                st.warning(str(e), icon=":material/star:")
-        if hide.button(f"Hide drawing {letter}", key=f"class_hide_{d.id}", icon=":material/visibility_off:"):
-            store.hide(room.code, secret, d.id)
-            classroom.rerun_part()
-        if remove.button(f"Remove the student of {letter}", key=f"class_remove_{d.id}", icon=":material/person_remove:"):
-            store.remove(room.code, secret, d.student)  # their drawings hidden, their next ones refused
-            classroom.rerun_part()
+        star.button(
+            f"Unstar {letter}" if d.starred else f"Star {letter}: a pick to discuss",
+            key=f"class_star_{d.id}",
+            icon=":material/star:",
+            on_click=teach,
+            args=(store.star, room.code, secret, d.id, not d.starred),
+        )
+        hide.button(
+            f"Hide drawing {letter}",
+            key=f"class_hide_{d.id}",
+            icon=":material/visibility_off:",
+            on_click=teach,
+            args=(store.hide, room.code, secret, d.id),
+        )
+        remove.button(  # their drawings hidden, their next ones refused
+            f"Remove the student of {letter}",
+            key=f"class_remove_{d.id}",
+            icon=":material/person_remove:",
+            on_click=teach,
+            args=(store.remove, room.code, secret, d.student),
+        )
+    teach_said()
 
 
-def pace(code: str, secret: str, step: int) -> None:
-    """The lesson's step for the whole class (0: the lesson ends)."""
-    classroom.reached(lambda: classroom.store().pace(code, secret, step))
+TEACH_SAID = "class_teach_said"  # session: why the teacher's last click changed nothing
+
+
+def teach(change, *args) -> None:
+    """A teacher's click, in its button's callback: the run after the click shows what it changed."""
+    try:
+        change(*args)
+    except RoomError as e:
+        st.session_state[TEACH_SAID] = str(e)
+
+
+def teach_said() -> None:
+    """Why the teacher's last click changed nothing, in the part of the page it reran."""
+    said = st.session_state.pop(TEACH_SAID, None)
+    if said:
+        st.warning(said, icon=":material/error:")
 
 
 def lead_row(store, room, secret: str) -> None:
     """Pens down, names hidden and the lesson the class follows: each one click, on every student's page within a second."""
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    if row.button("Pens up: drawing again" if room.pens_down else "Pens down", key="class_pens", icon=":material/pan_tool:"):
-        store.pens(room.code, secret, not room.pens_down)
-        classroom.rerun_part()
-    if row.button("Show names" if room.names_hidden else "Hide names", key="class_names", icon=":material/badge:"):
-        store.names(room.code, secret, not room.names_hidden)
-        classroom.rerun_part()
-    # The step moves in the click's callback: the run after the click draws the new step, no second run.
+    # Each change is made in its click's callback: the run after the click draws it, no second run.
+    pens = "Pens up: drawing again" if room.pens_down else "Pens down"
+    row.button(pens, key="class_pens", icon=":material/pan_tool:", on_click=teach, args=(store.pens, room.code, secret, not room.pens_down))
+    names = "Show names" if room.names_hidden else "Hide names"
+    row.button(
+        names, key="class_names", icon=":material/badge:", on_click=teach, args=(store.names, room.code, secret, not room.names_hidden)
+    )
     if not room.step:
         label = "Lead the lesson: every student's page follows your steps"
-        row.button(label, key="class_lead", icon=":material/school:", on_click=pace, args=(room.code, secret, 1))
+        row.button(label, key="class_lead", icon=":material/school:", on_click=teach, args=(store.pace, room.code, secret, 1))
         return
     row.page_link("app_pages/lesson.py", label=lesson.heading(room.step), icon=":material/co_present:", help="This step on the Lesson page")
     steps = st.container(horizontal=True, vertical_alignment="center", gap="small")
     first, last = room.step <= 1, room.step >= len(lesson.STEPS)
     steps.button(
-        "Back", key="class_step_back", icon=":material/arrow_back:", disabled=first, on_click=pace, args=(room.code, secret, room.step - 1)
+        "Back",
+        key="class_step_back",
+        icon=":material/arrow_back:",
+        disabled=first,
+        on_click=teach,
+        args=(store.pace, room.code, secret, room.step - 1),
     )
     steps.button(
         "Next",
         key="class_step_next",
         icon=":material/arrow_forward:",
         disabled=last,
-        on_click=pace,
-        args=(room.code, secret, room.step + 1),
+        on_click=teach,
+        args=(store.pace, room.code, secret, room.step + 1),
     )
-    steps.button("End the lesson", key="class_lesson_end", icon=":material/stop_circle:", on_click=pace, args=(room.code, secret, 0))
-    steps.toggle("The map shows this step's drawings (off: every step's)", value=True, key="class_this_step")
+    steps.button(
+        "End the lesson", key="class_lesson_end", icon=":material/stop_circle:", on_click=teach, args=(store.pace, room.code, secret, 0)
+    )
+
+
+def clear(store, code: str, secret: str) -> None:
+    teach(store.clear, code, secret)
+    st.session_state["class_confirm_clear"] = False
 
 
 @st.fragment
@@ -179,29 +203,26 @@ def control_row(code: str, secret: str) -> None:
     if room is None:
         return
     lead_row(store, room, secret)
+    teach_said()
     row = st.container(horizontal=True, vertical_alignment="center", gap="small")
-    if row.button(
-        "Close the door: no new students" if room.door_open else "Open the door to new students",
-        key="class_door",
-        icon=":material/door_front:",
-    ):
-        store.door(room.code, secret, not room.door_open)
-        classroom.rerun_part()
-    if row.button("Unlock: take drawings again" if room.locked else "Lock: no new drawings", key="class_lock", icon=":material/lock:"):
-        store.lock(room.code, secret, not room.locked)
-        classroom.rerun_part()
+    door = "Close the door: no new students" if room.door_open else "Open the door to new students"
+    row.button(
+        door, key="class_door", icon=":material/door_front:", on_click=teach, args=(store.door, room.code, secret, not room.door_open)
+    )
+    lock = "Unlock: take drawings again" if room.locked else "Lock: no new drawings"
+    row.button(lock, key="class_lock", icon=":material/lock:", on_click=teach, args=(store.lock, room.code, secret, not room.locked))
     if st.session_state.get("class_confirm_clear"):
         row.warning(f"Clear all {store.counts(room.code)[1]} drawings?")
-        if row.button("Clear", key="class_clear_yes"):
-            store.clear(room.code, secret)
-            st.session_state["class_confirm_clear"] = False
-            classroom.rerun_part()
-        if row.button("Keep", key="class_clear_no"):
-            st.session_state["class_confirm_clear"] = False
-            classroom.rerun_part()
-    elif row.button("Clear the room", key="class_clear", icon=":material/delete_sweep:"):
-        st.session_state["class_confirm_clear"] = True
-        classroom.rerun_part()
+        row.button("Clear", key="class_clear_yes", on_click=clear, args=(store, room.code, secret))
+        row.button("Keep", key="class_clear_no", on_click=st.session_state.__setitem__, args=("class_confirm_clear", False))
+    else:
+        row.button(
+            "Clear the room",
+            key="class_clear",
+            icon=":material/delete_sweep:",
+            on_click=st.session_state.__setitem__,
+            args=("class_confirm_clear", True),
+        )
     name = f"class-{room.code}"
     row.download_button(
         "Download the drawings (.npz)",

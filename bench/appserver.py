@@ -165,6 +165,15 @@ def server_pid(url: str) -> int:
     return _PIDS[url]
 
 
+def get_json(url: str, cookie: str | None = None, timeout: float = 30.0):
+    """A GET of one of our JSON routes (a teacher's map: with the teacher's key cookie)."""
+    import json
+
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
 def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = 60.0, log=None) -> float:
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:

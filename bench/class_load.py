@@ -9,7 +9,9 @@ own (Locust patches the standard library for gevent):
 Several classes at once: `--class STUDENTS_URL TEACHER_URL ROOM SECRET` once for each (students
 are dealt to the classes in turn, each class has its teacher). It prints one JSON object: strokes
 sent and stored, drawings seen on the teachers' maps, and the percentiles of stroke end to the
-server's finished rerun and to the drawing on the teacher's map.
+server's finished rerun and to the drawing on the teacher's map. The teacher's map is followed as
+its page does (ae/live/frontend/classmap.js): a question to /ae/room/<code>/map with the tag it
+holds, answered when the room changed, asked again at once.
 
 STUDENTS_URL may name several servers, comma-separated: the class's students are spread over them.
 
@@ -32,12 +34,13 @@ import time
 import gevent
 import gevent.event
 import gevent.lock
-from locust import User, constant_pacing, events, task
+from locust import User, events, task
 from locust.env import Environment
 
 from bench.streamlit_client import drawings
 
 STROKE_EVERY_S = 2.0
+CLEAR_EVERY = 4  # strokes to a drawing: then the student clears the canvas, and the next stroke begins another
 TEACHER_EVERY_S = 0.5
 SETTINGS: dict = {}
 CLASSES: list[dict] = []  # students_url, teacher_url, room, secret
@@ -73,7 +76,7 @@ def _report(name: str, started: float, error: Exception | None = None, length: i
 class Student(User):
     def wait_time(self) -> float:
         """Until this student's next stroke: every 2 s, each student at a phase of their own
-        (Locust's constant_pacing would keep them all in step, lifting their pens at once)."""
+        (a constant pacing would keep them all in step, lifting their pens at once)."""
         self.next_stroke += STROKE_EVERY_S
         return max(0.0, self.next_stroke - time.monotonic())
 
@@ -81,7 +84,7 @@ class Student(User):
 
         self.next_stroke = 0.0
         self.number = id(self) % 1_000_000
-        self.strokes = 0
+        self.strokes = self.cleared = 0
         started = time.perf_counter()
         place = CLASSES[DEALT["students"] % len(CLASSES)]
         DEALT["students"] += 1
@@ -172,7 +175,8 @@ class Student(User):
         value = {
             "png": png,
             "input": digit,
-            "strokes": self.strokes,
+            "strokes": self.strokes + self.cleared,  # the page counts its clears with its strokes
+            "drawing": self.cleared,
             "code": code,
             "shares": [random.random(), random.random()],
             "runtime": "ok",
@@ -188,6 +192,8 @@ class Student(User):
         except Exception as e:  # a timeout or a closed socket: counted, and the student comes back as a browser does
             error = e
         _report("stroke end to the server's finished rerun", started, error)
+        if error is None and self.strokes % CLEAR_EVERY == 0:
+            error = self.clear()
         if error is not None and not isinstance(error, RuntimeError):
             self.session.close()
             started = time.perf_counter()
@@ -196,6 +202,20 @@ class Student(User):
                 _report(REJOINED, started)
             except Exception as e:
                 _report(REJOINED, started, e)
+
+    def clear(self) -> Exception | None:
+        """The canvas cleared, a moment after the drawing's last stroke: the drawing is finished."""
+        gevent.sleep(random.uniform(0.2, 0.6))
+        self.cleared += 1
+        value = {"png": None, "strokes": self.strokes + self.cleared, "drawing": self.cleared, "runtime": "ok", "reason": ""}
+        started, error = time.perf_counter(), None
+        try:
+            run = self.session.rerun(widgets={self.live.id: json.dumps(value)}, fragment=self.live.fragment)
+            error = RuntimeError(run.exceptions[0]) if run.exceptions else None
+        except Exception as e:
+            error = e
+        _report("a student clears the canvas (the server's rerun)", started, error)
+        return error
 
     def on_stop(self):
         if self.follower is not None:
@@ -229,9 +249,18 @@ def stored_drawings(location: str) -> dict[str, tuple[float, int]]:
     return {d.nickname: (d.time, d.step) for c in CLASSES for d in store.all_drawings(c["room"], c["secret"])}
 
 
+def teacher_cookie(place: dict) -> str:
+    """The teacher's key as their browser keeps it (ae/web.py's /ae/teach): the map's route asks for it."""
+    from ae.rooms import TEACHER_COOKIE
+
+    return f"{TEACHER_COOKIE}{place['room']}={place['secret']}"
+
+
 class Teacher(User):
     fixed_count = 1  # set to the number of classes by main()
-    wait_time = constant_pacing(TEACHER_EVERY_S)
+
+    def wait_time(self) -> float:
+        return 0.0 if self.answered else TEACHER_EVERY_S  # a failed question is asked again after a pause, as the page does
 
     def on_start(self):
         from bench.streamlit_client import StreamlitSession
@@ -240,18 +269,15 @@ class Teacher(User):
         DEALT["teachers"] += 1
         self.session = StreamlitSession(self.place["teacher_url"])
         run = self.session.rerun(page="class", query=f"room={self.place['room']}&teacher={self.place['secret']}")
-        if not run.auto_rerun:
-            raise RuntimeError(f"the Class page has no map that refreshes ({run.status}, {run.exceptions})")
-        self.fragment = run.auto_rerun[-1][1]
-        self.look(run)
+        if run.live("classmap") is None:
+            raise RuntimeError(f"the Class page has no map ({run.status}, {run.exceptions})")
+        self.tag, self.answered = "", True
+        self.cookie = teacher_cookie(self.place)
 
-    def look(self, run) -> None:
+    def look(self, drawings: list[dict]) -> None:
         now = time.monotonic()
-        live = run.live("classmap")
-        if live is None:
-            return
-        for drawing in json.loads(live.element.json_args).get("drawings", []):
-            tag = drawing["name"]
+        for drawing in drawings:
+            tag = drawing.get("name")
             if tag in SENT and tag not in SEEN:
                 SEEN[tag] = now
                 events.request.fire(
@@ -265,14 +291,17 @@ class Teacher(User):
 
     @task
     def refresh(self):
-        started = time.perf_counter()
+        from bench.appserver import get_json
+
+        started, error = time.perf_counter(), None
         try:
-            run = self.session.rerun(fragment=self.fragment, auto=True)
-            self.look(run)
-            error = RuntimeError(run.exceptions[0]) if run.exceptions else None
+            heard = get_json(f"{self.place['teacher_url']}/ae/room/{self.place['room']}/map?since={self.tag}", cookie=self.cookie)
+            self.tag = heard["tag"]
+            self.look(heard["drawings"])
         except Exception as e:
             error = e
-        _report("the teacher's map refreshed", started, error)
+        self.answered = error is None
+        _report("the teacher's map answered (held until the room changed)", started, error)
 
 
 def _wall_to_mono(t: float) -> float:
@@ -310,17 +339,14 @@ def main(argv=None) -> int:
     leader = gevent.spawn(lead, args.lead) if args.lead else None
     gevent.sleep(args.seconds)
     runner.stop()  # the students stop, the teachers too: each class's map is read once more for the last drawings
-    from bench.streamlit_client import StreamlitSession
+    from bench.appserver import get_json
 
     teacher = Teacher(env)
     deadline = time.monotonic() + 5
-    sessions = [(StreamlitSession(c["teacher_url"]), c) for c in CLASSES]
     while time.monotonic() < deadline and not DONE <= SEEN.keys():
-        for session, c in sessions:
-            teacher.look(session.rerun(page="class", query=f"room={c['room']}&teacher={c['secret']}"))
+        for c in CLASSES:
+            teacher.look(get_json(f"{c['teacher_url']}/ae/room/{c['room']}/map", cookie=teacher_cookie(c))["drawings"])
         gevent.sleep(TEACHER_EVERY_S)
-    for session, _ in sessions:
-        session.close()
     out = {"students": args.users, "seconds": args.seconds, "sent": len(DONE), "seen_on_map": len(DONE & SEEN.keys()), "errors": {}}
     if args.lead:  # counted from the store: strokes the pens down refused were never drawings (nor those the end cut off)
         leader.get()

@@ -64,7 +64,7 @@ def test_the_teachers_view_and_a_students_page_in_a_class_pass_axe(shipped_app):
     for i in range(3):
         store.add(room.code, f"s{i}", f"student {i}", np.eye(28, dtype=np.uint8) * 255, np.full(32, float(i)), (0.2 * i, 0.3))
     teacher = appserver.open_page(b, url, f"class?room={room.code}&teacher={secret}")
-    appserver.live_frame(teacher).wait_for_function("() => window.aeLive.args.drawings.length === 3")
+    appserver.live_frame(teacher).wait_for_function("() => window.aeLive.drawings.length === 3")
     student = appserver.open_page(b, url, f"draw?room={room.code}")
     student.get_by_text("You are in class").wait_for()
     found = []

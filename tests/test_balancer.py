@@ -22,6 +22,7 @@ def _stroke(session, room: str, token: str, n: int, fresh: bool):
         "png": session.png,
         "input": session.digit,
         "strokes": n,
+        "drawing": n,  # each stroke on a cleared canvas: a drawing of its own
         "code": [float(n)] * 16,
         "shares": [0.5, 0.5],
         "runtime": "ok",

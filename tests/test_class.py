@@ -12,7 +12,7 @@ import pytest
 
 from ae import latent, rooms
 from ae.rooms import files
-from ae.ui import classroom
+from ae.ui import classmap, classroom
 from tests.apptools import SEVEN, ZERO, app, live_value, no_exception
 
 
@@ -48,9 +48,18 @@ def _stroke(at, points, runtime="ok", code=None):
     """A stroke ends on the Draw page: the live widget's value as the page sends it."""
     value = live_value(points, runtime=runtime)
     at.strokes_sent = value["strokes"] = getattr(at, "strokes_sent", 0) + 1
+    value["drawing"] = getattr(at, "cleared", 0)
     if code is not None:
         value.update(code=list(code), shares=[0.25, 0.5])
     at.session_state["draw_live"] = value
+    at.run()
+    no_exception(at)
+
+
+def _clear(at):
+    """The canvas cleared: the next stroke begins a new drawing."""
+    at.strokes_sent, at.cleared = at.strokes_sent + 1, getattr(at, "cleared", 0) + 1
+    at.session_state["draw_live"] = {"png": None, "strokes": at.strokes_sent, "drawing": at.cleared, "runtime": "ok", "reason": ""}
     at.run()
     no_exception(at)
 
@@ -65,7 +74,8 @@ def test_the_teacher_opens_a_room_and_sees_its_code_link_and_qr_code():
     assert f"/draw?room={code}" in said and "QR code of the join link" in said
     secret = at.session_state[classroom.TEACHER_KEY]
     assert "teacher" not in at.query_params and secret not in said and not any(secret in c.value for c in at.code)  # off the page
-    assert "0</b> students" in said
+    shown = classmap.update(code, "")  # what the map's page is sent (the route: tests/test_served.py)
+    assert (shown["students"], shown["count"], shown["state"], shown["drawings"]) == (0, 0, "open", [])
 
 
 def test_a_forged_teacher_secret_runs_nothing(store):
@@ -103,7 +113,12 @@ def test_a_students_stroke_lands_in_the_room_with_the_pages_code_or_the_servers(
 
     model, _ = checkpoints.load(os.path.join(os.environ["AE_CHECKPOINT_DIR"], "tiny_dense.safetensors"))
     assert np.abs(drawing.code - latent.encode(model, drawing.pixels / 255.0)[0]).max() < 1e-2
-    assert store.counts(room.code) == (1, 2)
+    assert store.counts(room.code) == (1, 1)  # a drawing grown by its strokes is one drawing
+    _clear(at)
+    _stroke(at, SEVEN, code=np.ones(16))  # the canvas cleared: a drawing begun, the last one finished
+    finished, begun = store.all_drawings(room.code, secret)
+    assert store.counts(room.code) == (1, 2) and finished.id == drawing.id and finished.pixels.tolist() == drawing.pixels.tolist()
+    assert begun.code.tolist() == [1.0] * 16 and [d.id for d in store.current(room.code)] == [begun.id]
 
 
 def test_a_drawing_the_store_refuses_gets_its_sentence_and_is_not_stored(store, monkeypatch):
@@ -124,7 +139,7 @@ def test_a_flood_of_strokes_from_one_page_is_cut_at_five_a_second(store):
     for _ in range(7):
         _stroke(at, SEVEN, code=np.zeros(16))
     assert "At most 5 drawings a second" in _texts(at)
-    assert store.counts(room.code) == (1, 5)
+    assert store.counts(room.code) == (1, 1)
 
 
 def test_a_full_or_ended_room_says_so(store, monkeypatch):
@@ -158,13 +173,14 @@ def test_the_teacher_sees_the_counts_hides_a_chosen_drawing_locks_and_clears(sto
     at.switch_page("app_pages/class.py")
     at.run()
     no_exception(at)
-    assert "<b>3</b> students · <b>3</b> drawings · open" in _texts(at)
+    shown = classmap.update(room.code, "")
+    assert (shown["students"], shown["count"], shown["state"], len(shown["drawings"])) == (3, 3, "open", 3)
     at.session_state["class_map"] = {"selected": [kept[1].id], "runtime": "ok"}  # the teacher clicked one
     at.run()
     at.button(key=f"class_hide_{kept[1].id}").click().run()
     assert [d.id for d in store.current(room.code)] == [kept[0].id, kept[2].id]
     at.button(key="class_lock").click().run()
-    assert store.get(room.code).locked and "locked: no new drawings" in _texts(at.run())
+    assert store.get(room.code).locked and classmap.update(room.code, "")["state"] == "locked: no new drawings"
     at.button(key="class_clear").click().run()
     assert store.counts(room.code) == (3, 3)  # not before it is confirmed
     at.button(key="class_clear_yes").click().run()
@@ -179,7 +195,7 @@ def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store
     at.switch_page("app_pages/class.py")
     at.run()
     at.button(key="class_door").click().run()
-    assert not store.get(room.code).door_open and "door closed: no new students" in _texts(at.run())
+    assert not store.get(room.code).door_open and classmap.update(room.code, "")["state"] == "door closed: no new students"
     late = _student(room.code)
     _stroke(late, SEVEN)
     assert "closed this class to new students" in _texts(late) and store.counts(room.code) == (2, 2)
@@ -201,7 +217,7 @@ def test_the_teacher_leads_from_the_class_page_or_the_lesson_page_and_a_student_
     at.switch_page("app_pages/class.py")
     at.run()
     at.button(key="class_lead").click().run()
-    assert store.get(room.code).step == 1 and "Step 1 of 6" in _texts(at.run())
+    assert store.get(room.code).step == 1 and classmap.update(room.code, "")["heading"].startswith("Step 1 of 6")
     student = _student(room.code)  # opens Draw, and is led to the Lesson page at the teacher's step
     no_exception(student)
     assert "Lesson, step 1 of" in student.title[0].value and not [b for b in student.button if b.key in ("lesson_next", "lesson_back")]
@@ -239,6 +255,63 @@ def test_the_download_holds_every_drawing_with_its_code_time_nickname_and_step(s
     assert sheet.size == (3 * files.CELL, files.CELL + 12)
 
 
+def test_the_teachers_map_is_sent_what_changed_after_the_tag_it_holds(store):
+    """A refresh of the map costs what changed: nothing new, nothing sent; a stroke, that drawing;
+    a hidden drawing, its id alone; a new step or names hidden, the room afresh."""
+    room, secret = store.create("tiny_dense", 16)
+    kept = [store.add(room.code, f"s{i}", f"n{i}", np.full((28, 28), 5 * i, np.uint8), np.full(16, float(i))) for i in range(50)]
+    first = classmap.update(room.code, "")
+    assert first["afresh"] and [d["id"] for d in first["drawings"]] == [d.id for d in kept] and first["count"] == 50
+    assert classmap.update(room.code, first["tag"])["drawings"] == []
+    grown = store.add(room.code, "s3", "n3 grown", np.full((28, 28), 9, np.uint8), np.ones(16), fresh=False)
+    store.hide(room.code, secret, kept[7].id)
+    then = classmap.update(room.code, first["tag"])
+    assert not then["afresh"] and [(d["id"], d.get("name"), d.get("hidden", False)) for d in then["drawings"]] == [
+        (grown.id, "n3 grown", False),
+        (kept[7].id, None, True),  # a hidden drawing's picture is not sent again
+    ]
+    assert then["drawings"][0]["seat"] == 4 and set(then["drawings"][1]) == {"id", "hidden", "seat", "step"}
+    store.names(room.code, secret, True)
+    hidden = classmap.update(room.code, then["tag"])
+    assert hidden["afresh"] and len(hidden["drawings"]) == 49 and hidden["drawings"][0]["name"] == "student 1"
+    store.pace(room.code, secret, 1)
+    step = classmap.update(room.code, hidden["tag"])
+    assert step["afresh"] and step["heading"].startswith("Step 1 of") and len(step["drawings"]) == 49  # every step's, for the toggle
+    store.clear(room.code, secret)
+    assert (
+        classmap.update(room.code, step["tag"]) == {**classmap.update(room.code, ""), "afresh": True}
+        and not classmap.update(room.code, "")["drawings"]
+    )
+
+
+def test_the_map_route_answers_the_teachers_key_alone_and_holds_the_question_until_the_room_changes(tiny_checkpoints, mnist_dir, tmp_path):
+    import threading
+    import urllib.error
+
+    from bench import appserver
+
+    location = str(tmp_path / "class.sqlite3")
+    store = rooms.open_store(location)
+    room, secret = store.create("tiny_dense", 16)
+    store.add(room.code, "s0", "Ada", np.full((28, 28), 9, np.uint8), np.ones(16))
+    address, key = f"/ae/room/{room.code}/map", f"{rooms.TEACHER_COOKIE}{room.code}={secret}"
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": location}
+    with appserver.serve(env) as url:
+        for cookie in (None, f"{rooms.TEACHER_COOKIE}{room.code}={secret[:-1]}x"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                appserver.get_json(url + address, cookie=cookie)
+            assert refused.value.code == 403  # no key, or a wrong one: nothing of the class
+        first = appserver.get_json(url + address, cookie=key)
+        assert [d["name"] for d in first["drawings"]] == ["Ada"] and first["students"] == 1
+        threading.Timer(1.0, store.add, (room.code, "s1", "Bo", np.zeros((28, 28), np.uint8), np.zeros(16))).start()
+        started = time.monotonic()
+        then = appserver.get_json(f"{url}{address}?since={first['tag']}", cookie=key)
+        assert 0.9 < time.monotonic() - started < 5 and [d["name"] for d in then["drawings"]] == ["Bo"]  # held, then answered
+        with pytest.raises(urllib.error.HTTPError) as gone:
+            appserver.get_json(f"{url}/ae/room/ACDEFHJKM/map", cookie=f"{rooms.TEACHER_COOKIE}ACDEFHJKM={secret}")
+        assert gone.value.code == 403
+
+
 @pytest.mark.slow
 def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_picks_up(tiny_checkpoints, mnist_dir, tmp_path):
     """Students draw through Streamlit's own protocol; the server is killed (SIGKILL) and started
@@ -262,9 +335,9 @@ def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_
     with appserver.serve(env) as url:
         teacher = StreamlitSession(url)
         run = teacher.rerun(page="class", query=f"room={room.code}&teacher={secret}")
-        shown = json.loads(run.live("classmap").element.json_args)["drawings"]
+        assert run.live("classmap") and not run.exceptions
+        shown = appserver.get_json(f"{url}/ae/room/{room.code}/map", cookie=f"{rooms.TEACHER_COOKIE}{room.code}={secret}")["drawings"]
         assert sorted(d["name"] for d in shown) == [f"student {n}" for n in range(6)]
-        assert not run.exceptions
 
 
 @pytest.mark.slow
@@ -313,7 +386,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         board = appserver.live_frame(teacher)
 
         def on_map() -> list[dict]:
-            return board.evaluate("window.aeLive.args.drawings")
+            return board.evaluate("window.aeLive.drawings")
 
         students = []
         for n, shape in enumerate([appserver.SEVEN, appserver.ZERO, appserver.ONE]):
@@ -346,7 +419,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
                 appserver.draw(page, shape, canvas=canvas)
             page.get_by_text("On the class map").wait_for(timeout=20_000)
             students.append((page, frame))
-        board.wait_for_function("() => window.aeLive.args.drawings.length === 3", timeout=10_000)
+        board.wait_for_function("() => window.aeLive.drawings.length === 3", timeout=10_000)
         assert sorted(d["name"] for d in on_map()) == ["<i>s0</i>", "<i>s1</i>", "<i>s2</i>"]
         assert board.locator(".strip figcaption", has_text="<i>s0</i>").count() >= 1  # a nickname is text, not markup
         assert board.locator(".strip i").count() == 0
@@ -357,7 +430,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         appserver.draw(page, [[(0.2, 0.8), (0.8, 0.8)]], canvas=frame.locator("canvas.ink"))
         page.get_by_text("The teacher has locked this class").wait_for(timeout=20_000)
         teacher.wait_for_timeout(1500)
-        assert len(on_map()) == 3 and "locked" in teacher.locator(".counts").inner_text()
+        assert len(on_map()) == 3 and "locked" in board.locator(".counts").inner_text()
 
         with teacher.expect_download() as download:
             teacher.get_by_role("button", name="Download the drawings (.npz)").click()
@@ -397,7 +470,7 @@ def test_one_session_is_one_student_whatever_tokens_its_links_carry(store):
     for n in range(5):  # each stroke from a link with a new `me`
         at.query_params["me"] = f"rotating-token-{n:03d}"
         _stroke(at, SEVEN if n % 2 else ZERO)
-    assert store.counts(room.code) == (1, 5)
+    assert store.counts(room.code) == (1, 1)
 
 
 def test_joins_from_one_address_are_limited_per_minute(monkeypatch):
@@ -512,7 +585,7 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
             appserver.draw(page, shape, canvas=frame.locator("canvas.ink"))
             page.get_by_text("On the class map").wait_for(timeout=20_000)
             students.append((page, frame))
-        board.wait_for_function("() => window.aeLive.args.drawings.length === 2", timeout=10_000)
+        board.wait_for_function("() => window.aeLive.drawings.length === 2", timeout=10_000)
         page, frame = students[0]
 
         teacher.get_by_role("button", name="Pens down").click()
@@ -525,12 +598,12 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
         reaches(lambda: not frame.locator(".stopped").is_visible(), page, "pens up")
 
         teacher.get_by_role("button", name="Hide names").click()
-        board.wait_for_function("() => window.aeLive.args.drawings.every((d) => /^student \\d$/.test(d.name))", timeout=5_000)
+        board.wait_for_function("() => window.aeLive.drawings.every((d) => /^student \\d$/.test(d.name))", timeout=5_000)
         assert "Ada0" not in board.evaluate("document.body.innerText")
 
         board.locator(".strip img").first.click()  # a drawing chosen, then starred
         teacher.get_by_role("button", name="Star A: a pick to discuss").click()
-        board.wait_for_function("() => window.aeLive.args.drawings.some((d) => d.starred)", timeout=5_000)
+        board.wait_for_function("() => window.aeLive.drawings.some((d) => d.starred)", timeout=5_000)
         assert board.locator("h3", has_text="The teacher's picks").is_visible()
         said = lambda: ["picked one of your drawings" in f.locator(".picked").inner_text() for _, f in students]  # noqa: E731
         reaches(lambda: any(said()), page, "pick")

@@ -194,6 +194,53 @@ def test_a_room_holds_at_most_its_drawings(store, monkeypatch):
     assert store.counts(room.code) == (7, 7)
 
 
+def test_a_drawing_grows_in_place_stroke_by_stroke_and_a_cleared_canvas_begins_the_next(store, monkeypatch):
+    """A stroke that grows the open drawing replaces it (one drawing kept, counted once, the cap
+    untouched); a fresh canvas, a new step or a hidden drawing begins another."""
+    monkeypatch.setattr(rooms.core, "MAX_DRAWINGS", 2)
+    room, secret = store.create("conv32", 4)
+    first = _add(store, room, nickname="one", pixels=np.full((28, 28), 1, np.uint8))
+    for stroke in range(2, 6):
+        time.sleep(0.3)  # within the rate
+        grown = store.add(room.code, "s1", f"stroke {stroke}", np.full((28, 28), stroke, np.uint8), np.ones(4), fresh=False)
+        assert grown.id == first.id and grown.rev > first.rev
+    (kept,) = store.all_drawings(room.code, secret)
+    assert kept.nickname == "stroke 5" and kept.pixels[0, 0] == 5 and store.counts(room.code) == (1, 1)
+    time.sleep(1.0)
+    second = _add(store, room, nickname="two")  # the canvas cleared: a drawing begun
+    assert second.id != first.id and [d.nickname for d in store.all_drawings(room.code, secret)] == ["stroke 5", "two"]
+    with pytest.raises(RoomError, match="holds 2 drawings"):
+        _add(store, room)  # a third begun: over the cap
+    assert store.add(room.code, "s1", "two, grown", PIXELS, np.ones(4), fresh=False).id == second.id  # growing is never refused for it
+    store.pace(room.code, secret, 1)
+    monkeypatch.setattr(rooms.core, "MAX_DRAWINGS", 10)
+    moved = store.add(room.code, "s1", "", PIXELS, np.ones(4), fresh=False)
+    assert moved.id != second.id and moved.step == 1  # a new step: the drawing of the last is finished
+    store.hide(room.code, secret, moved.id)
+    assert store.add(room.code, "s1", "", PIXELS, np.ones(4), fresh=False).id not in {moved.id, second.id}  # hidden: finished
+
+
+def test_the_teachers_map_follows_a_room_by_its_changes(store):
+    """Every change to a drawing stamps it with the room's next rev: the map asks for what came
+    after the rev it holds and gets only that; a clear starts a new epoch."""
+    room, secret = store.create("conv32", 4)
+    assert store.marks(room.code) == (0, 0) and store.changes(room.code, 0) == []
+    a, b = _add(store, room, student="a"), _add(store, room, student="b")
+    epoch, rev = store.marks(room.code)
+    assert (epoch, rev) == (0, b.rev) and a.rev < b.rev
+    assert [d.id for d in store.changes(room.code, 0)] == [a.id, b.id] and [d.id for d in store.changes(room.code, a.rev)] == [b.id]
+    assert store.changes(room.code, rev) == []  # nothing new: nothing sent
+    grown = store.add(room.code, "a", "", PIXELS, np.full(4, 2.0), fresh=False)
+    store.star(room.code, secret, b.id)
+    store.hide(room.code, secret, a.id)
+    changed = store.changes(room.code, rev)
+    assert [(d.id, d.hidden, d.starred) for d in changed] == [(b.id, False, True), (a.id, True, False)] and grown.id == a.id
+    assert changed[-1].rev == store.marks(room.code)[1] and changed[0].seat == 2
+    assert [d.id for d in store.some(room.code, [b.id, 99999])] == [b.id]
+    store.clear(room.code, secret)
+    assert store.marks(room.code)[0] == epoch + 1 and store.changes(room.code, 0) == []
+
+
 WRITER = """
 import sys, numpy as np
 from ae import rooms

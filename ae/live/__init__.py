@@ -117,10 +117,11 @@ class Slid(Heard):
 @dataclass(frozen=True)
 class Drawn(Heard):
     """The Draw widget: the drawing as a 28x28 digit (None when empty), how many strokes (and
-    clears) it has seen."""
+    clears) it has seen, and how many clears (a new count: a drawing begun)."""
 
     digit: np.ndarray | None = None
     strokes: int = 0
+    drawing: int = 0
     code: np.ndarray | None = None  # what the page's model made of the drawing, where it ran: unchecked
     shares: tuple | None = None  # the page's "is this a digit?" shares for it: unchecked
 
@@ -194,8 +195,8 @@ def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | 
         code = None
     shares = tuple(_number(v, 0.0, 1.0) for v in shares) if isinstance(shares, list) and len(shares) == 2 and code is not None else None
     shares = None if shares is None or None in shares else shares
-    strokes = strokes if isinstance(strokes, int) and not isinstance(strokes, bool) else 0
-    return Drawn(said.failed, said.reason, digit, strokes, code, shares)
+    strokes, drawing = (v if isinstance(v, int) and not isinstance(v, bool) else 0 for v in (strokes, value.get("drawing")))
+    return Drawn(said.failed, said.reason, digit, strokes, drawing, code, shares)
 
 
 def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> Slid:
@@ -225,12 +226,12 @@ def chosen(key: str) -> list[int]:
     return [int(i) for i in picked if isinstance(i, int)][-2:] if isinstance(picked, list) else []
 
 
-def classmap(choice, background: dict, drawings: list[dict], pair: dict | None, key: str) -> Heard:
-    """The class's map (background: the test digits' points or their URL, lo, hi; drawings: id,
-    xy, png, tint, name, verdict, unusual) and the morph of the chosen pair (a, b: codes; names)
-    decoded in the page (`chosen(key)`: the clicks)."""
+def classmap(choice, background: dict, room: str, pair: dict | None, key: str) -> Heard:
+    """The class's map (background: the test digits' points or their URL, lo, hi) of the room's
+    drawings, which the page follows itself (ae/ui/classmap.py), and the morph of the chosen pair
+    (a, b: codes; names) decoded in the page (`chosen(key)`: the clicks)."""
     return heard(
-        _widget(widget="classmap", drawings=drawings, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
+        _widget(widget="classmap", room=room, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
     )
 
 

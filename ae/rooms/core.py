@@ -21,7 +21,7 @@ ALPHABET = "23456789ACDEFHJKMNPQRTUWXY"  # no look-alikes: no 0/O, 1/I/L, S (5),
 LOOK_ALIKES = str.maketrans("SZBGVOIL", "5286U011")  # what a student may type for them (0 and 1: no code has them)
 CODE_LENGTH = 9  # 26^9: 42.3 bits
 MAX_STUDENTS = 200
-MAX_DRAWINGS = 5000
+MAX_DRAWINGS = 100_000  # drawings begun (each a row, however many strokes it grew by): a lesson of 200 at the bench's pace fits
 PER_SECOND = 5  # drawings a student may send in any second
 MAX_STARS = 24  # the teacher's picks a room keeps
 NICKNAME = 20  # characters at most
@@ -73,6 +73,7 @@ class Drawing:
     step: int = 0  # the lesson's step the room was at when it was stored (0: no lesson)
     seat: int = 0  # the student's number in the room (1, 2, ... in the order they joined)
     starred: bool = False  # one of the teacher's picks
+    rev: int = 0  # the room's change count when this drawing last changed (Store.changes)
 
     @property
     def unusual(self) -> float:
@@ -158,6 +159,9 @@ BACKEND = (
     "_set",
     "_star",
     "_starred",
+    "_marks",
+    "_changes",
+    "_some",
 )
 SETTINGS = ("step", "pens_down", "names_hidden")  # the room's settings the teacher changes (Room's fields, the backends' names)
 
@@ -219,8 +223,11 @@ class Store:
         stored = self._secret_hash(code) if code and self.get(code) else None
         return bool(stored and secret) and hmac.compare_digest(stored, secret_hash(secret))
 
-    def add(self, code: str, student: str, nickname: str | None, pixels, z, shares=(None, None)) -> Drawing:
-        """Stores a student's drawing (their current one on the map); RoomError says why not."""
+    def add(self, code: str, student: str, nickname: str | None, pixels, z, shares=(None, None), fresh: bool = True) -> Drawing:
+        """Stores a student's drawing (their current one on the map); RoomError says why not.
+        `fresh`: a drawing begun (the first stroke on a clear canvas), else the student's open
+        drawing grown by a stroke, kept in its place while it is in the room's step and not hidden
+        (it counts against MAX_DRAWINGS once, and the drawing it replaces is not kept)."""
         room = self.get(code)
         if room is None:
             raise refused("gone")
@@ -230,7 +237,7 @@ class Store:
         student = str(student)[:64]
         if not student:
             raise RoomError("This page has no place in the class: reload it.")
-        return self._add(room, student, clean_nickname(nickname), pixels, z, shares, time.time())
+        return self._add(room, student, clean_nickname(nickname), pixels, z, shares, time.time(), bool(fresh))
 
     def current(self, code: str, step: int | None = None) -> list[Drawing]:
         """Each student's latest drawing (in a lesson's step, where one is given), unless the
@@ -242,6 +249,23 @@ class Store:
         """Room.state, the teacher's picks included; None where there is no such room."""
         room = self.get(code)
         return room.state(self._starred(room.code)) if room else None
+
+    def marks(self, code: str) -> tuple[int, int]:
+        """(epoch, rev): rev counts the changes to the room's drawings (each one changed is stamped
+        with it), epoch its clears; (0, 0) where there is no such room."""
+        room = self.get(code)
+        return self._marks(room.code) if room else (0, 0)
+
+    def changes(self, code: str, since: int) -> list[Drawing]:
+        """The drawings changed (added, grown, hidden, starred) after the room's rev `since`,
+        hidden ones too, in the order they changed: the teacher's map follows the room by these."""
+        room = self.get(code)
+        return self._changes(room.code, int(since)) if room else []
+
+    def some(self, code: str, ids) -> list[Drawing]:
+        """The room's drawings with these ids (those that are there), oldest first."""
+        room = self.get(code)
+        return self._some(room.code, sorted({int(i) for i in ids})) if room else []
 
     def counts(self, code: str) -> tuple[int, int]:
         """(students who have sent a drawing, drawings kept)."""
@@ -307,7 +331,16 @@ class Store:
     def _secret_hash(self, code: str) -> str | None:
         raise NotImplementedError
 
-    def _add(self, room: Room, student: str, nickname: str, pixels, z, shares, now: float) -> Drawing:
+    def _add(self, room: Room, student: str, nickname: str, pixels, z, shares, now: float, fresh: bool) -> Drawing:
+        raise NotImplementedError
+
+    def _marks(self, code: str) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _changes(self, code: str, since: int) -> list[Drawing]:
+        raise NotImplementedError
+
+    def _some(self, code: str, ids: list[int]) -> list[Drawing]:
         raise NotImplementedError
 
     def _current(self, code: str, step: int | None) -> list[Drawing]:

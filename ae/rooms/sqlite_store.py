@@ -39,10 +39,17 @@ ADDED_COLUMNS = {  # (table, column): for files made before them
     ("students", "seat"): "INTEGER NOT NULL DEFAULT 0",
     ("drawings", "step"): "INTEGER NOT NULL DEFAULT 0",
     ("drawings", "starred"): "INTEGER NOT NULL DEFAULT 0",
+    ("drawings", "rev"): "INTEGER NOT NULL DEFAULT 0",
+    ("rooms", "rev"): "INTEGER NOT NULL DEFAULT 0",
+    ("rooms", "epoch"): "INTEGER NOT NULL DEFAULT 0",
+    ("students", "open_id"): "INTEGER NOT NULL DEFAULT 0",  # the drawing the student's strokes grow
+    ("students", "since"): "REAL NOT NULL DEFAULT 0",  # the rate's window: its start, and the drawings sent in it
+    ("students", "sent"): "INTEGER NOT NULL DEFAULT 0",
 }
-INDEXES = "CREATE INDEX IF NOT EXISTS drawings_starred ON drawings (room) WHERE starred = 1"  # after ADDED_COLUMNS
-COLUMNS = """d.id, d.student, d.nickname, d.pixels, d.code, d.error_share, d.code_share, d.time, d.hidden, d.step, COALESCE(s.seat, 0), d.starred
-  FROM drawings d LEFT JOIN students s ON s.room = d.room AND s.student = d.student"""
+INDEXES = """CREATE INDEX IF NOT EXISTS drawings_starred ON drawings (room) WHERE starred = 1;
+CREATE INDEX IF NOT EXISTS drawings_by_rev ON drawings (room, rev);"""  # after ADDED_COLUMNS
+COLUMNS = """d.id, d.student, d.nickname, d.pixels, d.code, d.error_share, d.code_share, d.time, d.hidden, d.step, COALESCE(s.seat, 0),
+  d.starred, d.rev FROM drawings d LEFT JOIN students s ON s.room = d.room AND s.student = d.student"""
 
 
 class SqliteStore(core.Store):
@@ -58,7 +65,7 @@ class SqliteStore(core.Store):
             for (table, column), kind in ADDED_COLUMNS.items():
                 if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
                     self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
-            self.db.execute(INDEXES)
+            self.db.executescript(INDEXES)
 
     def _read(self, sql: str, args=()) -> list:
         with self.mutex:
@@ -96,48 +103,80 @@ class SqliteStore(core.Store):
         rows = self._read("SELECT secret FROM rooms WHERE code = ?", (code,))
         return rows[0][0] if rows else None
 
-    def _add(self, room, student, nickname, pixels, z, shares, now) -> Drawing:
+    def _add(self, room, student, nickname, pixels, z, shares, now, fresh) -> Drawing:
         with self._write() as db:
-            row = db.execute("SELECT locked, students, drawings, door, pens_down, step FROM rooms WHERE code = ?", (room.code,)).fetchone()
+            row = db.execute(
+                "SELECT locked, students, drawings, door, pens_down, step, rev FROM rooms WHERE code = ?", (room.code,)
+            ).fetchone()
             if row is None:
                 raise core.refused("gone")
-            locked, students, drawings, door, pens_down, step = row
+            locked, students, drawings, door, pens_down, step, rev = row
             if locked:
                 raise core.refused("locked")
             if pens_down:
                 raise core.refused("pens_down")
             if db.execute("SELECT 1 FROM removed WHERE room = ? AND student = ?", (room.code, student)).fetchone():
                 raise core.refused("removed")
-            known = db.execute("SELECT 1 FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()
+            known = db.execute(
+                "SELECT seat, open_id, since, sent FROM students WHERE room = ? AND student = ?", (room.code, student)
+            ).fetchone()
             if not known and not door:
                 raise core.refused("door")
             if not known and students >= core.MAX_STUDENTS:
                 raise core.refused("students")
-            if drawings >= core.MAX_DRAWINGS:
-                raise core.refused("drawings")
-            recent = db.execute(
-                "SELECT COUNT(*) FROM drawings WHERE room = ? AND student = ? AND time > ?", (room.code, student, now - 1.0)
-            ).fetchone()[0]
-            if recent >= core.PER_SECOND:
+            seat, open_id, since, sent = known or (students + 1, 0, 0.0, 0)
+            since, sent = (since, sent) if now - since < 1.0 else (now, 0)
+            if sent >= core.PER_SECOND:
                 raise core.refused("rate")
-            if not known:
-                db.execute("INSERT INTO students (room, student, seat) VALUES (?, ?, ?)", (room.code, student, students + 1))
-            seat = db.execute("SELECT seat FROM students WHERE room = ? AND student = ?", (room.code, student)).fetchone()[0]
-            db.execute("UPDATE rooms SET students = students + ?, drawings = drawings + 1 WHERE code = ?", (0 if known else 1, room.code))
-            cursor = db.execute(
-                "INSERT INTO drawings (room, student, nickname, pixels, code, error_share, code_share, time, step)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (room.code, student, nickname, pixels.tobytes(), z.tobytes(), shares[0], shares[1], now, step),
+            grown = None
+            if open_id and not fresh:  # the open drawing, while it is in this step and shown
+                grown = db.execute("SELECT id FROM drawings WHERE id = ? AND step = ? AND hidden = 0", (open_id, step)).fetchone()
+            if grown is None and drawings >= core.MAX_DRAWINGS:
+                raise core.refused("drawings")
+            rev += 1
+            values = (nickname, pixels.tobytes(), z.tobytes(), shares[0], shares[1], now, rev)
+            if grown is not None:
+                drawing_id = open_id
+                db.execute(
+                    "UPDATE drawings SET nickname = ?, pixels = ?, code = ?, error_share = ?, code_share = ?, time = ?, rev = ? WHERE id = ?",
+                    (*values, drawing_id),
+                )
+            else:
+                drawing_id = db.execute(
+                    "INSERT INTO drawings (nickname, pixels, code, error_share, code_share, time, rev, room, student, step)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*values, room.code, student, step),
+                ).lastrowid
+            db.execute(
+                "INSERT INTO students (room, student, seat, open_id, since, sent) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (room, student) DO UPDATE SET open_id = excluded.open_id, since = excluded.since, sent = excluded.sent",
+                (room.code, student, seat, drawing_id, since, sent + 1),
+            )
+            db.execute(
+                "UPDATE rooms SET students = students + ?, drawings = drawings + ?, rev = ? WHERE code = ?",
+                (0 if known else 1, 0 if grown else 1, rev, room.code),
             )
             db.execute(
                 "INSERT INTO current VALUES (?, ?, ?) ON CONFLICT (room, student) DO UPDATE SET id = excluded.id",
-                (room.code, student, cursor.lastrowid),
+                (room.code, student, drawing_id),
             )
             db.execute(
                 "INSERT INTO current_in_step VALUES (?, ?, ?, ?) ON CONFLICT (room, step, student) DO UPDATE SET id = excluded.id",
-                (room.code, student, step, cursor.lastrowid),
+                (room.code, student, step, drawing_id),
             )
-        return Drawing(cursor.lastrowid, student, nickname, pixels, z, shares[0], shares[1], now, False, step, seat)
+        return Drawing(drawing_id, student, nickname, pixels, z, shares[0], shares[1], now, False, step, seat, rev=rev)
+
+    def _marks(self, code: str) -> tuple[int, int]:
+        rows = self._read("SELECT epoch, rev FROM rooms WHERE code = ?", (code,))
+        return tuple(rows[0]) if rows else (0, 0)
+
+    def _changes(self, code: str, since: int) -> list[Drawing]:
+        rows = self._read(f"SELECT {COLUMNS} WHERE d.room = ? AND d.rev > ? ORDER BY d.rev, d.id", (code, since))
+        return [_drawing(row) for row in rows]
+
+    def _some(self, code: str, ids: list[int]) -> list[Drawing]:
+        marks = ", ".join("?" * len(ids))
+        return [_drawing(row) for row in self._read(f"SELECT {COLUMNS} WHERE d.room = ? AND d.id IN ({marks}) ORDER BY d.id", (code, *ids))]
 
     def _current(self, code: str, step: int | None) -> list[Drawing]:
         latest = "SELECT id FROM current WHERE room = ?" if step is None else "SELECT id FROM current_in_step WHERE room = ? AND step = ?"
@@ -154,7 +193,7 @@ class SqliteStore(core.Store):
 
     def _hide(self, code: str, drawing_id: int) -> None:
         with self._write() as db:
-            db.execute("UPDATE drawings SET hidden = 1 WHERE room = ? AND id = ?", (code, drawing_id))
+            db.execute("UPDATE drawings SET hidden = 1, rev = ? WHERE room = ? AND id = ?", (_bump(db, code), code, drawing_id))
 
     def _lock(self, code: str, locked: bool) -> None:
         with self._write() as db:
@@ -167,7 +206,7 @@ class SqliteStore(core.Store):
 
     def _star(self, code: str, drawing_id: int, on: bool) -> None:
         with self._write() as db:
-            db.execute("UPDATE drawings SET starred = ? WHERE room = ? AND id = ?", (int(on), code, drawing_id))
+            db.execute("UPDATE drawings SET starred = ?, rev = ? WHERE room = ? AND id = ?", (int(on), _bump(db, code), code, drawing_id))
 
     def _starred(self, code: str) -> dict[int, str]:
         return dict(self._read("SELECT id, student FROM drawings WHERE room = ? AND starred = 1 AND hidden = 0", (code,)))
@@ -179,11 +218,12 @@ class SqliteStore(core.Store):
     def _remove(self, code: str, student: str) -> None:
         with self._write() as db:
             db.execute("INSERT OR IGNORE INTO removed VALUES (?, ?)", (code, student))
-            db.execute("UPDATE drawings SET hidden = 1 WHERE room = ? AND student = ?", (code, student))
+            db.execute("UPDATE drawings SET hidden = 1, rev = ? WHERE room = ? AND student = ?", (_bump(db, code), code, student))
 
     def _clear(self, code: str) -> None:
         with self._write() as db:
             self._delete(db, code)
+            db.execute("UPDATE rooms SET epoch = epoch + 1 WHERE code = ?", (code,))
 
     @staticmethod
     def _delete(db, code: str) -> None:
@@ -217,7 +257,14 @@ class _Transaction:
             self.lock.release()
 
 
+def _bump(db, code: str) -> int:
+    """The room's next rev, for the drawings a change touches."""
+    return db.execute("UPDATE rooms SET rev = rev + 1 WHERE code = ? RETURNING rev", (code,)).fetchall()[0][0]
+
+
 def _drawing(row) -> Drawing:
     pixels = np.frombuffer(row[3], np.uint8).reshape(28, 28)
     code = np.frombuffer(row[4], np.float32)
-    return Drawing(row[0], row[1], row[2], pixels, code, row[5], row[6], row[7], bool(row[8]), int(row[9]), int(row[10]), bool(row[11]))
+    return Drawing(
+        row[0], row[1], row[2], pixels, code, row[5], row[6], row[7], bool(row[8]), int(row[9]), int(row[10]), bool(row[11]), int(row[12])
+    )

@@ -1,5 +1,6 @@
-"""A room's state as the students' pages follow it (ae/web.py's /ae/room/<code>): a page asks with
-the tag of the state it holds and is answered when the state is another, or after WAIT seconds.
+"""A room's state as the students' pages follow it (ae/web.py's /ae/room/<code>), and its map's
+tag as the teacher's page follows it (/ae/room/<code>/map): a page asks with the tag it holds and
+is answered when the tag is another, or after WAIT seconds.
 However many pages wait, the store is read once per POLL seconds per room and process, and a change
 answers them all: a teacher's click reaches a class of hundreds in about POLL seconds, on this server
 or another one sharing the store.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
@@ -19,9 +21,14 @@ POLL = 0.2  # seconds between reads of the store while a page waits
 WAIT = 20.0  # seconds a page's question is held at most, well inside a proxy's read timeout
 
 
+def _room_state(code: str) -> dict | None:
+    return rooms.shared_store().state(code)
+
+
 @dataclass
 class Watch:
     code: str
+    read_state: Callable[[str], dict | None] = _room_state  # the store read: a dict with a "tag", or None
     state: dict | None = None
     read: float = 0.0  # when the state was read (time.monotonic)
     waiting: int = 0
@@ -38,11 +45,11 @@ async def _fresh(watch: Watch) -> None:
     await asyncio.shield(watch.reading)
 
 
-_watches: dict[str, Watch] = {}
+_watches: dict[tuple, Watch] = {}
 
 
 async def _read(watch: Watch) -> None:
-    state = await run_in_threadpool(rooms.shared_store().state, watch.code)  # the store may be a network away
+    state = await run_in_threadpool(watch.read_state, watch.code)  # the store may be a network away
     watch.read = time.monotonic()
     if state != watch.state:
         watch.state = state
@@ -65,13 +72,15 @@ async def _poll(watch: Watch) -> None:
     finally:
         watch.task = None
         if not watch.waiting:
-            _watches.pop(watch.code, None)
+            _watches.pop((watch.read_state, watch.code), None)
 
 
-async def state_after(code: str, since: str | None, wait: float | None = None) -> dict | None:
-    """The room's state once its tag is not `since` (at once where it is not), or as it is after
-    `wait` seconds; None where there is no such room. rooms.Unavailable where the store is silent."""
-    watch = _watches.setdefault(code, Watch(code))
+async def state_after(code: str, since: str | None, wait: float | None = None, read=_room_state) -> dict | None:
+    """The room's state (`read`: Store.state, or another read with a tag) once its tag is not
+    `since` (at once where it is not), or as it is after `wait` seconds; None where there is no
+    such room. rooms.Unavailable where the store is silent."""
+    key = (read, code)
+    watch = _watches.setdefault(key, Watch(code, read))
     if watch.task is None and time.monotonic() - watch.read > POLL:
         await _fresh(watch)
     deadline = time.monotonic() + (WAIT if wait is None else wait)
@@ -89,5 +98,5 @@ async def state_after(code: str, since: str | None, wait: float | None = None) -
     finally:
         watch.waiting -= 1
         if not watch.waiting and watch.task is None:
-            _watches.pop(code, None)
+            _watches.pop(key, None)
     return watch.state

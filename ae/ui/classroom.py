@@ -32,7 +32,7 @@ ROOM_KEY = "class_room"  # session: the room's code this session is in
 TEACHER_KEY = "class_teacher"  # session: the teacher's secret, where this session runs the room
 STUDENT_KEY = "class_student"  # session: this student's token
 NICKNAME_KEY = "class_nickname"
-SENT_KEY = "class_sent"  # session: the canvas and stroke count last sent, and what came of it
+SENT_KEY = "class_sent"  # session: the canvas, stroke count and drawing last sent, and what came of it
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 FORGET_KEY = "class_forget"  # session: the room whose teacher's key this device is to forget
 UNREACHABLE_SAID = "class_unreachable_said"  # session: the run that said the store does not answer
@@ -221,31 +221,35 @@ def room_model(room: Room) -> catalog.LoadedModel | None:
     return next((c for c in catalog.loaded_models() if c.name == room.model and c.model.latent_dim == room.latent_dim), None)
 
 
-def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str) -> None:
-    """A student's finished drawing (ae.live.Drawn) to the room, with its code and "is this a
-    digit?" shares: the page's where it ran the model (the store checks them), else the server's.
-    RoomError says why it was not stored."""
+def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str, fresh: bool = True) -> None:
+    """A student's drawing (ae.live.Drawn) to the room, with its code and "is this a digit?"
+    shares: the page's where it ran the model (the store checks them), else the server's.
+    `fresh`: a drawing begun, else the open one grown (Store.add). RoomError says why it was not stored."""
     digit, z, shares = drawn.digit, drawn.code, drawn.shares
     if z is None or len(z) != room.latent_dim:
         z, x_hat = catalog.rebuild(choice, digit)
         placed = meter.Meter.of(choice.meta)
         shares = placed.shares(quality.mse(digit, x_hat), z) if placed else (None, None)
     pixels = np.clip(np.round(digit * 255), 0, 255).astype(np.uint8)
-    store().add(room.code, student(), nickname, pixels, z, shares or (None, None))
+    store().add(room.code, student(), nickname, pixels, z, shares or (None, None), fresh=fresh)
 
 
 def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> None:
     """A student's line by the canvas (the widget's key): which class, the nickname, and whether
-    its last stroke is on the class map (sending it once, when it is a finished stroke not yet sent)."""
+    its last stroke is on the class map (sending it once, when it is a finished stroke not yet sent).
+    A stroke grows the drawing the canvas holds (the page counts its clears); the first one sent
+    after a clear, or from a canvas this session has not sent from, begins a new one: the last is
+    finished (docs/class.md)."""
     nickname = st.session_state.get(NICKNAME_KEY, "")
     sent = st.session_state.get(SENT_KEY)
     sent = sent if sent is not None and sent[0] == canvas else None  # another canvas's (another page's) says nothing here
     if drawn.digit is not None and (sent is None or sent[1] != drawn.strokes):
+        grows = sent is not None and sent[3] == drawn.drawing
         try:
-            send(room, choice, drawn, nickname)
-            sent = (canvas, drawn.strokes, None)
+            send(room, choice, drawn, nickname, fresh=not grows)
+            sent = (canvas, drawn.strokes, None, drawn.drawing)
         except rooms.RoomError as e:
-            sent = (canvas, drawn.strokes, str(e))
+            sent = (canvas, drawn.strokes, str(e), sent[3] if grows else None)
         st.session_state[SENT_KEY] = sent
     said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[2] is None else f" · {sent[2]}"
     st.markdown(f"You are in class **{pretty(room)}**: your drawings go to the class's map, anonymously{said}")
@@ -380,16 +384,6 @@ def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Pro
         }
         for i, (d, (x, y)) in enumerate(zip(drawings, xy))
     ]
-
-
-def rerun_part() -> None:
-    """Reruns the fragment that asks (the map, the controls), or the page where it runs whole."""
-    from streamlit.errors import StreamlitInvalidLayoutContextError
-
-    try:
-        st.rerun(scope="fragment")
-    except StreamlitInvalidLayoutContextError:  # a full run of the page, not a rerun of the fragment
-        st.rerun()
 
 
 def pretty(room: Room) -> str:

@@ -4,6 +4,11 @@
 // it, the most unusual drawings (by the meter) and the most digit-like. Click two drawings, on the
 // map or in a strip, and the model, in the page, morphs one into the other (Interpolate's walk);
 // the server hears which are chosen (to hide one).
+//
+// The page follows the room itself: it asks our route (ae/web.py, /ae/room/<code>/map, with the
+// teacher's key cookie) for what changed after the tag it holds, the question held until
+// something does (ae/ui/classmap.py), so the server's work follows the class's strokes, not the
+// room's size, and never waits behind the students' reruns.
 
 import { lerp } from "./latent.js";
 import { countPaint, digitCanvas, paintDigit } from "./paint.js";
@@ -13,6 +18,8 @@ const SIDE = 900; // the map's own pixels (before the screen's pixel ratio)
 const PICTURE = 46;
 const PULSE_MS = 900;
 const STRIP = 8; // drawings in each strip
+const HERE = new URL("./", import.meta.url);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const backgrounds = new Map(); // url -> promise of the test digits' points [[x, y, class], ...]
 function pointsAt(url) {
@@ -38,16 +45,22 @@ export class ClassMapWidget extends LiveWidget {
     this.pairNote = element("p", { class: "caption" });
     this.strips = { picks: element("div", { class: "strip" }), unusual: element("div", { class: "strip" }), digitlike: element("div", { class: "strip" }) };
     this.picksTitle = element("h3", { text: "The teacher's picks" });
+    this.counts = element("div", { class: "counts", role: "status" });
+    this.every = element("input", { type: "checkbox" });
+    this.everyLabel = element("label", { class: "every", hidden: "" }, this.every, " Every step's drawings (off: this step's)");
     this.morph = element("section", { class: "pair" },
       element("h3", { text: "Morph" }), this.pairNote, this.picture, this.slider, this.play, this.status);
     root.append(element("section", { class: "class" },
-      element("div", { class: "mapbox" }, this.map, this.tip, this.legend, this.picksTitle, this.strips.picks,
+      element("div", { class: "mapbox" }, this.counts, this.everyLabel, this.map, this.tip, this.legend, this.picksTitle, this.strips.picks,
         element("h3", { text: "Most unusual" }), this.strips.unusual, element("h3", { text: "Most digit-like" }), this.strips.digitlike),
       this.morph));
     this.points = [];
+    this.rows = new Map(); // drawing id -> the latest heard of it (a hidden one: id, seat, step)
+    this.drawings = []; // what the map shows: each seat's latest drawing, unless hidden
     this.images = new Map(); // drawing id -> {image, born}
     this.selected = [];
     this.playing = true;
+    this.every.addEventListener("change", () => this.show());
     this.map.addEventListener("click", (e) => this.click(e));
     this.map.addEventListener("pointermove", (e) => this.hover(e));
     this.map.addEventListener("pointerleave", () => (this.tip.hidden = true));
@@ -72,25 +85,88 @@ export class ClassMapWidget extends LiveWidget {
       });
     } else this.points = args.points;
     this.legend.replaceChildren(...args.palette.map((colour, k) => element("span", {}, element("i", { style: `background:${colour}` }), String(k))));
-    const ids = new Set(args.drawings.map((d) => d.id));
-    for (const d of args.drawings) {
-      if (this.images.has(d.id)) continue;
-      const image = new Image();
-      image.onload = () => this.draw();
-      image.src = d.png;
-      this.images.set(d.id, { image, born: this.seeded ? performance.now() : -Infinity });
+    if (this.room !== args.room) {
+      this.room = args.room;
+      this.rows.clear();
+      this.heard = null;
+      this.follow(args.room);
     }
-    for (const id of this.images.keys()) if (!ids.has(id)) this.images.delete(id);
-    this.seeded = true; // the drawings there when the page opened do not pulse
-    this.selected = this.selected.filter((id) => ids.has(id));
-    this.map.setAttribute("aria-label", `The class's map: ${args.drawings.length} drawings among the test digits' codes`);
     this.morph.hidden = !args.pair;
     this.map.parentElement.parentElement.classList.toggle("paired", Boolean(args.pair));
     this.pairNote.textContent = args.pair ? `${args.pair.names[0]} to ${args.pair.names[1]}, through the code space` : "";
     this.useModel(args); // at once, so that the first pair morphs without a wait
+    this.show();
+    if (args.pair && this.playing) this.tick();
+  }
+
+  async follow(room) {
+    let pause = 0;
+    while (this.room === room) {
+      try {
+        const since = this.heard ? this.heard.tag : "";
+        const response = await fetch(new URL(`../../ae/room/${room}/map?since=${since}`, HERE), { cache: "no-store", credentials: "same-origin" });
+        if (response.status === 404) {
+          this.counts.textContent = "This class has ended.";
+          return;
+        }
+        if (!response.ok) throw new Error(await response.text()); // 403 until the teacher's key is kept on this device
+        const heard = await response.json();
+        pause = 0;
+        if (this.room === room) this.take(heard);
+      } catch (e) {
+        pause = Math.min(2 * pause || 250, 5_000); // a server restarting, a network gone: ask again, less and less often
+        await sleep(pause);
+      }
+    }
+  }
+
+  // A change heard: the rows it brings replace those held; each seat keeps its latest drawing in
+  // this step and in any (the rest are let go), and the map shows one of the two.
+  take(heard) {
+    if (this.heard && heard.tag === this.heard.tag) return;
+    if (heard.afresh) this.rows.clear();
+    for (const d of heard.drawings) this.rows.set(d.id, d);
+    this.heard = heard;
+    const keep = new Set([...this.latest(false), ...this.latest(true)].map((d) => d.id));
+    for (const id of this.rows.keys()) if (!keep.has(id)) this.rows.delete(id);
+    this.everyLabel.hidden = !heard.step;
+    this.show();
+    window.aeClassMap = { tag: heard.tag, shown: this.drawings.length, heard: (window.aeClassMap?.heard || 0) + 1 };
+  }
+
+  latest(inStep) {
+    const step = this.heard ? this.heard.step : 0, bySeat = new Map();
+    for (const d of this.rows.values()) {
+      if (inStep && step && d.step !== step) continue;
+      if (!bySeat.has(d.seat) || bySeat.get(d.seat).id < d.id) bySeat.set(d.seat, d);
+    }
+    return [...bySeat.values()];
+  }
+
+  show() {
+    if (!this.args) return;
+    const heard = this.heard, inStep = Boolean(heard && heard.step && !this.every.checked);
+    this.drawings = this.latest(inStep).filter((d) => !d.hidden).sort((a, b) => a.id - b.id);
+    const ids = new Set(this.drawings.map((d) => d.id));
+    for (const d of this.drawings) {
+      const kept = this.images.get(d.id);
+      if (kept && kept.png === d.png) continue;
+      const image = new Image();
+      image.onload = () => this.draw();
+      image.src = d.png;
+      this.images.set(d.id, { image, png: d.png, born: this.seeded ? performance.now() : -Infinity });
+    }
+    for (const id of this.images.keys()) if (!ids.has(id)) this.images.delete(id);
+    this.seeded = Boolean(heard); // the drawings there when the page opened do not pulse
+    this.selected = this.selected.filter((id) => ids.has(id));
+    if (heard) {
+      const shown = heard.step ? ` · the map: ${inStep ? heard.heading : "every step"}` : "";
+      this.counts.replaceChildren(element("b", { text: String(heard.students) }), " students · ", element("b", { text: String(heard.count) }),
+        ` drawings · ${heard.state}${shown}`);
+    }
+    this.map.setAttribute("aria-label", `The class's map: ${this.drawings.length} drawings among the test digits' codes`);
     this.draw();
     this.fillStrips();
-    if (args.pair && this.playing) this.tick();
   }
 
   modelReady() {
@@ -118,7 +194,7 @@ export class ClassMapWidget extends LiveWidget {
     ctx.globalAlpha = 1;
     const now = performance.now();
     let pulsing = false;
-    for (const d of this.args.drawings) {
+    for (const d of this.drawings) {
       const kept = this.images.get(d.id);
       if (!kept || !kept.image.complete) continue;
       const age = (now - kept.born) / PULSE_MS;
@@ -146,13 +222,13 @@ export class ClassMapWidget extends LiveWidget {
   // The teacher's picks (starred), the most unusual drawings and the most digit-like, each a
   // picture to click, named under it.
   fillStrips() {
-    const scored = this.args.drawings.filter((d) => d.unusual !== null).sort((a, b) => b.unusual - a.unusual);
+    const scored = this.drawings.filter((d) => d.unusual !== null).sort((a, b) => b.unusual - a.unusual);
     const fill = (strip, picked) => strip.replaceChildren(...picked.map((d) => {
       const picture = element("img", { src: d.png, alt: `A drawing by ${d.name}`, class: this.selected.includes(d.id) ? "chosen" : "" });
       picture.addEventListener("click", () => this.choose(d.id));
       return element("figure", { title: d.verdict }, picture, element("figcaption", { text: d.name }));
     }));
-    const picks = this.args.drawings.filter((d) => d.starred);
+    const picks = this.drawings.filter((d) => d.starred);
     this.picksTitle.hidden = this.strips.picks.hidden = !picks.length;
     fill(this.strips.picks, picks);
     fill(this.strips.unusual, scored.slice(0, STRIP));
@@ -170,7 +246,7 @@ export class ClassMapWidget extends LiveWidget {
   at(e) {
     const box = this.map.getBoundingClientRect();
     const x = ((e.clientX - box.left) / box.width) * SIDE, y = ((e.clientY - box.top) / box.height) * SIDE;
-    const hits = this.args.drawings.filter((d) => {
+    const hits = this.drawings.filter((d) => {
       const [px, py] = this.place(d.xy);
       return Math.abs(px - x) <= PICTURE / 2 + 3 && Math.abs(py - y) <= PICTURE / 2 + 3;
     });

@@ -67,6 +67,7 @@ export class DrawWidget extends LiveWidget {
         this.status,
         this.editor.element)));
     this.strokes = 0;
+    this.cleared = 0; // a class's drawing is the strokes between two clears: the server keeps each one drawn
     this.input = null;
     this.code = null;
     this.output = null;
@@ -165,7 +166,7 @@ export class DrawWidget extends LiveWidget {
           if (strokes !== this.strokes) return; // a newer stroke sends its own
           const ran = this.model && this.code && this.input;
           this.send({
-            png: this.ink.toDataURL("image/png"), strokes,
+            png: this.ink.toDataURL("image/png"), strokes, drawing: this.cleared,
             input: ran ? btoa(String.fromCharCode(...this.input.map((v) => Math.round(Math.min(Math.max(v, 0), 1) * 255)))) : null,
             code: ran ? Array.from(this.code) : null, shares: ran && this.shares ? this.shares : null,
           });
@@ -175,8 +176,9 @@ export class DrawWidget extends LiveWidget {
     clear.addEventListener("click", () => {
       this.blank();
       this.strokes += 1;
+      this.cleared += 1;
       this.frames.request();
-      this.send({ png: null, strokes: this.strokes, input: null, code: null, shares: null });
+      this.send({ png: null, strokes: this.strokes, drawing: this.cleared, input: null, code: null, shares: null });
     });
   }
 
