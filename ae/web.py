@@ -8,6 +8,8 @@
                                         (held up to 20 s: ae/rooms/watch.py)
     /ae/room/<code>/map?since=<tag>     the teacher's map: what changed after the tag the page holds
                                         (held likewise; the teacher's key cookie only: ae/ui/classmap.py)
+    /ae/me                              POST {room, token}: who a student is in a room, kept as a cookie on
+                                        this device (a reload is the same student; never in a link)
     /ae/teach                           the teacher's key to a room, kept as a cookie on this device:
                                         GET ?room=&key= (the private link; then to the Class page),
                                         POST {room, secret} (the Class page, once it opened a room),
@@ -139,9 +141,31 @@ async def room_map(request: Request, classmap) -> Response:
     return JSONResponse(update, headers=quiet)
 
 
-def _keep(response: Response, request: Request, room, secret: str) -> Response:
+async def me(request: Request) -> Response:
+    """A student's token kept on this device for a room (their page asks, once it is bound)."""
+    from starlette.concurrency import run_in_threadpool
+
+    body = await request.body()
+    try:
+        sent = json.loads(body) if len(body) < 1024 else None
+    except ValueError:
+        sent = None
+    code, token = (sent.get("room"), sent.get("token")) if isinstance(sent, dict) else (None, None)
+    code = rooms.normal_code(code) if isinstance(code, str) else None
+    if not (code and isinstance(token, str) and rooms.STUDENT_TOKEN.match(token)):
+        return PlainTextResponse("A room's code and a student's token, please.", 400)
+    try:
+        room = await run_in_threadpool(rooms.shared_store().get, code)
+    except rooms.RoomError as e:
+        return PlainTextResponse(str(e), 503)
+    if room is None:
+        return PlainTextResponse("This class has ended, or its code is wrong.", 404)
+    return _keep(Response(status_code=204), request, room, token, rooms.STUDENT_COOKIE)
+
+
+def _keep(response: Response, request: Request, room, secret: str, cookie: str = rooms.TEACHER_COOKIE) -> Response:
     response.set_cookie(
-        f"{rooms.TEACHER_COOKIE}{room.code}",
+        f"{cookie}{room.code}",
         secret,
         max_age=max(1, int(room.expires - time.time())),
         path=_base(request) or "/",
@@ -207,4 +231,5 @@ def routes(base_url: str = "", classmap=None) -> list[Route]:
         Route(f"{root}/made/{{digest}}/{{file}}", made_file),
         Route(f"{root}/room/{{code}}", room_state),
         Route(f"{root}/teach", teach, methods=["GET", "POST", "DELETE"]),
+        Route(f"{root}/me", me, methods=["POST"]),
     ]

@@ -424,6 +424,19 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         assert board.locator(".strip figcaption", has_text="<i>s0</i>").count() >= 1  # a nickname is text, not markup
         assert board.locator(".strip i").count() == 0
 
+        page, _ = students[0]  # who a student is stays off the address bar, and a reload is the same student
+        from urllib.parse import parse_qs, urlsplit
+
+        assert set(parse_qs(urlsplit(page.url).query)) <= {"room", "compare"}
+        page.reload()
+        page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
+        appserver.wait_idle(page)
+        frame = appserver.live_frame(page)
+        appserver.draw(page, appserver.ONE, canvas=frame.locator("canvas.ink"))
+        page.get_by_text("On the class map").wait_for(timeout=20_000)
+        students[0] = (page, frame)
+        assert rooms.open_store(env["AE_ROOMS"]).counts(code) == (3, 4) and "me" not in parse_qs(urlsplit(page.url).query)
+
         teacher.get_by_role("button", name="Lock: no new drawings").click()
         appserver.wait_idle(teacher)
         page, frame = students[0]
@@ -435,8 +448,13 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         with teacher.expect_download() as download:
             teacher.get_by_role("button", name="Download the drawings (.npz)").click()
         saved = np.load(download.value.path())
-        assert saved["pixels"].shape == (3, 28, 28) and sorted(saved["nicknames"]) == ["<i>s0</i>", "<i>s1</i>", "<i>s2</i>"]
-        assert saved["codes"].shape[0] == 3 and np.isfinite(saved["codes"]).all()
+        assert saved["pixels"].shape == (4, 28, 28) and sorted(saved["nicknames"]) == [
+            "",
+            "<i>s0</i>",
+            "<i>s1</i>",
+            "<i>s2</i>",
+        ]  # a reloaded page asks the nickname again
+        assert saved["codes"].shape[0] == 4 and np.isfinite(saved["codes"]).all()
         assert teacher.locator("[data-testid='stException']").count() == 0
 
 

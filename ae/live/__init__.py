@@ -241,11 +241,12 @@ def teacher(room: str, secret: str | None, key: str, copy: bool = True) -> None:
     _widget(widget="teacher", room=room, secret=secret, copy=copy, key=key, default=None)
 
 
-def follow(room: str, state: dict, words: dict, key: str) -> None:
+def follow(room: str, state: dict, words: dict, key: str, keep: str | None = None) -> None:
     """A student's page following its room: the teacher's changes heard within a second, pens down
-    passed to the canvas, a new lesson step a rerun of the page (classroom.follow)."""
+    passed to the canvas, a new lesson step a rerun of the page (classroom.follow); `keep`: the
+    student's token, for the page to have this browser keep (ae/web.py's /ae/me)."""
     _registered()
-    _widget(widget="follow", room=room, state=state, words=words, key=key, default=None)
+    _widget(widget="follow", room=room, state=state, words=words, keep=keep, key=key, default=None)
 
 
 def _floats(a) -> list[float]:

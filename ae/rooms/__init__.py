@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 from ae.rooms.core import (
@@ -62,6 +63,8 @@ __all__ = [
     "PENS_DOWN",
     "PER_SECOND",
     "SETTINGS",
+    "STUDENT_COOKIE",
+    "STUDENT_TOKEN",
     "TEACHER_COOKIE",
     "UNREACHABLE",
     "Drawing",
@@ -130,6 +133,8 @@ def _shared(location: str) -> Store:
 
 
 TEACHER_COOKIE = "ae_teach_"  # + the room's code: the teacher's secret, kept by the teacher's browser (ae/web.py)
+STUDENT_COOKIE = "ae_me_"  # + the room's code: who the student is, kept by their browser (a reload is the same student)
+STUDENT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")  # what a student's token may be
 
 
 def enabled() -> bool:

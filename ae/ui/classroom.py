@@ -2,8 +2,9 @@
 student's drawing sent to it, and what the teacher's map shows. The store is ae.rooms; pages
 never see SQL or Redis.
 
-Links: a student joins at `draw?room=CODE` (the page adds `&me=TOKEN`, so that a reload stays the
-same student); the teacher runs the room from `class?room=CODE&teacher=SECRET`.
+Links: a student joins at `draw?room=CODE`; who they are is kept by their browser as a cookie for
+the room (ae/web.py's /ae/me), never in the address bar, so a reload is the same student and a link
+they copy is nobody. The teacher's key is kept likewise (/ae/teach).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ TEACHER_KEY = "class_teacher"  # session: the teacher's secret, where this sessi
 STUDENT_KEY = "class_student"  # session: this student's token
 NICKNAME_KEY = "class_nickname"
 SENT_KEY = "class_sent"  # session: the canvas, stroke count and drawing last sent, and what came of it
-TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 FORGET_KEY = "class_forget"  # session: the room whose teacher's key this device is to forget
 UNREACHABLE_SAID = "class_unreachable_said"  # session: the run that said the store does not answer
 LED_KEY = "class_led"  # session: the teacher's lesson brought this page to the Lesson page
@@ -158,19 +158,32 @@ def leave() -> None:
 
 
 def student() -> str:
-    """This session's student, bound the first time it sends: the link's token (a reloaded page
-    stays the same student), else a new one. Once bound, no later link makes it someone else, and
-    a client address binds at most JOINS_PER_MINUTE sessions a minute (RoomError beyond)."""
+    """This session's student, bound the first time it is asked: the one this browser keeps for the
+    room (a cookie: a reloaded page is the same student), else an old-style link's `me`, else a
+    new one. Once bound, no later link makes it someone else, and a client address binds at most
+    JOINS_PER_MINUTE sessions a minute (RoomError beyond). The address bar never carries it."""
     token = st.session_state.get(STUDENT_KEY)
     if token is None:
         address = client_address()
         if address is not None:  # a server always knows it; a test harness may not
             joined(address)
-        token = _param("me") if TOKEN.match(_param("me") or "") else secrets.token_urlsafe(12)
+        code = rooms.normal_code(_param("room") or st.session_state.get(ROOM_KEY) or "") or ""
+        kept = (st.context.cookies or {}).get(f"{rooms.STUDENT_COOKIE}{code}") if code else None
+        token = next((t for t in (kept, _param("me")) if t and rooms.STUDENT_TOKEN.match(t)), None) or secrets.token_urlsafe(12)
         st.session_state[STUDENT_KEY] = token
-    if _param("me") != token:
-        st.query_params["me"] = token
+    if "me" in st.query_params:
+        st.query_params.pop("me")
     return token
+
+
+def kept_student(code: str) -> str | None:
+    """The student, bound now, where this browser does not keep them yet for the room (the Follow
+    widget asks /ae/me to keep it), else None (kept, or too many joins from this address)."""
+    try:
+        token = student()
+    except rooms.RoomError:
+        return None
+    return token if (st.context.cookies or {}).get(f"{rooms.STUDENT_COOKIE}{code}") != token else None
 
 
 JOINS_PER_MINUTE = "AE_JOINS_PER_MINUTE"  # sessions one client address may join with in a minute (default 30)
@@ -288,7 +301,7 @@ def hear(room: Room) -> None:
     """The Follow widget: where a fragment holds it, a new step reruns that fragment alone."""
     state = reached(lambda: state_now(room.code))
     if state is not None:
-        live.follow(room.code, state, WORDS, key="class_follow")
+        live.follow(room.code, state, WORDS, key="class_follow", keep=kept_student(room.code))
 
 
 def join_url(room: Room) -> str:

@@ -22,6 +22,11 @@ export class FollowWidget {
 
   update(args) {
     this.args = args;
+    if (args.keep && args.keep !== this.kept) { // who this student is, kept by the browser for the room: a reload is the same student
+      this.kept = args.keep;
+      fetch(new URL("../../ae/me", HERE), { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ room: args.room, token: args.keep }) }).catch(() => (this.kept = null));
+    }
     if (this.state && args.state && args.state.step === this.state.step) this.moving = false; // the page has rerun to it
     if (this.room !== args.room) {
       this.room = args.room;
