@@ -8,7 +8,7 @@ from starlette.middleware import Middleware
 from streamlit import config
 
 from ae import web
-from ae.ui import classmap
+from ae.ui import classmap, classroom
 
-routes = web.routes(config.get_option("server.baseUrlPath") or "", classmap=classmap)
+routes = web.routes(config.get_option("server.baseUrlPath") or "", classmap=classmap, take_stroke=classroom.take_stroke)
 app = st.App("app.py", routes=routes, middleware=[Middleware(web.Isolated)])

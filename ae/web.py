@@ -8,6 +8,8 @@
                                         (held up to 20 s: ae/rooms/watch.py)
     /ae/room/<code>/map?since=<tag>     the teacher's map: what changed after the tag the page holds
                                         (held likewise; the teacher's key cookie only: ae/ui/classmap.py)
+    /ae/room/<code>/draw                POST: a student's stroke, from a page that ran the model (JSON:
+                                        ae/ui/classroom.py's take_stroke), stored without a Streamlit rerun
     /ae/me                              POST {room, token}: who a student is in a room, kept as a cookie on
                                         this device (a reload is the same student; never in a link)
     /ae/teach                           the teacher's key to a room, kept as a cookie on this device:
@@ -163,6 +165,26 @@ async def me(request: Request) -> Response:
     return _keep(Response(status_code=204), request, room, token, rooms.STUDENT_COOKIE)
 
 
+async def room_stroke(request: Request, take) -> Response:
+    """A stroke posted by a student's page: 204 stored, else one sentence (the page shows it)."""
+    from starlette.concurrency import run_in_threadpool
+
+    code = rooms.normal_code(request.path_params["code"])
+    body = await request.body()
+    quiet = {"Cache-Control": "no-store"}
+    try:
+        if code is None or len(body) > 16_384:
+            raise ValueError("no such stroke")
+        drawing = await run_in_threadpool(take, code, json.loads(body))
+    except PermissionError as e:
+        return PlainTextResponse(str(e), 403, headers=quiet)
+    except rooms.RoomError as e:  # refused: the sentence for the student
+        return PlainTextResponse(str(e), 409, headers=quiet)
+    except ValueError as e:  # JSON's errors included
+        return PlainTextResponse(str(e)[:200], 400, headers=quiet)
+    return JSONResponse({"id": drawing.id}, headers=quiet)
+
+
 def _keep(response: Response, request: Request, room, secret: str, cookie: str = rooms.TEACHER_COOKIE) -> Response:
     response.set_cookie(
         f"{cookie}{room.code}",
@@ -218,12 +240,15 @@ async def teach(request: Request) -> Response:
     return _keep(RedirectResponse(f"{_base(request)}/class?room={room.code}", status_code=303), request, room, secret)
 
 
-def routes(base_url: str = "", classmap=None) -> list[Route]:
+def routes(base_url: str = "", classmap=None, take_stroke=None) -> list[Route]:
     """Our routes under the server's base URL path (Streamlit's `server.baseUrlPath`); `classmap`:
-    what places a room's drawings on the teacher's map (ae/ui/classmap.py: `state`, `update`),
-    which the app's entry passes in (ae/ does not import the app's pages' modules)."""
+    what places a room's drawings on the teacher's map (ae/ui/classmap.py: `state`, `update`);
+    `take_stroke`: what stores a stroke a page posts (ae/ui/classroom.py). The app's entry passes
+    them in: ae/ does not import the app's pages' modules."""
     root = "/" + "/".join(part for part in (base_url.strip("/"), PREFIX) if part)
     extra = [Route(f"{root}/room/{{code}}/map", functools.partial(room_map, classmap=classmap))] if classmap else []
+    if take_stroke:
+        extra.append(Route(f"{root}/room/{{code}}/draw", functools.partial(room_stroke, take=take_stroke), methods=["POST"]))
     return [
         *extra,
         Route(f"{root}/health", health),

@@ -135,7 +135,9 @@ def workspace():
                 results(digit)
     else:
         class_line = st.container(horizontal=True, vertical_alignment="center", gap="medium") if room is not None else None
-        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice), compare=compared(), room=classroom.for_the_canvas(room))
+        quiet = not st.session_state.get("draw_features")  # a class's stroke: posted by the page, no rerun unless this page shows it
+        there = classroom.for_the_canvas(room, quiet=quiet)
+        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice), compare=compared(), room=there)
         digit = drawn.digit
         if class_line is not None:
             with class_line:
@@ -145,8 +147,11 @@ def workspace():
                 hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")
             else:
                 results(digit)
-    if digit is not None and st.toggle("What the encoder sees", key="draw_features"):
-        encoder_view(digit)
+    if (digit is not None or room is not None) and st.toggle("What the encoder sees", key="draw_features"):
+        if digit is None:
+            hint("Draw a stroke: the encoder's view of it appears here.")
+        else:
+            encoder_view(digit)
     if st.toggle("Compare models", key="draw_compare", help="Up to four models rebuild the same drawing, side by side, as you draw"):
         st.multiselect("Models to compare (up to four)", list(by_name), max_selections=4, key="draw_models")
         on_server = source == "Upload" or drawn.failed

@@ -284,9 +284,32 @@ def test_the_teachers_map_is_sent_what_changed_after_the_tag_it_holds(store):
     )
 
 
+def test_a_stroke_the_page_posts_is_stored_for_the_student_its_pass_names_and_nobody_else(store):
+    import base64
+
+    room, secret = store.create("tiny_dense", 16)
+    digit = base64.b64encode(np.full(784, 200, np.uint8).tobytes()).decode()
+    stroke = {"token": "student-one", "nickname": "Ada", "input": digit, "code": [0.5] * 16, "shares": [0.2, 0.3], "fresh": True}
+    stroke["pass"] = classroom.stroke_pass(room.code, "student-one")
+    with pytest.raises(PermissionError):
+        classroom.take_stroke(room.code, {**stroke, "token": "student-two"})  # a pass is one student's
+    for broken in ({**stroke, "input": "AAAA"}, {**stroke, "code": ["x"] * 16}, {**stroke, "shares": None}, [stroke]):
+        with pytest.raises(ValueError):
+            classroom.take_stroke(room.code, broken)
+    first = classroom.take_stroke(room.code, stroke)
+    time.sleep(0.25)
+    grown = classroom.take_stroke(room.code, {**stroke, "fresh": False, "code": [0.7] * 16})
+    (kept,) = store.all_drawings(room.code, secret)
+    assert grown.id == first.id and kept.student == "student-one" and kept.pixels.max() == 200 and kept.code[0] == pytest.approx(0.7)
+    store.lock(room.code, secret)
+    with pytest.raises(rooms.RoomError, match="locked"):
+        classroom.take_stroke(room.code, stroke)
+
+
 def test_the_map_route_answers_the_teachers_key_alone_and_holds_the_question_until_the_room_changes(tiny_checkpoints, mnist_dir, tmp_path):
     import threading
     import urllib.error
+    import urllib.request
 
     from bench import appserver
 
@@ -310,6 +333,12 @@ def test_the_map_route_answers_the_teachers_key_alone_and_holds_the_question_unt
         with pytest.raises(urllib.error.HTTPError) as gone:
             appserver.get_json(f"{url}/ae/room/ACDEFHJKM/map", cookie=f"{rooms.TEACHER_COOKIE}ACDEFHJKM={secret}")
         assert gone.value.code == 403
+        forged = urllib.request.Request(
+            f"{url}/ae/room/{room.code}/draw", data=json.dumps({"token": "student-x", "pass": "0" * 32}).encode()
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged)
+        assert refused.value.code == 403 and store.counts(room.code) == (2, 2)  # a pass this server did not sign stores nothing
 
 
 @pytest.mark.slow
@@ -417,7 +446,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
                 touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
             else:
                 appserver.draw(page, shape, canvas=canvas)
-            page.get_by_text("On the class map").wait_for(timeout=20_000)
+            frame.get_by_text("On the class map").wait_for(timeout=20_000)
             students.append((page, frame))
         board.wait_for_function("() => window.aeLive.drawings.length === 3", timeout=10_000)
         assert sorted(d["name"] for d in on_map()) == ["<i>s0</i>", "<i>s1</i>", "<i>s2</i>"]
@@ -433,7 +462,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         appserver.wait_idle(page)
         frame = appserver.live_frame(page)
         appserver.draw(page, appserver.ONE, canvas=frame.locator("canvas.ink"))
-        page.get_by_text("On the class map").wait_for(timeout=20_000)
+        frame.get_by_text("On the class map").wait_for(timeout=20_000)
         students[0] = (page, frame)
         assert rooms.open_store(env["AE_ROOMS"]).counts(code) == (3, 4) and "me" not in parse_qs(urlsplit(page.url).query)
 
@@ -441,7 +470,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         appserver.wait_idle(teacher)
         page, frame = students[0]
         appserver.draw(page, [[(0.2, 0.8), (0.8, 0.8)]], canvas=frame.locator("canvas.ink"))
-        page.get_by_text("The teacher has locked this class").wait_for(timeout=20_000)
+        frame.get_by_text("The teacher has locked this class").wait_for(timeout=20_000)  # the store's sentence, by the canvas
         teacher.wait_for_timeout(1500)
         assert len(on_map()) == 3 and "locked" in board.locator(".counts").inner_text()
 
@@ -601,7 +630,7 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
             appserver.wait_idle(page)
             frame = appserver.live_frame(page)
             appserver.draw(page, shape, canvas=frame.locator("canvas.ink"))
-            page.get_by_text("On the class map").wait_for(timeout=20_000)
+            frame.get_by_text("On the class map").wait_for(timeout=20_000)
             students.append((page, frame))
         board.wait_for_function("() => window.aeLive.drawings.length === 2", timeout=10_000)
         page, frame = students[0]

@@ -124,6 +124,7 @@ class Drawn(Heard):
     drawing: int = 0
     code: np.ndarray | None = None  # what the page's model made of the drawing, where it ran: unchecked
     shares: tuple | None = None  # the page's "is this a digit?" shares for it: unchecked
+    posted: str | None = None  # a class's stroke the page posted itself: "ok", or the store's sentence
 
 
 def _widget(**kwargs):
@@ -196,7 +197,9 @@ def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | 
     shares = tuple(_number(v, 0.0, 1.0) for v in shares) if isinstance(shares, list) and len(shares) == 2 and code is not None else None
     shares = None if shares is None or None in shares else shares
     strokes, drawing = (v if isinstance(v, int) and not isinstance(v, bool) else 0 for v in (strokes, value.get("drawing")))
-    return Drawn(said.failed, said.reason, digit, strokes, drawing, code, shares)
+    posted = value.get("posted")
+    posted = posted[:300] if isinstance(posted, str) and digit is not None else None
+    return Drawn(said.failed, said.reason, digit, strokes, drawing, code, shares, posted)
 
 
 def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> Slid:

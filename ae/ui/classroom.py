@@ -12,6 +12,8 @@ from __future__ import annotations
 import base64
 import functools
 import gzip
+import hashlib
+import hmac
 import html
 import io
 import json
@@ -40,6 +42,7 @@ LED_KEY = "class_led"  # session: the teacher's lesson brought this page to the 
 WORDS = {  # what a student's page says of the room (ae/live/frontend/follow.js, draw.js)
     "pens_down": rooms.PENS_DOWN,
     "picked": "★ Your teacher picked one of your drawings to talk about.",
+    "sent": "✓ On the class map",  # a stroke the page posted (draw.js), stored
     "moved": "Your teacher moved the class to {}…",  # a lesson's step, heard before the page has rerun to it
     "ended": "Your teacher ended the lesson…",
     "steps": [lesson.heading(n) for n in range(1, len(lesson.STEPS) + 1)],
@@ -256,7 +259,9 @@ def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> No
     nickname = st.session_state.get(NICKNAME_KEY, "")
     sent = st.session_state.get(SENT_KEY)
     sent = sent if sent is not None and sent[0] == canvas else None  # another canvas's (another page's) says nothing here
-    if drawn.digit is not None and (sent is None or sent[1] != drawn.strokes):
+    if drawn.posted is not None:  # the page stored it itself (take_stroke): what came of it
+        st.session_state[SENT_KEY] = sent = (canvas, drawn.strokes, None if drawn.posted == "ok" else drawn.posted, None)
+    elif drawn.digit is not None and (sent is None or sent[1] != drawn.strokes):
         grows = sent is not None and sent[3] == drawn.drawing
         try:
             send(room, choice, drawn, nickname, fresh=not grows)
@@ -271,16 +276,57 @@ def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> No
     )
 
 
-def for_the_canvas(room: Room | None) -> dict | None:
+def for_the_canvas(room: Room | None, quiet: bool = False) -> dict | None:
     """What the Draw widget needs of its room: the code (to hear the teacher's pens down and picks),
-    this student's pick tag, and the words."""
+    this student's pick tag, the words, and what it posts a stroke with where its model ran (the
+    student, a pass the server signed for them, the nickname: take_stroke). `quiet`: the page
+    then tells the server nothing of a stroke it posted (no rerun: this page shows nothing of it)."""
     if room is None:
         return None
     try:
-        me = rooms.pick_tag(room.code, student())  # bound here, at joining: a pick of theirs is known before they draw again
+        token = student()  # bound here, at joining: a pick of theirs is known before they draw again
     except rooms.RoomError:
-        me = None  # too many joins from this address: drawing alone goes on, and the send says why
-    return {"code": room.code, "pens_down": room.pens_down, "me": me, "words": WORDS}  # the rest from the page's Follow widget
+        token = None  # too many joins from this address: drawing alone goes on, and the send says why
+    post = {"token": token, "pass": stroke_pass(room.code, token), "nickname": st.session_state.get(NICKNAME_KEY, ""), "quiet": quiet}
+    return {
+        "code": room.code,
+        "pens_down": room.pens_down,
+        "me": token and rooms.pick_tag(room.code, token),
+        "post": post if token else None,
+        "words": WORDS,
+    }  # the rest from the page's Follow widget
+
+
+def stroke_pass(code: str, token: str | None) -> str:
+    """What lets a page post its student's strokes (take_stroke): signed with the server's cookie
+    secret (the same on every replica behind a balancer), for a student a session bound."""
+    from streamlit import config
+
+    key = str(config.get_option("server.cookieSecret")).encode()
+    return hmac.new(key, f"stroke {code} {token}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def take_stroke(code: str, sent) -> rooms.Drawing:
+    """A stroke the page posted (ae/web.py's /ae/room/<code>/draw): its student and pass, nickname,
+    28x28 digit (base64), the code and shares its model found, and whether it begins a drawing;
+    ValueError where it is no such thing, RoomError (one sentence) where the store refused it."""
+    if not isinstance(sent, dict):
+        raise ValueError("a stroke is a JSON object")
+    token, signed, nickname = sent.get("token"), sent.get("pass"), sent.get("nickname")
+    if not (isinstance(token, str) and rooms.STUDENT_TOKEN.match(token) and isinstance(signed, str)):
+        raise ValueError("a stroke names its student")
+    if not hmac.compare_digest(signed, stroke_pass(code, token)):
+        raise PermissionError("this page's pass is not this server's")
+    digit, z, shares = live.page_input(sent.get("input")), sent.get("code"), sent.get("shares")
+    try:
+        z = np.asarray(z, np.float64) if isinstance(z, list) else None
+    except (TypeError, ValueError):
+        z = None
+    if digit is None or z is None or not (isinstance(shares, list) and len(shares) == 2):
+        raise ValueError("a stroke carries the page's 28x28 digit, code and shares")
+    pixels = np.clip(np.round(digit * 255), 0, 255).astype(np.uint8)
+    nickname = nickname if isinstance(nickname, str) else ""
+    return store().add(code, token, nickname, pixels, z, tuple(shares), fresh=sent.get("fresh") is not False)
 
 
 def follow(room: Room, page: str) -> None:

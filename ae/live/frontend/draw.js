@@ -1,6 +1,8 @@
 // Draw: a canvas for the mouse, a pen or a finger, and beside it (above it on a phone) the 28x28
 // input, the reconstruction, the error map, the figures and the code, redrawn on every animation
-// frame that has new ink. The server hears of the drawing only when a stroke ends.
+// frame that has new ink. The server hears of the drawing only when a stroke ends. In a class, a
+// stroke the page's model ran on is posted to the room itself (ae/web.py's /ae/room/<code>/draw),
+// with no Streamlit rerun where the page shows nothing of it (`post.quiet`).
 
 import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
@@ -12,6 +14,7 @@ import { toMnist } from "./preprocess.js";
 import { LiveWidget, element } from "./widget.js";
 
 const SIZE = 280; // the canvas's own pixels, whatever its size on screen
+const HERE = new URL("./", import.meta.url);
 
 export class DrawWidget extends LiveWidget {
   constructor(root) {
@@ -48,6 +51,9 @@ export class DrawWidget extends LiveWidget {
     this.stopped = element("div", { class: "stopped", role: "alert" }); // pens down: over the canvas, which takes no ink
     this.stopped.hidden = true;
     this.picked = element("p", { class: "picked", role: "status" });
+    this.sent = element("p", { class: "sent", role: "status" }); // what came of a stroke posted to the class
+    this.posting = Promise.resolve(); // one post at a time, in the strokes' order
+    this.postedDrawing = null; // the clears counted when a stroke was last stored: a new count begins a drawing
     this.editor = new CodeEditor(this);
     this.compare = new CompareStrip(() => this.frames.request());
     root.append(element("section", { class: "draw" },
@@ -55,7 +61,7 @@ export class DrawWidget extends LiveWidget {
         figure(this.pictures.input, element("figcaption", { text: "Model input, 28×28" })),
         figure(this.pictures.output, this.outputCaption),
         figure(this.pictures.error, element("figcaption", { text: "Error: orange extra ink, blue missing" }))),
-      element("div", { class: "pad" }, this.ink, this.stopped, element("div", { class: "tools" }, clear, element("label", {}, "Brush size", this.brush)), this.picked),
+      element("div", { class: "pad" }, this.ink, this.stopped, element("div", { class: "tools" }, clear, element("label", {}, "Brush size", this.brush)), this.picked, this.sent),
       element("div", { class: "rest" },
         element("div", { class: "stats" },
           stat("MSE", "Mean squared difference per pixel (0 is perfect)"),
@@ -90,6 +96,7 @@ export class DrawWidget extends LiveWidget {
   joinRoom(room) {
     if (!room) return;
     this.me = room.me; // this student's pick tag (ae/rooms' pick_tag)
+    this.post = room.post; // the student, their pass, the nickname, and whether a post needs a rerun too
     this.words = room.words;
     if (this.room !== room.code) {
       this.room = room.code;
@@ -165,11 +172,13 @@ export class DrawWidget extends LiveWidget {
         this.frames.afterPainting(() => {
           if (strokes !== this.strokes) return; // a newer stroke sends its own
           const ran = this.model && this.code && this.input;
-          this.send({
+          const value = {
             png: this.ink.toDataURL("image/png"), strokes, drawing: this.cleared,
             input: ran ? btoa(String.fromCharCode(...this.input.map((v) => Math.round(Math.min(Math.max(v, 0), 1) * 255)))) : null,
             code: ran ? Array.from(this.code) : null, shares: ran && this.shares ? this.shares : null,
-          });
+          };
+          if (ran && this.shares && this.room && this.post) this.postStroke(value);
+          else this.send(value);
         });
       },
     });
@@ -178,7 +187,38 @@ export class DrawWidget extends LiveWidget {
       this.strokes += 1;
       this.cleared += 1;
       this.frames.request();
+      this.sent.textContent = "";
+      if (this.room && this.post && this.post.quiet && this.postedDrawing !== null) return; // the server shows nothing of it
       this.send({ png: null, strokes: this.strokes, drawing: this.cleared, input: null, code: null, shares: null });
+    });
+  }
+
+  // A class's stroke to the room, after the one before it: stored, refused (the store's sentence,
+  // shown), or, where the route cannot take it (an old pass, a server away), sent the usual way.
+  postStroke(value) {
+    const { token, pass, nickname, quiet } = this.post;
+    const room = this.room;
+    this.posting = this.posting.then(async () => {
+      if (value.strokes !== this.strokes) return; // a newer stroke carries all of this one's ink
+      let said;
+      try {
+        const fresh = this.postedDrawing !== value.drawing;
+        const body = JSON.stringify({ token, pass, nickname, fresh, input: value.input, code: value.code, shares: value.shares });
+        const response = await fetch(new URL(`../../ae/room/${room}/draw`, HERE), {
+          method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body });
+        if (response.status === 409) said = await response.text();
+        else if (!response.ok) throw new Error(`the class answered ${response.status}`);
+        else {
+          said = "ok";
+          this.postedDrawing = value.drawing;
+        }
+      } catch {
+        this.send(value);
+        return;
+      }
+      this.sent.textContent = said === "ok" ? this.words.sent : said;
+      this.posted = (this.posted || 0) + 1; // the tests read it
+      if (!quiet) this.send({ ...value, posted: said });
     });
   }
 
