@@ -143,16 +143,21 @@ async def room_map(request: Request, classmap) -> Response:
     return JSONResponse(update, headers=quiet)
 
 
-async def me(request: Request) -> Response:
-    """A student's token kept on this device for a room (their page asks, once it is bound)."""
-    from starlette.concurrency import run_in_threadpool
-
+async def _fields(request: Request, *names: str) -> list:
+    """These fields of a small JSON object posted (None each, where the body is no such thing)."""
     body = await request.body()
     try:
         sent = json.loads(body) if len(body) < 1024 else None
     except ValueError:
         sent = None
-    code, token = (sent.get("room"), sent.get("token")) if isinstance(sent, dict) else (None, None)
+    return [sent.get(n) if isinstance(sent, dict) else None for n in names]
+
+
+async def me(request: Request) -> Response:
+    """A student's token kept on this device for a room (their page asks, once it is bound)."""
+    from starlette.concurrency import run_in_threadpool
+
+    code, token = await _fields(request, "room", "token")
     code = rooms.normal_code(code) if isinstance(code, str) else None
     if not (code and isinstance(token, str) and rooms.STUDENT_TOKEN.match(token)):
         return PlainTextResponse("A room's code and a student's token, please.", 400)
@@ -221,12 +226,7 @@ async def teach(request: Request) -> Response:
             response.delete_cookie(f"{rooms.TEACHER_COOKIE}{code}", path=_base(request) or "/")
         return response
     if request.method == "POST":
-        body = await request.body()
-        try:
-            sent = json.loads(body) if len(body) < 1024 else None
-        except ValueError:
-            sent = None
-        code, secret = (sent.get("room"), sent.get("secret")) if isinstance(sent, dict) else (None, None)
+        code, secret = await _fields(request, "room", "secret")
     else:
         code, secret = request.query_params.get("room"), request.query_params.get("key")
     try:
