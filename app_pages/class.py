@@ -95,7 +95,7 @@ def map_view(code: str, secret: str) -> None:
     chosen.sort(key=lambda d: live.chosen("class_map").index(d.id))
     pair = None
     if len(chosen) == 2:
-        pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d) for d in chosen]}
+        pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d, room.names_hidden) for d in chosen]}
     failed = live.classmap(choice, background, room.code, pair, key="class_map").failed
     st.caption(
         f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other."

@@ -1,8 +1,8 @@
-"""A class as load, with Locust: simulated students that speak Streamlit's websocket protocol
-(bench/streamlit_client.py) to the Draw page of a room, each finishing a stroke every 2 seconds
-(the rerun the page sends when the pen lifts, with the live widget's value), and one teacher on
-the Class page, rerunning its map as the browser does (twice a second). Run in a process of its
-own (Locust patches the standard library for gevent):
+"""A class as load, with Locust: simulated students that open the Draw page of a room over
+Streamlit's websocket protocol (bench/streamlit_client.py), each finishing a stroke every 2 seconds
+and clearing the canvas after every CLEAR_EVERY strokes, and one teacher on the Class page whose
+map follows the room as the page's does. Run in a process of its own (Locust patches the standard
+library for gevent):
 
     python -m bench.class_load --class URL URL CODE SECRET --users 150 --seconds 60
 
@@ -11,9 +11,9 @@ are dealt to the classes in turn, each class has its teacher). It prints one JSO
 sent and stored, drawings seen on the teachers' maps, and the percentiles of stroke end to the
 stroke stored and to the drawing on the teacher's map. A stroke goes as the page sends it: posted
 to /ae/room/<code>/draw where the page's model ran (draw.js), with a rerun only where the page
-shows something of it (the Lesson page's canvases), else a rerun with the widget's value. The teacher's map is followed as
-its page does (ae/live/frontend/classmap.js): a question to /ae/room/<code>/map with the tag it
-holds, answered when the room changed, asked again at once.
+shows something of it (the Lesson page's canvases), else a rerun with the widget's value. The
+teacher's map is followed as its page does (ae/live/frontend/classmap.js): a question to
+/ae/room/<code>/map with the tag it holds, answered when the room changed, asked again at once.
 
 STUDENTS_URL may name several servers, comma-separated: the class's students are spread over them.
 

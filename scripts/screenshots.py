@@ -67,7 +67,7 @@ def main() -> None:
                 frame.wait_for_function("() => window.aeLive.output !== null", timeout=20_000)
                 appserver.wait_idle(page)
             if name == "class":
-                appserver.live_frame(page).wait_for_function("() => window.aeLive.args.drawings.length > 20", timeout=30_000)
+                appserver.live_frame(page).wait_for_function("() => window.aeLive.drawings.length > 20", timeout=30_000)
                 page.wait_for_timeout(1500)
             page.wait_for_timeout(800)
             page.screenshot(path=args.out / f"{name}.png", full_page=True)

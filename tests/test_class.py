@@ -187,6 +187,20 @@ def test_the_teacher_sees_the_counts_hides_a_chosen_drawing_locks_and_clears(sto
     assert store.counts(room.code) == (0, 0)
 
 
+def test_with_names_hidden_the_morph_of_two_chosen_drawings_names_their_seats(store):
+    room, secret = store.create("tiny_dense", 16)
+    kept = [store.add(room.code, f"s{i}", f"Ada{i}", np.full((28, 28), 9, np.uint8), np.full(16, float(i))) for i in range(2)]
+    store.names(room.code, secret, True)
+    at = app()
+    at.query_params.update(room=room.code, teacher=secret)
+    at.switch_page("app_pages/class.py")
+    at.run()
+    at.session_state["class_map"] = {"selected": [d.id for d in kept], "runtime": "ok"}  # two drawings clicked
+    at.run()
+    (board,) = [e for e in at.main if type(e).__name__ == "UnknownElement" and '"classmap"' in e.proto.json_args]
+    assert json.loads(board.proto.json_args)["pair"]["names"] == ["student 1", "student 2"] and "Ada" not in board.proto.json_args
+
+
 def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store):
     room, secret = store.create("tiny_dense", 16)
     kept = [store.add(room.code, f"s{i}", "", np.full((28, 28), 40 * i, np.uint8), np.full(16, float(i))) for i in range(2)]
