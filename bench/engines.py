@@ -191,7 +191,7 @@ class _Firefox(Page):
         return self.ff.evaluate(expression)
 
     def live(self, expression):
-        return self.ff.evaluate(expression, self.ff.frames()[self.drawn_frame()])
+        return self.ff.evaluate(expression, self.ff.frame(self.drawn_frame()))
 
     def reload(self):
         self.ff.send("browsingContext.reload", {"context": self.ff.context, "wait": "complete"})

@@ -72,10 +72,13 @@ class Firefox:
     def set_viewport(self, width: int, height: int) -> None:
         self.send("browsingContext.setViewport", {"context": self.context, "viewport": {"width": width, "height": height}})
 
-    def frames(self) -> list[str]:
-        """The browsing contexts of this tab's iframes, in document order."""
-        tree = self.send("browsingContext.getTree", {"root": self.context})["contexts"][0]
-        return [child["context"] for child in tree.get("children") or []]
+    def frame(self, index: int) -> str:
+        """The browsing context of this tab's `index`-th iframe in document order (BiDi names a
+        window by its context; getTree's children come in the order the frames were made)."""
+        window = self.evaluate(f"document.querySelectorAll('iframe')[{index}].contentWindow")
+        if not isinstance(window, dict) or "context" not in window:
+            raise BidiError(f"no iframe {index} on the page")
+        return window["context"]
 
     def evaluate(self, expression: str, context: str | None = None, timeout: float = 60):
         """An expression's value (awaited if it is a promise), as JSON-able Python."""

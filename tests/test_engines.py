@@ -130,3 +130,29 @@ def test_explore_draws_its_map_without_webgl(url):
         assert page.locator(".scatterlayer .point").count() == 2000  # every test digit asked for, as SVG
         assert page.get_by_text("WebGL").count() == 0
         b.close()
+
+
+@pytest.mark.parametrize("engine", ["firefox", "webkit"])  # Chromium's: tests/test_class.py
+def test_a_class_draws_and_the_teacher_sees_it_in_firefox_and_webkit(tiny_checkpoints, mnist_dir, tmp_path, engine):
+    """A student's strokes are posted to the room by the page (grown into one drawing, said by the
+    canvas, nobody's identity in the address bar), and the teacher's map follows the room."""
+    _need(engine)
+    from ae import rooms
+
+    location = str(tmp_path / "rooms.sqlite3")
+    store = rooms.open_store(location)
+    room, secret = store.create("tiny_dense", 16)
+    with appserver.serve({"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": location}) as url:
+        with engines.open(engine, url, path=f"draw?room={room.code}") as page:
+            assert page.wait_live() == "ok"
+            page.stroke()
+            assert "On the class map" in page.wait(
+                "document.querySelector('.sent') && document.querySelector('.sent').textContent", timeout=30
+            )
+            page.stroke([(0.2, 0.8), (0.8, 0.8)])
+            page.wait("window.aeLive.posted === 2", timeout=30)
+            assert store.counts(room.code) == (1, 1) and "me=" not in page.top("location.search")  # two strokes, one drawing
+        with engines.open(engine, url, path=f"class?room={room.code}&teacher={secret}", size=(1440, 1100)) as page:
+            page.wait("document.querySelector(\"iframe[title*='live']\")", where="top", timeout=90)
+            assert page.wait("window.aeLive && window.aeLive.drawings && window.aeLive.drawings.length", timeout=60) == 1
+            assert page.live("document.querySelector('.counts').textContent") == "1 students · 1 drawings · open"
