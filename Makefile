@@ -40,7 +40,7 @@ run: python-version $(VENV)/.installed
 
 test: python-version $(VENV)/.installed-dev $(SERVE_VENV)/.installed
 	@$(BIN)/python -m ae.download || true
-	@$(BIN)/python -m bench.appserver --ensure-browser || true
+	@$(BIN)/python -m tests.harness.appserver --ensure-browser || true
 	AE_SERVE_PYTHON=$(SERVE_VENV)/bin/python $(BIN)/python -m pytest -q -rs --durations=15 $(PYTEST_ARGS)
 
 # The inner loop: everything but the browsers and the full-test-set rescoring, with MNIST (about two minutes).

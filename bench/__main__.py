@@ -21,11 +21,12 @@ import torch
 
 from ae import checkpoints, models
 from ae.ui import DEFAULT_MODEL
-from bench import appserver, classroom, devices, serving
+from bench import classroom, devices, serving
 from bench.browser import app_timings
 from bench.inference import inference, preprocess_ms
 from bench.quality import RACES, race
 from bench.training import training
+from tests.harness import appserver
 
 TIME_TO_QUALITY_GOAL = 10  # the seed recipe's time over ours
 PARTS = ("train", "quality", "inference", "preprocess", "cold_start", "latency", "live", "devices", "class", "lead", "serve")

@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 
-from bench import appserver, live
+from bench import live
+from tests.harness import appserver
 
 
 def app_timings(cold_start: bool, strokes: int, live_models: list[str], data_dir=None) -> dict:

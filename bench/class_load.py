@@ -1,5 +1,5 @@
 """A class as load, with Locust: simulated students that open the Draw page of a room over
-Streamlit's websocket protocol (bench/streamlit_client.py), each finishing a stroke every 2 seconds
+Streamlit's websocket protocol (tests/harness/streamlit_client.py), each finishing a stroke every 2 seconds
 and clearing the canvas after every CLEAR_EVERY strokes, and one teacher on the Class page whose
 map follows the room as the page's does. Run in a process of its own (Locust patches the standard
 library for gevent):
@@ -39,7 +39,7 @@ import gevent.lock
 from locust import User, events, task
 from locust.env import Environment
 
-from bench.streamlit_client import drawings
+from tests.harness.streamlit_client import drawings
 
 TO_STORED = "stroke end to the stroke stored (the page's post, or its rerun)"
 STROKE_EVERY_S = 2.0
@@ -103,7 +103,7 @@ class Student(User):
 
     def join(self) -> None:
         """Open the room's Draw page, as the browser does (again after its server went away)."""
-        from bench.streamlit_client import StreamlitSession
+        from tests.harness.streamlit_client import StreamlitSession
 
         cookie = f"ae_route=s{self.number}" if SETTINGS["cookies"] else None  # a browser's balancer cookie
         self.session = StreamlitSession(self.server, cookie=cookie)
@@ -298,7 +298,7 @@ class Teacher(User):
         return 0.0 if self.answered else TEACHER_EVERY_S  # a failed question is asked again after a pause, as the page does
 
     def on_start(self):
-        from bench.streamlit_client import StreamlitSession
+        from tests.harness.streamlit_client import StreamlitSession
 
         self.place = CLASSES[DEALT["teachers"] % len(CLASSES)]
         DEALT["teachers"] += 1
@@ -326,7 +326,7 @@ class Teacher(User):
 
     @task
     def refresh(self):
-        from bench.appserver import get_json
+        from tests.harness.appserver import get_json
 
         started, error = time.perf_counter(), None
         try:
@@ -374,7 +374,7 @@ def main(argv=None) -> int:
     leader = gevent.spawn(lead, args.lead) if args.lead else None
     gevent.sleep(args.seconds)
     runner.stop()  # the students stop, the teachers too: each class's map is read once more for the last drawings
-    from bench.appserver import get_json
+    from tests.harness.appserver import get_json
 
     teacher = Teacher(env)
     deadline = time.monotonic() + 5

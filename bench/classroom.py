@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import appserver
+from tests.harness import appserver
 
 # (students, classes): a room holds 200 students at most (ae.rooms.MAX_STUDENTS); beyond, two classes at once
 SIZES = ((50, 1), (100, 1), (150, 1), (200, 1), (300, 2), (400, 2))

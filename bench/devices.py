@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 
-from bench import appserver, engines, live
+from bench import live
+from tests.harness import appserver, engines
 
 # (engine, pen, browser zoom): the table of engines and pens
 SETUPS = [

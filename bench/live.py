@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ae import checkpoints, data
-from bench import appserver
+from tests.harness import appserver
 
 # A scripted drawing: a seven, then a zero, each stroke a run of small mouse moves.
 DRAWING = [appserver.SEVEN[0], appserver.ZERO[0]]

@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ae import checkpoints, evaluate, latent, meter, non_digits, rooms  # noqa: E402
 from app_pages import PAGES  # noqa: E402
-from bench import appserver  # noqa: E402
+from tests.harness import appserver  # noqa: E402
 
 
 def train_briefly(page, out: Path) -> None:

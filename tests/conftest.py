@@ -47,7 +47,7 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def chromium() -> dict:
     """Playwright's launch options for the browser tests."""
-    from bench import appserver
+    from tests.harness import appserver
 
     if appserver.chromium() is None:
         missing(appserver.NO_BROWSER)
@@ -57,7 +57,7 @@ def chromium() -> dict:
 @pytest.fixture(scope="module")
 def shipped_app(mnist_dir, chromium):
     """The app as shipped, in Chromium: the real checkpoints and MNIST."""
-    from bench import appserver
+    from tests.harness import appserver
 
     with appserver.serve({"MNIST_DIR": str(mnist_dir)}) as url, appserver.browser() as b:
         yield url, b
@@ -94,7 +94,7 @@ def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """A real redis-server (Debian's package) on a free port, for this test session."""
-    from bench import appserver
+    from tests.harness import appserver
 
     if shutil.which("redis-server") is None:
         missing("this test needs Redis: apt-get install -y redis-server")

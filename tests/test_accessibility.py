@@ -7,8 +7,8 @@ import json
 import pytest
 
 from app_pages import PAGES
-from bench import appserver
 from tests.conftest import ROOT
+from tests.harness import appserver
 
 pytestmark = pytest.mark.browser
 AXE = ROOT / "tests" / "vendor" / "axe-core"

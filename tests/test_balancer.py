@@ -35,8 +35,8 @@ def _stroke(session, room: str, token: str, n: int, fresh: bool):
 
 @pytest.mark.browser  # servers and nginx: the slow, whole-system kind, as the browser tests are
 def test_a_class_through_nginx_survives_an_app_server_killed_mid_class(tiny_checkpoints, mnist_dir, tmp_path):
-    from bench import appserver
-    from bench.streamlit_client import StreamlitSession, drawings
+    from tests.harness import appserver
+    from tests.harness.streamlit_client import StreamlitSession, drawings
 
     if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
         pytest.fail("No nginx: apt-get install -y nginx (.ci/run installs it)", pytrace=False)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import appserver
+from tests.harness import appserver
 
 pytestmark = pytest.mark.browser
 

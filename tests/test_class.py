@@ -325,7 +325,7 @@ def test_the_map_route_answers_the_teachers_key_alone_and_holds_the_question_unt
     import urllib.error
     import urllib.request
 
-    from bench import appserver
+    from tests.harness import appserver
 
     location = str(tmp_path / "class.sqlite3")
     store = rooms.open_store(location)
@@ -359,8 +359,8 @@ def test_the_map_route_answers_the_teachers_key_alone_and_holds_the_question_unt
 def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_picks_up(tiny_checkpoints, mnist_dir, tmp_path):
     """Students draw through Streamlit's own protocol; the server is killed (SIGKILL) and started
     again on the same store; the teacher's link shows every student's drawing."""
-    from bench import appserver
-    from bench.streamlit_client import StreamlitSession, drawings
+    from tests.harness import appserver
+    from tests.harness.streamlit_client import StreamlitSession, drawings
 
     location = str(tmp_path / "class.sqlite3")
     room, secret = rooms.open_store(location).create("tiny_dense", 16)
@@ -388,8 +388,8 @@ def test_a_led_students_page_moves_to_the_teachers_next_step_by_rerunning_the_st
     """A class of hundreds moves at once when each page reruns only its step: the Follow widget of a
     led Lesson page sits in the step's fragment, the teacher's Next is that fragment's rerun (the page
     around it is not run or sent again), and the lesson's end brings the Draw page back."""
-    from bench import appserver
-    from bench.streamlit_client import StreamlitSession
+    from tests.harness import appserver
+    from tests.harness.streamlit_client import StreamlitSession
 
     location = str(tmp_path / "class.sqlite3")
     store = rooms.open_store(location)
@@ -415,7 +415,7 @@ def test_a_led_students_page_moves_to_the_teachers_next_step_by_rerunning_the_st
 def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(tiny_checkpoints, mnist_dir, chromium, tmp_path):
     """Three students' strokes land on the teacher's map (the phone's by finger); a lock stops them;
     the download holds their drawings."""
-    from bench import appserver
+    from tests.harness import appserver
 
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
     with appserver.serve(env) as url, appserver.browser() as b:
@@ -503,7 +503,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
 
 @pytest.mark.parametrize("page", ["draw", "class", "denoise"])
 def test_an_unreachable_store_is_one_sentence_and_every_page_still_works(monkeypatch, page):
-    from bench import appserver
+    from tests.harness import appserver
 
     monkeypatch.setenv("AE_ROOMS", f"redis://127.0.0.1:{appserver.free_port()}/0")  # nothing listens there
     at = app()
@@ -555,7 +555,7 @@ def test_the_teachers_key_stays_off_the_projected_page_and_on_the_teachers_devic
     """Opening a room leaves only its code in the address bar and on the page; the key is a cookie
     the page cannot read, which a reload keeps, the private link sets on another device, and
     leaving forgets."""
-    from bench import appserver
+    from tests.harness import appserver
 
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
 
@@ -616,7 +616,7 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
     """Each of the teacher's controls is one click on the Class page and reaches the students'
     pages by itself: pens down stops their canvases, a pick is said on its student's page, hidden
     names become seat numbers on the map, and a lesson moves every page to the teacher's step."""
-    from bench import appserver
+    from tests.harness import appserver
 
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
     store = rooms.open_store(env["AE_ROOMS"])

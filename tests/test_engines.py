@@ -1,11 +1,11 @@
 """Every device a class brings: the Draw page in Chromium, Firefox and WebKit (Safari's engine),
-with a mouse, a stylus and a finger, at browser zoom; the ink lands under the pen (bench/engines.py drives
+with a mouse, a stylus and a finger, at browser zoom; the ink lands under the pen (tests/harness/engines.py drives
 the three)."""
 
 import pytest
 
-from bench import appserver, engines
 from tests.conftest import missing
+from tests.harness import appserver, engines
 
 pytestmark = pytest.mark.browser
 BRUSH = 20 / 280  # the default brush's width, as a fraction of the canvas: ink reaches half of it past each end

@@ -157,8 +157,8 @@ def test_the_lesson_has_six_steps_each_with_a_question_and_its_full_page(lab):
 def test_the_url_names_the_next_step_before_the_step_is_drawn(tiny_checkpoints, mnist_dir):
     """A browser sends its URL with each click: a Next clicked as soon as the step's title shows must
     carry that step's link, not the last one, or the page takes it for a new link and goes back."""
-    from bench import appserver
-    from bench.streamlit_client import StreamlitSession
+    from tests.harness import appserver
+    from tests.harness.streamlit_client import StreamlitSession
 
     with appserver.serve({"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}) as url:
         session = StreamlitSession(url)
@@ -177,7 +177,7 @@ def test_the_url_names_the_next_step_before_the_step_is_drawn(tiny_checkpoints, 
 
 @pytest.mark.browser
 def test_links_open_their_views_in_a_fresh_browser_and_the_lesson_walks_both_ways(shipped_app):
-    from bench import appserver
+    from tests.harness import appserver
 
     url, b = shipped_app
     page = appserver.open_page(b, url, "denoise?model=conv2&noise=mask&level=0.75")
@@ -198,7 +198,8 @@ def test_links_open_their_views_in_a_fresh_browser_and_the_lesson_walks_both_way
 
 @pytest.mark.browser
 def test_compare_mode_rebuilds_the_stroke_with_four_models_while_it_is_drawn(shipped_app):
-    from bench import appserver, live
+    from bench import live
+    from tests.harness import appserver
 
     url, b = shipped_app
     page = appserver.open_page(b, url, f"draw?compare=1&models={','.join(live.COMPARED)}")
@@ -219,7 +220,7 @@ def test_compare_mode_rebuilds_the_stroke_with_four_models_while_it_is_drawn(shi
 
 @pytest.mark.browser
 def test_present_mode_folds_the_sidebar_and_hides_streamlits_toolbar(shipped_app):
-    from bench import appserver
+    from tests.harness import appserver
 
     url, b = shipped_app
     page = appserver.open_page(b, url, "lesson?step=1&present=1")

@@ -16,8 +16,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from ae import checkpoints, export, live, meter, preprocess, served
-from bench import appserver
 from tests.conftest import ROOT
+from tests.harness import appserver
 
 # ---- export and vendoring, no browser ------------------------------------------------------------
 

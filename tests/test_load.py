@@ -12,8 +12,8 @@ import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 
-from bench import appserver
 from tests.apptools import COUNT_RUNS
+from tests.harness import appserver
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SESSIONS = int(os.environ.get("LOAD_SESSIONS", 8))

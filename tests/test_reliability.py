@@ -136,8 +136,8 @@ def test_nothing_is_ever_unpickled():
 def test_a_server_with_sessions_open_stops_at_once_when_asked(tiny_checkpoints, mnist_dir):
     """A balancer's rolling restart or `docker stop` (SIGTERM, then SIGKILL after 10 s) does not wait
     on the app: sessions on four pages, then SIGTERM, and the process is gone within 5 s."""
-    from bench import appserver
-    from bench.streamlit_client import StreamlitSession
+    from tests.harness import appserver
+    from tests.harness.streamlit_client import StreamlitSession
 
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}
     with appserver.serve(env) as url:

@@ -104,8 +104,8 @@ def test_a_serving_process_never_imports_torch(mnist_dir, tmp_path):
 @pytest.fixture(scope="module")
 def serving_app(mnist_dir, chromium):
     """The app served from an install of requirements.txt alone (make serve-venv: no torch), in Chromium."""
-    from bench import appserver
     from tests.conftest import missing
+    from tests.harness import appserver
 
     python = os.environ.get("AE_SERVE_PYTHON")
     if not python or not os.path.exists(python):
@@ -123,7 +123,7 @@ def serving_app(mnist_dir, chromium):
 @pytest.mark.browser
 def test_every_page_works_from_the_serving_install_and_the_page_gets_the_served_files(serving_app):
     from app_pages import PAGES
-    from bench import appserver
+    from tests.harness import appserver
 
     url, b = serving_app
     for file, _, _ in PAGES:
@@ -143,7 +143,7 @@ def test_every_response_isolates_the_page_and_the_routes_serve_model_files_by_ve
     import urllib.parse
     import urllib.request
 
-    from bench import appserver
+    from tests.harness import appserver
 
     url, b = serving_app
     with urllib.request.urlopen(f"{url}/ae/health") as r:

@@ -1,5 +1,5 @@
 """The Draw page in each engine a class brings, with each pen: Chromium (Playwright), Firefox
-(WebDriver BiDi, bench/firefox.py) and WebKit, Safari's engine (WebKitWebDriver and its
+(WebDriver BiDi, tests/harness/firefox.py) and WebKit, Safari's engine (WebKitWebDriver and its
 MiniBrowser through Selenium, on a virtual screen). One small interface over the three, shared
 by tests/test_engines.py and the bench's table of engines and pens:
 
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import appserver, firefox
+from tests.harness import appserver, firefox
 
 ENGINES = ("chromium", "firefox", "webkit")
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"

@@ -4,7 +4,7 @@ firefox-esr, and geckodriver is not packaged): a websocket, JSON commands, no dr
     with firefox.launch() as ff:
         ff.goto(url)
         ff.evaluate("document.title")
-        ff.perform([pointer("touch", [(x0, y0), (x1, y1)])])   # bench/engines.py drives the Draw page with it
+        ff.perform([pointer("touch", [(x0, y0), (x1, y1)])])   # tests/harness/engines.py drives the Draw page with it
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from bench.appserver import free_port
+from tests.harness.appserver import free_port
 
 FIREFOX = "/usr/bin/firefox"
 PREFS = {
