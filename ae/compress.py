@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import functools
 import io
+import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ CURVE_BITS = (2, 3, 4, 5, 6, 8)
 PCA_SIZES = (2, 4, 8, 16, 32, 64, 128, 256)
 JPEG_QUALITIES = (1, 5, 10, 20, 30, 50, 70, 85, 95)
 CURVE_DIGITS = 500
+TRAIN_DIGITS = 5000  # each code's quantiser is fit on the first of the training digits
 
 
 @dataclass(frozen=True)
@@ -127,23 +130,59 @@ def jpeg_within(digit: np.ndarray, budget: int) -> tuple[int, np.ndarray, int]:
     return best
 
 
-def curves(model, pca_basis, train: np.ndarray, digits: np.ndarray) -> dict:
+def curves(model, pca_basis, train: np.ndarray, digits: np.ndarray, quantiser: Quantiser | None = None) -> dict:
     """Mean PSNR against bytes over the digits: the model at each bit depth, PCA with k numbers at
-    8 bits (k bytes), JPEG at each quality; each quantiser fit on the training digits' codes.
-    {name: [(bytes, psnr), ...]}"""
+    8 bits (k bytes), JPEG at each quality; each quantiser fit on the training digits' codes (the
+    model's may be given, fit on `train`). {name: [(bytes, psnr), ...]}"""
 
-    def squeezed(coder, depths) -> list[tuple[int, float]]:
+    def squeezed(coder, depths, quantiser=None) -> list[tuple[int, float]]:
         z = latent.encode(coder, digits)
-        quantiser = Quantiser.fit(latent.encode(coder, train))
+        quantiser = quantiser or Quantiser.fit(latent.encode(coder, train))
         return [(code_bytes(z.shape[1], b), mean_psnr(latent.decode(coder, quantiser.round_trip(z, b)), digits)) for b in depths]
 
-    ours = squeezed(model, CURVE_BITS)
+    ours = squeezed(model, CURVE_BITS, quantiser)
     pca = [squeezed(pca_basis.first(k), (8,))[0] for k in PCA_SIZES]
     jpegs = []
     for q in JPEG_QUALITIES:
         sizes, decoded = zip(*(jpeg(d, q) for d in digits))
         jpegs.append((float(np.mean(sizes)), mean_psnr(np.stack(decoded), digits)))
     return {"model": ours, "PCA": pca, "JPEG": jpegs}
+
+
+def measure(model, data_dir=None) -> dict:
+    """What the Compress page and the lesson show of a model and take seconds to measure: its
+    quantiser over TRAIN_DIGITS training codes and the curves over CURVE_DIGITS test digits, as
+    JSON. Measured where a checkpoint is scored and written beside its served graphs (`ship`), so
+    that a server reads them instead of measuring them among its students' reruns."""
+    train, test = mnist.digits("train", TRAIN_DIGITS, data_dir), mnist.digits("test", CURVE_DIGITS, data_dir)
+    quantiser = Quantiser.fit(latent.encode(model, train))
+    found = curves(model, pca_basis(data_dir), train, test, quantiser)
+    return {
+        "quantiser": {"lo": quantiser.lo.tolist(), "hi": quantiser.hi.tolist()},
+        "curves": {name: [[float(b), float(p)] for b, p in curve] for name, curve in found.items()},
+    }
+
+
+def ship(checkpoint: str | os.PathLike, data_dir=None) -> Path:
+    """`measure` the served form of a checkpoint and write it into that form's folder (replaced
+    whenever the checkpoint is saved again, so never of another version); the file written."""
+    from ae import served
+
+    model = served.load(checkpoint)
+    found = {"source": model.description["source"], **measure(model, data_dir)}
+    path = model.folder / served.MEASURES
+    checkpoints.write_atomic(path, json.dumps(found, separators=(",", ":")).encode())
+    return path
+
+
+def shipped(model) -> tuple[Quantiser | None, dict | None]:
+    """The quantiser and curves written with a served model (`ship`), or (None, None)."""
+    found = getattr(model, "measures", None)
+    if not found:
+        return None, None
+    q = found["quantiser"]
+    curves = {name: [(b if name == "JPEG" else int(b), p) for b, p in curve] for name, curve in found["curves"].items()}
+    return Quantiser(np.asarray(q["lo"], np.float64), np.asarray(q["hi"], np.float64)), curves
 
 
 def bytes_for(curve: list[tuple[float, float]], psnr: float) -> float | None:

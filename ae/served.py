@@ -25,6 +25,7 @@ FORMAT = "ae-lab-served/1"
 PACKED = ".packed.gz"
 METER = "meter.json.gz"
 DESCRIPTION = "served.json"
+MEASURES = "measures.json"  # the Compress page's measures, where the checkpoint was scored (ae.compress.ship)
 SUFFIX = ".served"
 
 
@@ -75,6 +76,7 @@ class ServedModel:
     encoder: object
     decoder: object
     layer_view: object | None
+    measures: dict | None = None  # ae.compress.shipped reads it
 
     @property
     def latent_dim(self) -> int:
@@ -132,7 +134,18 @@ def load(checkpoint: str | os.PathLike) -> ServedModel:
         layer_view = _session(unpack(view.read_bytes())) if doc.get("layers") else None
     except Exception as e:  # onnxruntime raises its own types for a file it cannot read
         raise checkpoints.CheckpointError(f"its served form ({folder.name}/) does not load: {str(e).splitlines()[0]}") from None
-    return ServedModel(folder, doc, parts["encoder"], parts["decoder"], layer_view)
+    return ServedModel(folder, doc, parts["encoder"], parts["decoder"], layer_view, _measures(folder, doc["source"]))
+
+
+def _measures(folder: Path, source: str) -> dict | None:
+    """The measures shipped in the folder for this version of the checkpoint; None where there are
+    none or they cannot be read (the server then measures them itself)."""
+    try:
+        found = json.loads((folder / MEASURES).read_text())
+        found["quantiser"]["lo"], found["curves"]["model"]  # noqa: B018 (the parts a reader needs)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return found if found.get("source") == source else None
 
 
 def cache_dir() -> Path:

@@ -73,14 +73,33 @@ def main(argv=None) -> int:
     if args.json:
         if args.update and os.path.exists(args.json):
             with open(args.json) as f:
-                result = {**json.load(f), **result}
+                kept = json.load(f)
+            result = {**kept, **result, "machines": {**machines(kept), **machines(result)}}
         with open(args.json, "w") as f:
             json.dump(result, f, indent=2)
     return 0
 
 
+def machines(result: dict) -> dict[str, str]:
+    """The machine that measured each part of a result: a run's own, or each one's where --update
+    kept parts of an earlier run."""
+    kept = result.get("machines") or {}
+    return {k: kept.get(k, result["machine"]) for k in result if k not in ("machine", "torch", "machines")}
+
+
+def measured_on(result: dict) -> str:
+    """Where the parts of a result were measured: the machine of most of them, and any other."""
+    where = machines(result)
+    most = max(set(where.values()), key=list(where.values()).count) if where else result["machine"]
+    others: dict[str, list[str]] = {}
+    for part, machine in where.items():
+        if machine != most:
+            others.setdefault(machine, []).append(part)
+    return f"Measured on {most} (torch {result['torch']})" + "".join(f"; {', '.join(p)} on {m}" for m, p in others.items()) + "."
+
+
 def markdown(result: dict) -> str:
-    out = [f"Measured on {result['machine']} (torch {result['torch']}).", ""]
+    out = [measured_on(result), ""]
     if result.get("train"):
         math = all("tutorial_math_img_s" in r for r in result["train"])
         out += ["| model | ours (img/s) | tutorial loop (img/s) | ours / tutorial |" + (" tutorial's math alone (img/s) |" if math else "")]

@@ -48,6 +48,34 @@ def first_page_s(python: str, env: dict) -> float:
         return round(time.perf_counter() - started, 2)
 
 
+def warming(python: str, env: dict) -> dict:
+    """A fresh server warming up with nobody on it (ae/ui/warm.py), with the shipped checkpoints as
+    they are and with their Compress measures taken out (what a checkpoint scored before they were
+    shipped, or unscored, costs): seconds from start to quiet, CPU seconds, peak and settled RSS."""
+    import shutil
+
+    from ae import served
+
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        bare = Path(folder) / "checkpoints"
+        shutil.copytree(appserver.ROOT / "checkpoints", bare)
+        for measures in bare.glob(f"*.served/{served.MEASURES}"):
+            measures.unlink()
+        for name, checkpoints in (("shipped", appserver.ROOT / "checkpoints"), ("measured_here", bare)):
+            started = time.perf_counter()
+            with appserver.serve({**env, "AE_CHECKPOINT_DIR": str(checkpoints)}, python=python, timeout=120) as url:
+                pid = appserver.server_pid(url)
+                classroom.settle([pid])
+                out[name] = {
+                    "quiet_s": round(time.perf_counter() - started - 1.0, 1),  # settle's last quiet second
+                    "cpu_s": round(classroom.cpu_s(pid), 1),
+                    "peak_rss_mb": classroom.rss_mb(pid, "VmHWM"),
+                    "settled_rss_mb": classroom.rss_mb(pid),
+                }
+    return out
+
+
 def server_path(url: str, pid: int, strokes: int) -> dict:
     """Every page visited at the protocol level, Draw with strokes the page could not compute (the
     server reads the PNG and runs the model): the server's memory then, and its CPU a stroke."""
@@ -111,6 +139,7 @@ def serving_bench(data_dir=None, quick: bool = False) -> dict:
             out["full_install_mb"] = folder_mb(dev)  # this run's .venv: training and the tests too
         print(f"serve: requirements.txt alone {out['install_mb']} MB", file=sys.stderr)
         out["start_s"] = min(first_page_s(python, env) for _ in range(1 if quick else 3))
+        out["warming"] = warming(python, env)
         with appserver.serve(env, python=python, timeout=120) as url:
             pid = appserver.server_pid(url)
             classroom.settle([pid])
@@ -133,6 +162,12 @@ def markdown(r: dict) -> list[str]:
         + (f" (this run's .venv with training and the tests: {r['full_install_mb']:,} MB)" if r.get("full_install_mb") else "")
         + f" | <= {g['install_mb']} MB |",
         f"| server start to the first page's run done | {r['start_s']:.2f} s | <= {g['start_s']} s |",
+        *(
+            f"| a fresh server warming up, nobody on it, {label}: start to quiet, CPU, peak / settled memory | "
+            f"{w['quiet_s']} s, {w['cpu_s']} s CPU, {w['peak_rss_mb']:,} / {w['settled_rss_mb']:,} MB | |"
+            for key, label in (("shipped", "the checkpoints' Compress measures shipped"), ("measured_here", "measured here"))
+            if (w := r.get("warming", {}).get(key))
+        ),
         f"| server memory after every page, Draw on the server path | {r['pages_rss_mb']:,} MB | <= {g['pages_rss_mb']} MB |",
         f"| server CPU a stroke on the server path ({r['strokes']} strokes) | {r['cpu_ms_per_stroke']} ms | <= {g['cpu_ms_per_stroke']} ms |",
         f"| the same strokes' rerun, stroke end to the server's last message (protocol level) | p50 {r['rerun_p50_ms']} ms, p95 {r['rerun_p95_ms']} ms | |",

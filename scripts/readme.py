@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from ae import checkpoints, compress, novelty, results  # noqa: E402
 from bench import classroom  # noqa: E402
-from bench.__main__ import markdown  # noqa: E402
+from bench.__main__ import markdown, measured_on  # noqa: E402
 
 
 def printed(main, argv) -> str:
@@ -34,9 +34,10 @@ def bench_blocks(result: dict) -> dict[str, str]:
     """The README's two blocks of bench figures: speed (everything but the class) and the class (its
     load, and the teacher leading it)."""
     led = ["", *classroom.led_markdown(result["lead"])] if result.get("lead") else []
+    class_parts = {k: v for k, v in result.items() if k in ("machine", "torch", "machines", "class", "lead")}
     return {
         "bench": markdown({k: v for k, v in result.items() if k not in ("class", "lead")}),
-        "class": "\n".join([*classroom.markdown(result["class"]), *led]),
+        "class": "\n".join([measured_on(class_parts), "", *classroom.markdown(result["class"]), *led]),
     }
 
 

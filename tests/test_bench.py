@@ -62,3 +62,19 @@ def test_the_tutorial_loop_trains_torchs_own_elu_as_the_seed_wrote_it():
     theirs = training._as_tutorials_write_it(models.build("conv_bn_elu"))
     activations = [type(m) for m in theirs.modules() if isinstance(m, torch.nn.ELU)]
     assert len(activations) == 6 and set(activations) == {torch.nn.ELU}
+
+
+def test_figures_kept_from_another_machine_say_which_machine_measured_them(tmp_path, monkeypatch):
+    """--update keeps the parts a run did not measure, each with the machine that measured it."""
+    from bench import __main__ as bench
+
+    out = tmp_path / "bench.json"
+    out.write_text(json.dumps({"machine": "CPU A", "torch": "2", "preprocess_ms": 1.0, "cold_start_s": 2.0, "inference": []}))
+    monkeypatch.setattr(bench.checkpoints, "machine", lambda: "CPU B")
+    monkeypatch.setattr(bench, "preprocess_ms", lambda n: 0.5)
+    assert bench_main(["--only", "preprocess", "--json", str(out), "--update"]) == 0
+    result = json.loads(out.read_text())
+    assert result["preprocess_ms"] == 0.5 and result["cold_start_s"] == 2.0
+    assert bench.machines(result) == {"preprocess_ms": "CPU B", "cold_start_s": "CPU A", "inference": "CPU A"}
+    assert bench.markdown(result).startswith("Measured on CPU A (torch ")
+    assert "; preprocess_ms on CPU B." in bench.markdown(result).splitlines()[0]

@@ -1,8 +1,12 @@
-"""ae/compress.py: the code's quantiser and the JPEG it is compared with (the page: tests/test_teaching.py)."""
+"""ae/compress.py: the code's quantiser, the JPEG it is compared with, and the measures a scored
+checkpoint ships for the Compress page (the page: tests/test_teaching.py)."""
+
+import json
 
 import numpy as np
+import pytest
 
-from ae import compress
+from ae import compress, latent, mnist, served
 
 
 def test_the_quantiser_moves_a_code_by_at_most_half_a_step_and_fewer_bits_cost_fewer_bytes():
@@ -29,3 +33,33 @@ def test_the_jpeg_matcher_never_goes_over_the_budget_and_uses_it(mnist_dir):
             assert compress.jpeg(digit, quality + 1)[0] > budget  # the best quality that fits
     size, _, quality = compress.jpeg_within(digit, 8)
     assert quality == 1 and size == smallest > 8  # too small for JPEG: its smallest, and the page says so
+
+
+def test_a_scored_checkpoint_ships_what_the_server_would_measure(tiny_checkpoints, mnist_dir):
+    model = served.load(tiny_checkpoints / "tiny_conv.safetensors")
+    quantiser, curves = compress.shipped(model)
+    train = mnist.digits("train", compress.TRAIN_DIGITS, mnist_dir)
+    fit = compress.Quantiser.fit(latent.encode(model, train))
+    assert np.allclose(quantiser.lo, fit.lo) and np.allclose(quantiser.hi, fit.hi)
+    fresh = compress.curves(model, compress.pca_basis(str(mnist_dir)), train, mnist.digits("test", compress.CURVE_DIGITS, mnist_dir))
+    assert curves.keys() == fresh.keys()
+    for name in curves:
+        assert np.allclose(curves[name], fresh[name], rtol=1e-5)
+    assert all(isinstance(b, int) for b, _ in curves["model"] + curves["PCA"])  # bytes, as the page writes them
+
+
+@pytest.mark.parametrize("damage", ["not json", "other version", "missing part"])
+def test_measures_of_another_version_or_damaged_are_measured_again(tiny_checkpoints, tmp_path, damage):
+    import shutil
+
+    for path in tiny_checkpoints.glob("tiny_dense*"):
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, tmp_path / path.name)
+    measures = tmp_path / "tiny_dense.served" / served.MEASURES
+    found = json.loads(measures.read_text())
+    if damage == "not json":
+        measures.write_text("{")
+    elif damage == "other version":
+        measures.write_text(json.dumps({**found, "source": "0" * 64}))
+    else:
+        measures.write_text(json.dumps({**found, "curves": {}}))
+    assert compress.shipped(served.load(tmp_path / "tiny_dense.safetensors")) == (None, None)

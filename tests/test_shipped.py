@@ -26,6 +26,14 @@ def test_every_model_is_there_and_loads(shipped):
     assert sorted(shipped) == sorted(EXPECTED)
 
 
+def test_every_shipped_model_ships_its_compress_measures():
+    """A fresh server reads them instead of measuring them among its first class (ae.compress.ship)."""
+    from ae import compress, served
+
+    missing = [p.stem for p in checkpoints.checkpoint_files(SHIPPED) if compress.shipped(served.load(p)) == (None, None)]
+    assert missing == []
+
+
 def test_all_checkpoints_together_stay_under_26_mb():
     total = sum(p.stat().st_size for p in SHIPPED.glob("*.safetensors"))
     assert total < 26 * 2**20, f"{total / 2**20:.1f} MB"

@@ -52,19 +52,39 @@ def test_the_encoder_view_shows_each_layer_of_a_convolutional_model(lab):
     assert any("no convolutional layers" in c.value for c in at.caption)
 
 
-def test_the_compress_page_squeezes_a_digit_three_ways_and_plots_the_curves(lab):
-    import time
-
-    at = app("compress")
-    deadline = time.time() + 180
-    while not at.get("plotly_chart") and time.time() < deadline:  # measured in the background, then shown
-        time.sleep(1)
-        at.run()
+def _squeezed_three_ways(at) -> None:
     no_exception(at)
     captions = [c for c, _ in images(at)]
     assert sum(c.startswith("Original") for c in captions) == 3
     assert any(c.startswith("JPEG") for c in captions) and any(c.startswith("PCA, ") for c in captions)
     assert at.get("plotly_chart")
+
+
+def test_the_compress_page_squeezes_a_digit_three_ways_and_plots_the_curves_at_once(lab):
+    """A scored checkpoint ships its quantiser and curves (ae.compress.ship): the first run shows all."""
+    _squeezed_three_ways(app("compress"))
+
+
+def test_a_checkpoint_without_shipped_measures_has_them_measured_in_the_background(monkeypatch, tiny_checkpoints, mnist_dir, tmp_path):
+    import shutil
+    import time
+
+    from ae import served
+
+    folder = tmp_path / "checkpoints"
+    shutil.copytree(tiny_checkpoints, folder)
+    for measures in folder.glob(f"*.served/{served.MEASURES}"):
+        measures.unlink()
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(folder))
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    at = app("compress")
+    no_exception(at)
+    assert not at.get("plotly_chart") and any("Compressing 500 test digits" in i.value for i in at.info)
+    deadline = time.time() + 180
+    while not at.get("plotly_chart") and time.time() < deadline:  # measured in the background, then shown
+        time.sleep(1)
+        at.run()
+    _squeezed_three_ways(at)
 
 
 # ---- in a browser, with the shipped models ---------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ae import download, mnist, preprocess
+from ae import compress, download, mnist, preprocess
 from ae.ui.pictures import digit_picture, picture
 
 CANVAS_SIZE = 280
@@ -46,7 +46,7 @@ def _train_digits(root: str, count: int) -> np.ndarray:
     return mnist.digits("train", count, root, keep=False)  # the server keeps these 5,000, not the 60,000
 
 
-def train_digits(count: int = 5000) -> np.ndarray | None:
+def train_digits(count: int = compress.TRAIN_DIGITS) -> np.ndarray | None:
     """The first `count` digits of the training split (N, 28, 28), or None without MNIST."""
     root = _mnist_root()
     return None if root is None else _train_digits(root, count)

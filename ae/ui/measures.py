@@ -1,5 +1,6 @@
-"""What the Compress page shows that takes seconds to measure, once per model version, in the
-background (ae/ui/later.py): the page opens at once and fills in when they are ready."""
+"""What the Compress page shows that takes seconds to measure: shipped with a scored checkpoint's
+served form (ae.compress.ship), else measured once per model version in the background
+(ae/ui/later.py): the page opens at once and fills in when they are ready."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def _quantiser(model) -> compress.Quantiser:
 
 
 def quantiser(choice: LoadedModel) -> compress.Quantiser | None:
-    """The model's code quantised over 5,000 training digits' codes; None until measured."""
-    return later.result(("quantiser", *choice.version), _quantiser, choice.model)
+    """The model's code quantised over 5,000 training digits' codes: shipped with its served form
+    where it was scored, else measured here in the background (None until then)."""
+    return compress.shipped(choice.model)[0] or later.result(("quantiser", *choice.version), _quantiser, choice.model)
 
 
 def _curves(model) -> dict:
@@ -27,8 +29,9 @@ def _curves(model) -> dict:
 
 
 def curves(choice: LoadedModel) -> dict | None:
-    """PSNR against bytes over 500 test digits for the model, PCA and JPEG; None until measured."""
-    return later.result(("curves", *choice.version), _curves, choice.model)
+    """PSNR against bytes over 500 test digits for the model, PCA and JPEG: shipped, or measured
+    here in the background (None until then)."""
+    return compress.shipped(choice.model)[1] or later.result(("curves", *choice.version), _curves, choice.model)
 
 
 @functools.lru_cache(maxsize=8)  # not Streamlit's cache, which any client may empty

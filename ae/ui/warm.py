@@ -1,8 +1,8 @@
 """What a first visit would wait for, done before and as the server starts: every checkpoint
 loaded and MNIST read (`essentials`, before the server answers: under a second), then in the
-background the default model's test codes, its Compress measures, its class map and every model's
-arguments for the page, the default first (`start`). A class that arrives at once on a fresh
-server finds it ready. `python -m ae.serve` does both; app.py starts the background part at the
+background the default model's test codes, its Compress measures (unless its checkpoint shipped
+them: ae.compress.ship), its class map and every model's arguments for the page, the default
+first (`start`). A class that arrives at once on a fresh server finds it ready. `python -m ae.serve` does both; app.py starts the background part at the
 first visit too (for `streamlit run app.py`). The caches warmed are the process's own (functools),
 which exist before the Streamlit runtime does and which no client can empty."""
 
@@ -27,11 +27,13 @@ def _default():
 
 def essentials() -> None:
     """Every checkpoint and MNIST: what the first page asks for (the default model's test codes,
-    a second of encoding, come first in the background)."""
+    a second of encoding, come first in the background). The training digits only where the
+    default model's measures are to be made here: reading them holds the whole split for a moment."""
+    from ae import compress
     from ae.ui import inputs
 
     default, _ = _default()
-    if default is not None and inputs.test_digits() is not None:
+    if default is not None and inputs.test_digits() is not None and compress.shipped(default.model) == (None, None):
         inputs.train_digits()
 
 
