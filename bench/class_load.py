@@ -30,12 +30,15 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import select
+import socket
 import sys
 import time
 
 import gevent
 import gevent.event
 import gevent.lock
+import websocket
 from locust import User, events, task
 from locust.env import Environment
 
@@ -113,6 +116,22 @@ class Student(User):
             raise RuntimeError(f"the Draw page in the room has no live widget or nickname ({run.status}, {run.exceptions})")
         self.state = json.loads(self.heard.element.json_args)["state"] if self.heard else None
 
+    def gone(self) -> bool:
+        """Whether the page's socket was closed under it (its server went away): a browser sees it
+        at once and opens the page again; a student who only posts strokes sends nothing on it, so
+        it is looked at before each stroke."""
+        ws = self.session.ws
+        try:
+            while ws.sock is not None and select.select([ws.sock], [], [], 0)[0]:
+                if ws.sock.recv(1, socket.MSG_PEEK) == b"":
+                    return True
+                opcode, _ = ws.recv_data_frame(True)  # a message or a ping between runs, or the balancer's close
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    return True
+            return ws.sock is None
+        except Exception:
+            return True
+
     def follow(self) -> None:
         """The page's Follow widget: a question held at /ae/room/<code> until the room changes."""
         import urllib.request
@@ -171,6 +190,8 @@ class Student(User):
             self.draw_once()
 
     def draw_once(self):
+        if self.gone():
+            self.rejoin()
         self.strokes += 1
         tag = f"u{self.number}-{self.strokes}"[:20]
         # what the page sends when the pen lifts: the canvas, and the code and shares its model found
@@ -202,16 +223,19 @@ class Student(User):
         except Exception as e:  # a timeout or a closed socket: counted, and the student comes back as a browser does
             error = e
         _report(TO_STORED, started, error)
-        if error is None and self.strokes % CLEAR_EVERY == 0 and not (post and post["quiet"]):
-            error = self.clear()
+        if error is None and self.strokes % CLEAR_EVERY == 0:
+            error = self.clear(rerun=not (post and post["quiet"]))
         if error is not None and not isinstance(error, RuntimeError):
-            self.session.close()
-            started = time.perf_counter()
-            try:
-                self.join()
-                _report(REJOINED, started)
-            except Exception as e:
-                _report(REJOINED, started, e)
+            self.rejoin()
+
+    def rejoin(self) -> None:
+        self.session.close()
+        started = time.perf_counter()
+        try:
+            self.join()
+            _report(REJOINED, started)
+        except Exception as e:
+            _report(REJOINED, started, e)
 
     def post_stroke(self, post: dict, value: dict, tag: str) -> str:
         """The stroke to /ae/room/<code>/draw as draw.js posts it: "ok", or the store's sentence."""
@@ -238,10 +262,13 @@ class Student(User):
         if run.exceptions:
             raise RuntimeError(run.exceptions[0])
 
-    def clear(self) -> Exception | None:
-        """The canvas cleared, a moment after the drawing's last stroke: the drawing is finished."""
+    def clear(self, rerun: bool = True) -> Exception | None:
+        """The canvas cleared, a moment after the drawing's last stroke: the drawing is finished.
+        A page that posts its strokes quietly counts the clear and says it with its next stroke."""
         gevent.sleep(random.uniform(0.2, 0.6))
         self.cleared += 1
+        if not rerun:
+            return None
         value = {"png": None, "strokes": self.strokes + self.cleared, "drawing": self.cleared, "runtime": "ok", "reason": ""}
         started, error = time.perf_counter(), None
         try:
@@ -359,6 +386,7 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--cookies", action="store_true", help="each student sends a balancer cookie of its own (deploy/nginx.conf)")
     p.add_argument("--lead", metavar="STORE", help="the teacher leads the lesson and pens (LEAD_SCRIPT) in this store ($AE_ROOMS)")
+    p.add_argument("--store", metavar="STORE", help="count the drawings from this store, as --lead does")
     args = p.parse_args(argv)
     SETTINGS.update(vars(args))
     CLASSES.extend(dict(zip(("students_url", "teacher_url", "room", "secret"), c)) for c in args.classes)
@@ -383,9 +411,10 @@ def main(argv=None) -> int:
             teacher.look(get_json(f"{c['teacher_url']}/ae/room/{c['room']}/map", cookie=teacher_cookie(c))["drawings"])
         gevent.sleep(TEACHER_EVERY_S)
     out = {"students": args.users, "seconds": args.seconds, "sent": len(DONE), "seen_on_map": len(DONE & SEEN.keys()), "errors": {}}
-    if args.lead:  # counted from the store: strokes the pens down refused were never drawings (nor those the end cut off)
-        leader.get()
-        stored = {t: kept for t, kept in stored_drawings(args.lead).items() if t in DONE}
+    if args.lead or args.store:  # counted from the store: strokes the pens down refused were never drawings (nor those the end cut off)
+        if leader is not None:
+            leader.get()
+        stored = {t: kept for t, kept in stored_drawings(args.lead or args.store).items() if t in DONE}
         steps = [made for _, name, made in MADE if name.startswith("step")]
         unseen = [t for t in stored if t not in SEEN]
         # a drawing stored in the last moment of a step leaves the map (which shows the current step's) before its next refresh

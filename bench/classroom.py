@@ -68,7 +68,7 @@ def one_class(
     of its own; `kill`: (seconds into the drawing, pid) of a server to SIGKILL mid-class; `lead`:
     the teacher leads the lesson and the pens (class_load.LEAD_SCRIPT)."""
     argv = ["--cookies"] if cookies else []
-    argv += ["--lead", location] if lead else []
+    argv += ["--lead", location] if lead else ["--store", location] if kill else []
     for students_url, teacher_url in classes:
         argv += ["--class", students_url, teacher_url, *_room(location)]
     before = [cpu_s(p) for p in pids]
@@ -128,8 +128,11 @@ def one_class(
         )
         print(f"class (led): {row}", file=sys.stderr)
         return row
-    lost = row["errors"] if kill is None else {k: v for k, v in row["errors"].items() if TO_STORED not in k}
-    row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["seen_on_map"] == row["sent"] and not lost
+    if kill is None:
+        row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["seen_on_map"] == row["sent"] and not row["errors"]
+    else:  # counted from the store, as for a led class: a stroke cut off by the server's death was never stored
+        row["moved_on"], row["replaced"], row["lost"] = load["moved_on"], load["replaced"], load["lost"]
+        row["holds"] = row["to_map"]["p95_ms"] <= GOAL_MS and row["lost"] == 0
     print(f"class: {row}", file=sys.stderr)
     return row
 

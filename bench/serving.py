@@ -177,7 +177,12 @@ def markdown(r: dict) -> list[str]:
         c = r["nginx_class"][name]
         rows.append(
             f"| a class of {c['students']} through nginx, {label}: stroke end to the teacher's map | p95 {c['to_map']['p95_ms']:.0f} ms, "
-            f"{c['sent'] - c['seen_on_map']} of {c['sent']} drawings unseen, {c['rejoined']['count']} students came back, "
+            + (
+                f"{c['sent'] - c['seen_on_map']} of {c['sent']} drawings unseen, "
+                if "lost" not in c
+                else f"{c['lost']} of {c['sent']} drawings lost ({c['replaced']} off the map, replaced by the student's next before its refresh), "
+            )
+            + f"{c['rejoined']['count']} {'student' if c['rejoined']['count'] == 1 else 'students'} came back, "
             f"server memory {', '.join(f'{m:,} MB' for m in c['server_rss_mb'] if m)} | <= {g['class_p95_ms']} ms, none lost |"
         )
     return rows

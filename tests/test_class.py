@@ -474,6 +474,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         page.reload()
         page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
         appserver.wait_idle(page)
+        assert page.get_by_placeholder("Nickname (optional)").input_value() == "<i>s0</i>"  # and keeps its nickname
         frame = appserver.live_frame(page)
         appserver.draw(page, appserver.ONE, canvas=frame.locator("canvas.ink"))
         frame.get_by_text("On the class map").wait_for(timeout=20_000)
@@ -492,11 +493,11 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
             teacher.get_by_role("button", name="Download the drawings (.npz)").click()
         saved = np.load(download.value.path())
         assert saved["pixels"].shape == (4, 28, 28) and sorted(saved["nicknames"]) == [
-            "",
+            "<i>s0</i>",
             "<i>s0</i>",
             "<i>s1</i>",
             "<i>s2</i>",
-        ]  # a reloaded page asks the nickname again
+        ]  # a reloaded page keeps the nickname
         assert saved["codes"].shape[0] == 4 and np.isfinite(saved["codes"]).all()
         assert teacher.locator("[data-testid='stException']").count() == 0
 

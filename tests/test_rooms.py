@@ -102,6 +102,16 @@ def test_a_nickname_is_kept_as_text_of_at_most_20_printable_characters(store):
     assert store.current(room.code)[0].nickname == drawing.nickname
 
 
+def test_a_student_back_finds_the_nickname_of_their_latest_drawing(store):
+    room, _ = store.create("conv32", 4)
+    assert store.nickname(room.code, "s1") == ""  # nothing drawn yet
+    _add(store, room, "s1", "Ada")
+    _add(store, room, "s2", "Bo")
+    _add(store, room, "s1", "Ada L.")
+    assert store.nickname(room.code, "s1") == "Ada L." and store.nickname(room.code, "s2") == "Bo"
+    assert store.nickname(room.code, "s3") == "" and store.nickname("NOROOM234", "s1") == ""
+
+
 def test_a_wrong_or_expired_code_is_no_room(store):
     room, _ = store.create("conv32", 4, hours=0.5 / 3600)
     for code in ["", "nonsense", "ABC", "0" * rooms.CODE_LENGTH, "X" * rooms.CODE_LENGTH]:

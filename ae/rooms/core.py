@@ -245,6 +245,11 @@ class Store:
         room = self.get(code)
         return self._current(room.code, None if step is None else int(step)) if room else []
 
+    def nickname(self, code: str, student: str) -> str:
+        """The nickname on the student's latest drawing in the room ('' where there is none): what a
+        reloaded page of theirs puts back in its box."""
+        return next((d.nickname for d in self.current(code) if d.student == student), "")
+
     def state(self, code: str) -> dict | None:
         """Room.state, the teacher's picks included; None where there is no such room."""
         room = self.get(code)

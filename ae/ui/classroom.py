@@ -172,8 +172,10 @@ def student() -> str:
             joined(address)
         code = rooms.normal_code(_param("room") or st.session_state.get(ROOM_KEY) or "") or ""
         kept = (st.context.cookies or {}).get(f"{rooms.STUDENT_COOKIE}{code}") if code else None
-        token = next((t for t in (kept, _param("me")) if t and rooms.STUDENT_TOKEN.match(t)), None) or secrets.token_urlsafe(12)
-        st.session_state[STUDENT_KEY] = token
+        token = next((t for t in (kept, _param("me")) if t and rooms.STUDENT_TOKEN.match(t)), None)
+        if token and code and NICKNAME_KEY not in st.session_state:  # a student back: their nickname too
+            st.session_state[NICKNAME_KEY] = reached(lambda: store().nickname(code, token), default="")
+        token = st.session_state[STUDENT_KEY] = token or secrets.token_urlsafe(12)
     if "me" in st.query_params:
         st.query_params.pop("me")
     return token
