@@ -49,8 +49,10 @@ MODEL, LATENT_DIM = "conv32", 32  # the default model, which the class's room us
 def _room(location: str) -> tuple[str, str]:
     from ae import rooms
 
-    room, secret = rooms.open_store(location).create(MODEL, LATENT_DIM)
-    return room.code, secret
+    while True:  # a secret that begins with "-" would read as an option on class_load's command line
+        room, secret = rooms.open_store(location).create(MODEL, LATENT_DIM)
+        if not secret.startswith("-"):
+            return room.code, secret
 
 
 def one_class(
