@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import functools
 import io
-import json
 import math
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +150,8 @@ def curves(model, pca_basis, train: np.ndarray, digits: np.ndarray, quantiser: Q
 def measure(model, data_dir=None) -> dict:
     """What the Compress page and the lesson show of a model and take seconds to measure: its
     quantiser over TRAIN_DIGITS training codes and the curves over CURVE_DIGITS test digits, as
-    JSON. Measured where a checkpoint is scored and written beside its served graphs (`ship`), so
-    that a server reads them instead of measuring them among its students' reruns."""
+    JSON. Measured where a checkpoint is scored and written beside its served graphs
+    (ae.served.ship), so that a server reads them instead of measuring them among its students' reruns."""
     train, test = mnist.digits("train", TRAIN_DIGITS, data_dir), mnist.digits("test", CURVE_DIGITS, data_dir)
     quantiser = Quantiser.fit(latent.encode(model, train))
     found = curves(model, pca_basis(data_dir), train, test, quantiser)
@@ -163,20 +161,8 @@ def measure(model, data_dir=None) -> dict:
     }
 
 
-def ship(checkpoint: str | os.PathLike, data_dir=None) -> Path:
-    """`measure` the served form of a checkpoint and write it into that form's folder (replaced
-    whenever the checkpoint is saved again, so never of another version); the file written."""
-    from ae import served
-
-    model = served.load(checkpoint)
-    found = {"source": model.description["source"], **measure(model, data_dir)}
-    path = model.folder / served.MEASURES
-    checkpoints.write_atomic(path, json.dumps(found, separators=(",", ":")).encode())
-    return path
-
-
 def shipped(model) -> tuple[Quantiser | None, dict | None]:
-    """The quantiser and curves written with a served model (`ship`), or (None, None)."""
+    """The quantiser and curves written with a served model (ae.served.ship), or (None, None)."""
     found = getattr(model, "measures", None)
     if not found:
         return None, None

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ae import checkpoints, compress, meter, mnist, models, served
+from ae import checkpoints, meter, mnist, models, served
 
 OPSET = 17
 SHOWN = (nn.ReLU, nn.ELU, nn.SiLU, nn.Sigmoid, nn.MaxPool2d)  # the layer view shows what these output
@@ -208,10 +208,12 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(
         prog="python -m ae.export",
-        description="Write the served form (ONNX, the meter, the Compress page's measures) of checkpoints saved before.",
+        description="Write the served form (ONNX, the meter, what pages would take seconds to measure) of checkpoints saved before.",
     )
     p.add_argument("paths", nargs="*", help="checkpoint files (default: every one in $AE_CHECKPOINT_DIR or checkpoints/)")
-    p.add_argument("--data-dir", default=None, help="MNIST, for the Compress page's measures (default: $MNIST_DIR or data/)")
+    p.add_argument(
+        "--data-dir", default=None, help="MNIST, for the Compress page's measures and the test digits' map (default: $MNIST_DIR or data/)"
+    )
     args = p.parse_args(argv)
     for path in args.paths or checkpoints.checkpoint_files(checkpoints.default_dir()):
         try:
@@ -221,9 +223,9 @@ def main(argv=None) -> int:
             print(f"{path}: {e}", file=sys.stderr)
             return 1
         try:
-            compress.ship(path, args.data_dir)
+            served.ship(path, args.data_dir)
         except mnist.MnistMissingError as e:  # no MNIST here: a server measures them itself, in the background
-            print(f"{path}: served without the Compress page's measures ({e})", file=sys.stderr)
+            print(f"{path}: served without its measures ({e})", file=sys.stderr)
         print(f"{folder}: {sum(f.stat().st_size for f in folder.iterdir()) / 1024:,.0f} kB")
     return 0
 

@@ -101,6 +101,49 @@ class Projection:
         return (np.atleast_2d(np.asarray(codes, np.float64)) - self.mean) @ self.axes
 
 
+MAP_DIGITS = 2000  # test digits on a map of codes by default: Explore's, the class's; the code editor uses half
+
+
+def _rounded(values, digits: int = 6) -> list:
+    return np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[float])(np.asarray(values, np.float64)).tolist()
+
+
+@dataclass(frozen=True)
+class DigitMap:
+    """The first MAP_DIGITS test digits on the plane of a model's codes (Explore's map, the class
+    map's background and axes) and how the code editor moves a code (from the first half): made
+    where a checkpoint is scored and shipped with it (ae.served.ship), so a server only reads it."""
+
+    projection: Projection
+    points: np.ndarray  # (N, 2)
+    labels: np.ndarray  # (N,)
+    editor: dict  # code_directions
+
+    @classmethod
+    def of(cls, codes: np.ndarray, labels: np.ndarray) -> DigitMap:
+        projection = Projection.fit(codes)
+        return cls(projection, projection(codes), np.asarray(labels), code_directions(codes[: len(codes) // 2]))
+
+    def to_json(self) -> dict:
+        """Six significant digits for the axes and the editor, three decimals for the points: a map's precision."""
+        p = self.projection
+        editor = {k: v if k == "kind" else _rounded(v) for k, v in self.editor.items()}
+        points = [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(self.points, self.labels)]
+        return {"mean": _rounded(p.mean), "axes": _rounded(p.axes), "how": p.how, "points": points, "editor": editor}
+
+    @classmethod
+    def from_json(cls, found) -> DigitMap | None:
+        """The map `to_json` wrote, or None where it is missing or not one."""
+        try:
+            mean, axes = np.asarray(found["mean"], np.float64), np.asarray(found["axes"], np.float64)
+            listed = np.asarray(found["points"], np.float64)
+            editor, how = dict(found["editor"]), str(found["how"])
+            usable = mean.ndim == 1 and axes.shape == (len(mean), 2) and listed.shape == (MAP_DIGITS, 3) and editor["kind"]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(Projection(mean, axes, how), listed[:, :2], listed[:, 2].astype(np.int64), editor) if usable else None
+
+
 def project_2d(codes: np.ndarray) -> tuple[np.ndarray, str]:
     """(N, 2) coordinates for a map of these codes, and how they were made."""
     projection = Projection.fit(codes)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -25,7 +26,7 @@ FORMAT = "ae-lab-served/1"
 PACKED = ".packed.gz"
 METER = "meter.json.gz"
 DESCRIPTION = "served.json"
-MEASURES = "measures.json"  # the Compress page's measures, where the checkpoint was scored (ae.compress.ship)
+MEASURES = "measures.json"  # what pages show and take seconds to measure, where the checkpoint was scored (ship)
 SUFFIX = ".served"
 
 
@@ -76,7 +77,7 @@ class ServedModel:
     encoder: object
     decoder: object
     layer_view: object | None
-    measures: dict | None = None  # ae.compress.shipped reads it
+    measures: dict | None = None  # ae.compress.shipped and digit_map read it
 
     @property
     def latent_dim(self) -> int:
@@ -85,6 +86,13 @@ class ServedModel:
     @property
     def generative(self) -> bool:
         return bool(self.description.get("generative"))
+
+    @functools.cached_property
+    def digit_map(self):
+        """The test digits' map of codes shipped with it (ae.latent.DigitMap), or None."""
+        from ae import latent
+
+        return latent.DigitMap.from_json((self.measures or {}).get("map"))
 
     @property
     def digest(self) -> str:
@@ -135,6 +143,26 @@ def load(checkpoint: str | os.PathLike) -> ServedModel:
     except Exception as e:  # onnxruntime raises its own types for a file it cannot read
         raise checkpoints.CheckpointError(f"its served form ({folder.name}/) does not load: {str(e).splitlines()[0]}") from None
     return ServedModel(folder, doc, parts["encoder"], parts["decoder"], layer_view, _measures(folder, doc["source"]))
+
+
+def ship(checkpoint: str | os.PathLike, data_dir=None) -> Path:
+    """Measure what pages show of a checkpoint and take seconds to measure, from its served form:
+    the Compress page's quantiser and curves (ae.compress.measure) and the test digits' map of
+    codes (ae.latent.DigitMap); written into that form's folder (replaced whenever the checkpoint
+    is saved again, so never of another version). The file written."""
+    from ae import compress, latent, mnist
+
+    model = load(checkpoint)
+    images, labels = mnist.load_split("test", data_dir)
+    digits = images[: latent.MAP_DIGITS].astype(np.float32) / np.float32(255.0)
+    found = {
+        "source": model.description["source"],
+        **compress.measure(model, data_dir),
+        "map": latent.DigitMap.of(latent.encode(model, digits), labels[: latent.MAP_DIGITS]).to_json(),
+    }
+    path = model.folder / MEASURES
+    checkpoints.write_atomic(path, json.dumps(found, separators=(",", ":")).encode())
+    return path
 
 
 def _measures(folder: Path, source: str) -> dict | None:

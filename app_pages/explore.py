@@ -58,8 +58,7 @@ else:
     count = st.session_state.setdefault("explore_count", ui.MAP_DIGITS)
     if not links.presenting():
         count = st.select_slider("Test digits on the map", COUNTS, key="explore_count")
-    codes, labels = ui.test_codes(choice, count)
-    points, how = latent.project_2d(codes)
+    points, labels, how = ui.test_map(choice, count)
     left, right = st.columns([3, 1], gap="large")
     with left:
         event = st.plotly_chart(

@@ -50,7 +50,7 @@ def first_page_s(python: str, env: dict) -> float:
 
 def warming(python: str, env: dict) -> dict:
     """A fresh server warming up with nobody on it (ae/ui/warm.py), with the shipped checkpoints as
-    they are and with their Compress measures taken out (what a checkpoint scored before they were
+    they are and with their measures (ae.served.ship) taken out (what a checkpoint scored before they were
     shipped, or unscored, costs): seconds from start to quiet, CPU seconds, peak and settled RSS."""
     import shutil
 
@@ -165,7 +165,7 @@ def markdown(r: dict) -> list[str]:
         *(
             f"| a fresh server warming up, nobody on it, {label}: start to quiet, CPU, peak / settled memory | "
             f"{w['quiet_s']} s, {w['cpu_s']} s CPU, {w['peak_rss_mb']:,} / {w['settled_rss_mb']:,} MB | |"
-            for key, label in (("shipped", "the checkpoints' Compress measures shipped"), ("measured_here", "measured here"))
+            for key, label in (("shipped", "the checkpoints' measures and maps shipped"), ("measured_here", "measured here"))
             if (w := r.get("warming", {}).get(key))
         ),
         f"| server memory after every page, Draw on the server path | {r['pages_rss_mb']:,} MB | <= {g['pages_rss_mb']} MB |",

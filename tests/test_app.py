@@ -359,7 +359,7 @@ def test_a_clients_clear_cache_leaves_the_servers_shared_state():
     from ae.ui import catalog, classroom, inputs
 
     no_exception(app("explore"))
-    shared = [catalog._load, catalog._test_codes, inputs._test_digits]
+    shared = [catalog._load, catalog._digit_map, inputs._test_digits]
     before = [f.cache_info().currsize for f in shared], classroom.store()
     assert all(before[0])
     caching.cache_data.clear()  # what the server does for a client's clear_cache (AppSession._handle_clear_cache_request)

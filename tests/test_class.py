@@ -684,7 +684,7 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
         assert students[0][0].get_by_role("button", name="Next").count() == 0  # the teacher moves a student's page
         teacher.reload()  # the teacher's own page is never led: a reload keeps the Class page, running the room
         teacher.wait_for_selector("[data-testid='stMain'] h1", timeout=30_000)
-        appserver.wait_idle(teacher)
+        teacher.get_by_role("button", name="End the lesson").wait_for(timeout=30_000)  # once the page has read its key cookie
         assert "/class" in teacher.url and teacher.get_by_role("button", name="End the lesson").count() == 1
         secret = next(c["value"] for c in teacher.context.cookies() if c["name"].startswith(rooms.TEACHER_COOKIE))
         assert [d.step for d in store.all_drawings(code, secret)] == [0, 0, 1]

@@ -64,3 +64,55 @@ def test_code_directions_are_sliders_per_number_or_orthonormal_directions(size, 
         basis = np.array(spec["basis"])
         assert basis.shape == (8, size) and np.allclose(basis @ basis.T, np.eye(8), atol=1e-9)
         assert spec["spread"] == sorted(spec["spread"], reverse=True)
+
+
+def _same_map(a: latent.DigitMap, b: latent.DigitMap) -> None:
+    """The same map to its shipped precision (three decimals a point, six digits an axis)."""
+    assert np.allclose(a.points, b.points, atol=2e-3) and np.array_equal(a.labels, b.labels)
+    assert np.allclose(a.projection.axes, b.projection.axes, rtol=1e-5, atol=1e-7) and a.projection.how == b.projection.how
+    assert a.editor.keys() == b.editor.keys() and a.editor["kind"] == b.editor["kind"]
+    for key in a.editor.keys() - {"kind"}:
+        assert np.allclose(a.editor[key], b.editor[key], rtol=1e-5, atol=1e-7), key
+
+
+def test_a_digit_map_survives_its_file_and_a_damaged_one_is_refused():
+    import json
+
+    rng = np.random.default_rng(3)
+    codes = rng.normal(size=(latent.MAP_DIGITS, 24)) * np.linspace(4, 1, 24)
+    made = latent.DigitMap.of(codes, rng.integers(0, 10, latent.MAP_DIGITS))
+    found = json.loads(json.dumps(made.to_json()))
+    _same_map(latent.DigitMap.from_json(found), made)
+    new = rng.normal(size=(3, 24))
+    assert np.allclose(latent.DigitMap.from_json(found).projection(new), made.projection(new), atol=1e-4)
+    for damaged in [
+        None,
+        [],
+        {**found, "points": found["points"][:-1]},
+        {**found, "axes": [[1.0]]},
+        {k: v for k, v in found.items() if k != "editor"},
+    ]:
+        assert latent.DigitMap.from_json(damaged) is None
+
+
+def test_a_scored_checkpoint_ships_the_map_a_server_would_make(tiny_checkpoints, mnist_dir, tmp_path, monkeypatch):
+    """ae.served.ship writes it; where a checkpoint has none, the server makes the same one itself."""
+    import shutil
+
+    from ae import mnist, served
+    from ae.ui import catalog
+
+    model = served.load(tiny_checkpoints / "tiny_conv.safetensors")
+    digits, labels = mnist.load_split("test", mnist_dir)
+    fresh = latent.DigitMap.of(latent.encode(model, digits[: latent.MAP_DIGITS] / np.float32(255)), labels[: latent.MAP_DIGITS])
+    _same_map(model.digit_map, fresh)
+
+    for path in tiny_checkpoints.glob("tiny_conv*"):
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, tmp_path / path.name)
+    (tmp_path / "tiny_conv.served" / served.MEASURES).unlink()
+    monkeypatch.setenv("AE_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setenv("MNIST_DIR", str(mnist_dir))
+    (choice,) = catalog.loaded_models()
+    assert choice.model.digit_map is None
+    _same_map(catalog.digit_map(choice), fresh)
+    assert catalog.code_editor(choice) == catalog.digit_map(choice).editor

@@ -26,12 +26,12 @@ def test_every_model_is_there_and_loads(shipped):
     assert sorted(shipped) == sorted(EXPECTED)
 
 
-def test_every_shipped_model_ships_its_compress_measures():
-    """A fresh server reads them instead of measuring them among its first class (ae.compress.ship)."""
+def test_every_shipped_model_ships_its_measures_and_map():
+    """A fresh server reads them instead of measuring them among its first class (ae.served.ship)."""
     from ae import compress, served
 
-    missing = [p.stem for p in checkpoints.checkpoint_files(SHIPPED) if compress.shipped(served.load(p)) == (None, None)]
-    assert missing == []
+    loaded = {p.stem: served.load(p) for p in checkpoints.checkpoint_files(SHIPPED)}
+    assert [name for name, m in loaded.items() if compress.shipped(m) == (None, None) or m.digit_map is None] == []
 
 
 def test_all_checkpoints_together_stay_under_26_mb():

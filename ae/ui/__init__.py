@@ -16,7 +16,7 @@ from ae.ui.catalog import (
     loaded_models,
     rebuild,
     sidebar_model_picker,
-    test_codes,
+    test_map,
 )
 from ae.ui.context import selected_model, selected_model_or_stop
 from ae.ui.inputs import (
@@ -51,7 +51,7 @@ __all__ = [
     "all_models",
     "canvas_digit",
     "code_editor",
-    "test_codes",
+    "test_map",
     "train_digits",
     "code_bars_svg",
     "digit_picture",

@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from ae import checkpoints, latent, served
+from ae.latent import MAP_DIGITS
 from ae.ui.inputs import test_digits
 
 MODEL_KEY = "model_name"  # the chosen model, shared by every page
@@ -134,9 +135,6 @@ def sidebar_model_picker(choices: list[LoadedModel], fixed: str | None = None) -
     return chosen
 
 
-MAP_DIGITS = 2000  # test digits on a map of codes by default: Explore's, the class's; the code editor uses half
-
-
 @functools.lru_cache(maxsize=32)  # shared and read-only; not Streamlit's cache, which any client may empty
 def _test_codes(path: str, mtime_ns: int, size: int, count: int) -> np.ndarray:
     return latent.encode(choice_at(path, mtime_ns, size).model, test_digits()[0][:count])
@@ -151,16 +149,38 @@ def test_codes(choice: LoadedModel, count: int) -> tuple[np.ndarray, np.ndarray]
 
 
 @functools.lru_cache(maxsize=32)
-def _code_directions(path: str, mtime_ns: int, size: int) -> dict:
+def _digit_map(path: str, mtime_ns: int, size: int) -> latent.DigitMap | None:
     choice = choice_at(path, mtime_ns, size)
-    return latent.code_directions(test_codes(choice, MAP_DIGITS)[0][:1000])  # the map's codes, encoded once
+    shipped = getattr(choice.model, "digit_map", None)
+    if shipped is not None or test_digits() is None:
+        return shipped
+    return latent.DigitMap.of(*test_codes(choice, MAP_DIGITS))
+
+
+def digit_map(choice: LoadedModel) -> latent.DigitMap | None:
+    """The first MAP_DIGITS test digits on the plane of this model's codes: shipped with its
+    checkpoint (ae.served.ship), else made here once per model version; None without either."""
+    return _digit_map(*choice.version)
+
+
+def test_map(choice: LoadedModel, count: int) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(points, labels, how) of the first `count` test digits on a plane of their codes."""
+    found = digit_map(choice) if count == MAP_DIGITS else None
+    if found is not None:
+        return found.points, found.labels, found.projection.how
+    found = test_codes(choice, count)
+    if found is None:
+        return None
+    points, how = latent.project_2d(found[0])
+    return points, found[1], how
 
 
 def code_editor(choice: LoadedModel) -> dict | None:
     """How the Draw page's code editor moves this model's codes (latent.code_directions), from
-    1,000 test digits; for a small code without MNIST, a slider per number over a generous range."""
-    if test_digits() is not None:
-        return _code_directions(*choice.version)
+    1,000 test digits; for a small code without them, a slider per number over a generous range."""
+    found = digit_map(choice)
+    if found is not None:
+        return found.editor
     if choice.model.latent_dim <= latent.EDIT_NUMBERS:
         return {"kind": "numbers", "lo": [-5.0] * choice.model.latent_dim, "hi": [5.0] * choice.model.latent_dim}
     return None

@@ -29,7 +29,7 @@ from PIL import Image
 
 from ae import latent, live, meter, quality, rooms
 from ae.rooms import Drawing, Room
-from ae.ui import catalog, inputs, lesson
+from ae.ui import catalog, lesson
 
 ROOM_KEY = "class_room"  # session: the room's code this session is in
 TEACHER_KEY = "class_teacher"  # session: the teacher's secret, where this session runs the room
@@ -371,31 +371,29 @@ def qr_svg(url: str) -> str:
 @functools.lru_cache(maxsize=16)
 def _background(path: str, mtime_ns: int, size: int) -> tuple[latent.Projection, dict] | None:
     """The map's fixed axes for a model (fitted to its first 2,000 test digits' codes, as Explore's
-    default) and the test digits' points behind it; None without MNIST. The points go to the page
-    once, as a file beside the model's (not with every refresh of the map), where that can be."""
+    default: catalog.digit_map) and the test digits' points behind it; None without them. The
+    points go to the page once, as a file beside the model's (not with every refresh of the map),
+    where that can be."""
     choice = catalog.choice_at(path, mtime_ns, size)
-    found = catalog.test_codes(choice, catalog.MAP_DIGITS)
+    found = catalog.digit_map(choice)
     if found is None:
         return None
-    codes, labels = found
-    projection = latent.Projection.fit(codes)
-    points = projection(codes)
-    lo, hi = np.percentile(points, [1, 99], axis=0)
+    lo, hi = np.percentile(found.points, [1, 99], axis=0)
     pad = 0.08 * (hi - lo)
-    listed = [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(points, labels)]
+    listed = found.to_json()["points"]
     url = live.beside_model(choice, f"map-{catalog.MAP_DIGITS}.json.gz", gzip.compress(json.dumps(listed).encode(), mtime=0))
     background = {
         "points": [] if url else listed,
         "points_url": url,
         "lo": (lo - pad).tolist(),
         "hi": (hi + pad).tolist(),
-        "how": projection.how,
+        "how": found.projection.how,
     }
-    return projection, background
+    return found.projection, background
 
 
 def background(choice: catalog.LoadedModel):
-    return _background(*choice.version) if inputs.test_digits() is not None else None
+    return _background(*choice.version)
 
 
 @functools.lru_cache(maxsize=20_000)

@@ -1,9 +1,10 @@
 """What a first visit would wait for, done before and as the server starts: every checkpoint
 loaded and MNIST read (`essentials`, before the server answers: under a second), then in the
-background the default model's test codes, its Compress measures (unless its checkpoint shipped
-them: ae.compress.ship), its class map and every model's arguments for the page, the default
-first (`start`). A class that arrives at once on a fresh server finds it ready. `python -m ae.serve` does both; app.py starts the background part at the
-first visit too (for `streamlit run app.py`). The caches warmed are the process's own (functools),
+background the default model's map of test digits and its Compress measures (unless its
+checkpoint shipped them: ae.served.ship), its class map's file and every model's arguments for the
+page, the default first (`start`). A class that arrives at once on a fresh server finds it ready.
+`python -m ae.serve` does both; app.py starts the background part at the first visit too (for
+`streamlit run app.py`). The caches warmed are the process's own (functools),
 which exist before the Streamlit runtime does and which no client can empty."""
 
 from __future__ import annotations
@@ -56,10 +57,9 @@ def _warm() -> None:
         if default is None:
             return
         if inputs.test_digits() is not None:
-            catalog.test_codes(default, catalog.MAP_DIGITS)  # Explore's map, the class's, the code editor's
             measures.quantiser(default), measures.curves(default)  # queued in ae.ui.later's worker
-            catalog.code_editor(default)
-            classroom.background(default)
+        catalog.digit_map(default)  # Explore's map, the class's, the code editor's: shipped, else made here
+        classroom.background(default)
         for choice in [default, *(c for c in choices if c is not default)]:
             live.model_args(choice)  # exported for the page
     except Exception:  # warming is a favour: a failure here shows again where a page asks for it
