@@ -6,6 +6,7 @@ file of a few bytes. Here against JPEG (Pillow, greyscale) and PCA at the same s
     jpeg_within(digit, budget)                  # the best JPEG of at most `budget` bytes
 
     python -m ae.compress [checkpoint]          # the README's table: PSNR against bytes, and where the lines cross
+    python -m ae.compress --write-pca           # PCA's basis and quantiser, shipped in ae/pca_basis.npz
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import functools
 import io
 import math
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +87,41 @@ class LinearCoder:
         return flat.reshape(-1, side, side)
 
 
+PCA_FILE = Path(__file__).with_name("pca_basis.npz")  # written by `python -m ae.compress --write-pca`
+
+
 @functools.lru_cache(maxsize=1)
 def pca_basis(data_dir: str | None = None) -> LinearCoder:
-    """Every principal component of the 48k training digits, once per process."""
+    """Every principal component of the 48k training digits, once per process: shipped with the
+    package (PCA_FILE), so that a server never reads the training split for it; fit here where
+    that file is missing or damaged."""
+    shipped = _shipped_pca()
+    return shipped[0] if shipped else fit_pca_basis(data_dir)
+
+
+@functools.lru_cache(maxsize=1)
+def pca_quantiser(data_dir: str | None = None) -> Quantiser:
+    """Each principal component's range over the first TRAIN_DIGITS training digits (the same
+    digits as a model's quantiser): PCA with k numbers is quantised by the first k of them."""
+    shipped = _shipped_pca()
+    if shipped:
+        return shipped[1]
+    return Quantiser.fit(latent.encode(pca_basis(data_dir), mnist.digits("train", TRAIN_DIGITS, data_dir)))
+
+
+def _shipped_pca() -> tuple[LinearCoder, Quantiser] | None:
+    try:
+        with np.load(PCA_FILE) as found:
+            basis = LinearCoder(found["mean"], found["components"])
+            quantiser = Quantiser(found["lo"], found["hi"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # missing or damaged: fitted again
+        return None
+    usable = basis.mean.shape == (784,) and basis.components.shape == (784, 784) and quantiser.lo.shape == quantiser.hi.shape == (784,)
+    return (basis, quantiser) if usable else None
+
+
+def fit_pca_basis(data_dir: str | None = None) -> LinearCoder:
+    """Every principal component of the 48k training digits (`pca_basis` reads them shipped)."""
     images = mnist.load_split("train", data_dir, keep=False)[0].reshape(-1, 784)
     total, outer = np.zeros(784), np.zeros((784, 784))
     for start in range(0, len(images), 4000):  # in parts: a server's memory never holds the float copy of all
@@ -97,6 +131,16 @@ def pca_basis(data_dir: str | None = None) -> LinearCoder:
     mean = total / len(images)
     _, vectors = np.linalg.eigh(outer / len(images) - np.outer(mean, mean))  # the covariance; ascending eigenvalues
     return LinearCoder(mean.astype(np.float32), np.ascontiguousarray(vectors[:, ::-1].T, np.float32))
+
+
+def write_pca(data_dir: str | None = None, path: Path = PCA_FILE) -> Path:
+    """Fit PCA's basis and quantiser from MNIST and write them where `pca_basis` reads them."""
+    basis = fit_pca_basis(data_dir)
+    quantiser = Quantiser.fit(latent.encode(basis, mnist.digits("train", TRAIN_DIGITS, data_dir)))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, mean=basis.mean, components=basis.components, lo=quantiser.lo, hi=quantiser.hi)
+    checkpoints.write_atomic(path, buffer.getvalue())
+    return path
 
 
 def code_bytes(numbers: int, bits: int) -> int:
@@ -151,7 +195,7 @@ def measure(model, data_dir=None) -> dict:
     """What the Compress page and the lesson show of a model and take seconds to measure: its
     quantiser over TRAIN_DIGITS training codes and the curves over CURVE_DIGITS test digits, as
     JSON. Measured where a checkpoint is scored and written beside its served graphs
-    (ae.served.ship), so that a server reads them instead of measuring them among its students' reruns."""
+    (ae.shipping.ship), so that a server reads them instead of measuring them among its students' reruns."""
     train, test = mnist.digits("train", TRAIN_DIGITS, data_dir), mnist.digits("test", CURVE_DIGITS, data_dir)
     quantiser = Quantiser.fit(latent.encode(model, train))
     found = curves(model, pca_basis(data_dir), train, test, quantiser)
@@ -162,7 +206,7 @@ def measure(model, data_dir=None) -> dict:
 
 
 def shipped(model) -> tuple[Quantiser | None, dict | None]:
-    """The quantiser and curves written with a served model (ae.served.ship), or (None, None)."""
+    """The quantiser and curves written with a served model (ae.shipping.ship), or (None, None)."""
     found = getattr(model, "measures", None)
     if not found:
         return None, None
@@ -183,7 +227,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ae.compress", description="PSNR against bytes: a model's quantised code, PCA and JPEG.")
     p.add_argument("checkpoint", nargs="?", default=str(checkpoints.default_dir() / "conv32.safetensors"))
     p.add_argument("--data-dir", default=None)
+    p.add_argument(
+        "--write-pca", action="store_true", help=f"fit PCA on MNIST's training digits and write {PCA_FILE.name}, which servers read"
+    )
     args = p.parse_args(argv)
+    if args.write_pca:
+        print(write_pca(args.data_dir))
+        return 0
     from ae import served
 
     model = served.load(args.checkpoint)

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ae import checkpoints, meter, mnist, models, served
+from ae import checkpoints, meter, mnist, models, served, shipping
 
 OPSET = 17
 SHOWN = (nn.ReLU, nn.ELU, nn.SiLU, nn.Sigmoid, nn.MaxPool2d)  # the layer view shows what these output
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
             print(f"{path}: {e}", file=sys.stderr)
             return 1
         try:
-            served.ship(path, args.data_dir)
+            shipping.ship(path, args.data_dir)
         except mnist.MnistMissingError as e:  # no MNIST here: a server measures them itself, in the background
             print(f"{path}: served without its measures ({e})", file=sys.stderr)
         print(f"{folder}: {sum(f.stat().st_size for f in folder.iterdir()) / 1024:,.0f} kB")

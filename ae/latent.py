@@ -112,7 +112,7 @@ def _rounded(values, digits: int = 6) -> list:
 class DigitMap:
     """The first MAP_DIGITS test digits on the plane of a model's codes (Explore's map, the class
     map's background and axes) and how the code editor moves a code (from the first half): made
-    where a checkpoint is scored and shipped with it (ae.served.ship), so a server only reads it."""
+    where a checkpoint is scored and shipped with it (ae.shipping.ship), so a server only reads it."""
 
     projection: Projection
     points: np.ndarray  # (N, 2)

@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import Path
 
-from ae import checkpoints, data, export, models, novelty, served
+from ae import checkpoints, data, export, models, novelty, shipping
 from ae.evaluate import SPOT_CHECK, metrics, pca, per_image_mse, reconstructions
 
 NOISY = ("gaussian", 0.4)  # every checkpoint is also scored cleaning this noise: the table's last figure
@@ -41,7 +41,7 @@ def rescore(path: Path, data_dir=None) -> dict:
     model, meta = checkpoints.load(path)
     meta["metrics"] = checkpoint_metrics(model, meta.train, data_dir)
     export.save(path, model, meta)
-    served.ship(path, data_dir)  # what pages would measure, beside the served graphs just written
+    shipping.ship(path, data_dir)  # what pages would measure, beside the served graphs just written
     return meta["metrics"]
 
 

@@ -26,7 +26,7 @@ FORMAT = "ae-lab-served/1"
 PACKED = ".packed.gz"
 METER = "meter.json.gz"
 DESCRIPTION = "served.json"
-MEASURES = "measures.json"  # what pages show and take seconds to measure, where the checkpoint was scored (ship)
+MEASURES = "measures.json"  # what pages show and take seconds to measure, where the checkpoint was scored (ae.shipping)
 SUFFIX = ".served"
 
 
@@ -143,26 +143,6 @@ def load(checkpoint: str | os.PathLike) -> ServedModel:
     except Exception as e:  # onnxruntime raises its own types for a file it cannot read
         raise checkpoints.CheckpointError(f"its served form ({folder.name}/) does not load: {str(e).splitlines()[0]}") from None
     return ServedModel(folder, doc, parts["encoder"], parts["decoder"], layer_view, _measures(folder, doc["source"]))
-
-
-def ship(checkpoint: str | os.PathLike, data_dir=None) -> Path:
-    """Measure what pages show of a checkpoint and take seconds to measure, from its served form:
-    the Compress page's quantiser and curves (ae.compress.measure) and the test digits' map of
-    codes (ae.latent.DigitMap); written into that form's folder (replaced whenever the checkpoint
-    is saved again, so never of another version). The file written."""
-    from ae import compress, latent, mnist
-
-    model = load(checkpoint)
-    images, labels = mnist.load_split("test", data_dir)
-    digits = images[: latent.MAP_DIGITS].astype(np.float32) / np.float32(255.0)
-    found = {
-        "source": model.description["source"],
-        **compress.measure(model, data_dir),
-        "map": latent.DigitMap.of(latent.encode(model, digits), labels[: latent.MAP_DIGITS]).to_json(),
-    }
-    path = model.folder / MEASURES
-    checkpoints.write_atomic(path, json.dumps(found, separators=(",", ":")).encode())
-    return path
 
 
 def _measures(folder: Path, source: str) -> dict | None:

@@ -50,7 +50,7 @@ def first_page_s(python: str, env: dict) -> float:
 
 def warming(python: str, env: dict) -> dict:
     """A fresh server warming up with nobody on it (ae/ui/warm.py), with the shipped checkpoints as
-    they are and with their measures (ae.served.ship) taken out (what a checkpoint scored before they were
+    they are and with their measures (ae.shipping.ship) taken out (what a checkpoint scored before they were
     shipped, or unscored, costs): seconds from start to quiet, CPU seconds, peak and settled RSS."""
     import shutil
 

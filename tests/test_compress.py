@@ -63,3 +63,30 @@ def test_measures_of_another_version_or_damaged_are_measured_again(tiny_checkpoi
     else:
         measures.write_text(json.dumps({**found, "curves": {}}))
     assert compress.shipped(served.load(tmp_path / "tiny_dense.safetensors")) == (None, None)
+
+
+def test_the_shipped_pca_is_the_one_mnist_gives(mnist_dir):
+    """ae/pca_basis.npz (python -m ae.compress --write-pca): a server squeezes with it, never reading
+    the training split; the same as fitting PCA here, to a map's precision whatever the CPU."""
+    assert compress._shipped_pca() is not None
+    fit = compress.fit_pca_basis(str(mnist_dir))
+    digits = mnist.digits("test", 200, mnist_dir)
+    for k in compress.PCA_SIZES:
+        ours, theirs = compress.pca_basis().first(k), fit.first(k)
+        assert np.allclose(
+            latent.decode(ours, latent.encode(ours, digits)), latent.decode(theirs, latent.encode(theirs, digits)), atol=2e-3
+        ), k
+    fitted = compress.Quantiser.fit(latent.encode(compress.pca_basis(), mnist.digits("train", compress.TRAIN_DIGITS, mnist_dir)))
+    assert np.allclose(compress.pca_quantiser().lo, fitted.lo, atol=1e-5) and np.allclose(compress.pca_quantiser().hi, fitted.hi, atol=1e-5)
+
+
+def test_a_missing_or_damaged_pca_file_is_fitted_again(tmp_path, monkeypatch, mnist_dir):
+    written = compress.write_pca(str(mnist_dir), tmp_path / "pca.npz")
+    monkeypatch.setattr(compress, "PCA_FILE", written)
+    assert compress._shipped_pca() is not None
+    for damage in (b"", b"PK\x03\x04 not a zip", None):
+        if damage is None:
+            written.unlink()
+        else:
+            written.write_bytes(damage)
+        assert compress._shipped_pca() is None

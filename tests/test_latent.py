@@ -96,7 +96,7 @@ def test_a_digit_map_survives_its_file_and_a_damaged_one_is_refused():
 
 
 def test_a_scored_checkpoint_ships_the_map_a_server_would_make(tiny_checkpoints, mnist_dir, tmp_path, monkeypatch):
-    """ae.served.ship writes it; where a checkpoint has none, the server makes the same one itself."""
+    """ae.shipping.ship writes it; where a checkpoint has none, the server makes the same one itself."""
     import shutil
 
     from ae import mnist, served

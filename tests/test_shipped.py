@@ -27,7 +27,7 @@ def test_every_model_is_there_and_loads(shipped):
 
 
 def test_every_shipped_model_ships_its_measures_and_map():
-    """A fresh server reads them instead of measuring them among its first class (ae.served.ship)."""
+    """A fresh server reads them instead of measuring them among its first class (ae.shipping.ship)."""
     from ae import compress, served
 
     loaded = {p.stem: served.load(p) for p in checkpoints.checkpoint_files(SHIPPED)}

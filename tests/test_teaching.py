@@ -60,8 +60,20 @@ def _squeezed_three_ways(at) -> None:
     assert at.get("plotly_chart")
 
 
-def test_the_compress_page_squeezes_a_digit_three_ways_and_plots_the_curves_at_once(lab):
-    """A scored checkpoint ships its quantiser and curves (ae.compress.ship): the first run shows all."""
+def test_the_compress_page_squeezes_a_digit_three_ways_and_plots_the_curves_at_once(lab, monkeypatch):
+    """A scored checkpoint ships its quantiser and curves (ae.shipping.ship), the package PCA's basis:
+    the first run shows all, and the server never reads the training digits for them."""
+    from ae import compress, mnist
+    from ae.ui import inputs
+
+    test_split = mnist.load_split
+
+    def test_digits_only(split, *args, **kwargs):
+        assert split == "test", "the server read the training digits"
+        return test_split(split, *args, **kwargs)
+
+    monkeypatch.setattr(mnist, "load_split", test_digits_only)
+    compress.pca_basis.cache_clear(), compress.pca_quantiser.cache_clear(), inputs._train_digits.cache_clear()
     _squeezed_three_ways(app("compress"))
 
 

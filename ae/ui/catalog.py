@@ -159,7 +159,7 @@ def _digit_map(path: str, mtime_ns: int, size: int) -> latent.DigitMap | None:
 
 def digit_map(choice: LoadedModel) -> latent.DigitMap | None:
     """The first MAP_DIGITS test digits on the plane of this model's codes: shipped with its
-    checkpoint (ae.served.ship), else made here once per model version; None without either."""
+    checkpoint (ae.shipping.ship), else made here once per model version; None without either."""
     return _digit_map(*choice.version)
 
 

@@ -1,10 +1,8 @@
 """What the Compress page shows that takes seconds to measure: shipped with a scored checkpoint's
-served form (ae.compress.ship), else measured once per model version in the background
+served form (ae.shipping.ship), else measured once per model version in the background
 (ae/ui/later.py): the page opens at once and fills in when they are ready."""
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
@@ -34,10 +32,10 @@ def curves(choice: LoadedModel) -> dict | None:
     return compress.shipped(choice.model)[1] or later.result(("curves", *choice.version), _curves, choice.model)
 
 
-@functools.lru_cache(maxsize=8)  # not Streamlit's cache, which any client may empty
 def pca_quantiser(k: int) -> compress.Quantiser:
-    """PCA's k numbers quantised over the same training digits as the model's code."""
-    return compress.Quantiser.fit(latent.encode(compress.pca_basis().first(k), train_digits()))
+    """PCA's k numbers quantised over the same training digits as the model's code (shipped with the package)."""
+    q = compress.pca_quantiser()
+    return compress.Quantiser(q.lo[:k], q.hi[:k])
 
 
 def wait_for(name: str, choice: LoadedModel, message: str) -> None:

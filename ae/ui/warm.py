@@ -1,7 +1,7 @@
 """What a first visit would wait for, done before and as the server starts: every checkpoint
 loaded and MNIST read (`essentials`, before the server answers: under a second), then in the
 background the default model's map of test digits and its Compress measures (unless its
-checkpoint shipped them: ae.served.ship), its class map's file and every model's arguments for the
+checkpoint shipped them: ae.shipping.ship), its class map's file and every model's arguments for the
 page, the default first (`start`). A class that arrives at once on a fresh server finds it ready.
 `python -m ae.serve` does both; app.py starts the background part at the first visit too (for
 `streamlit run app.py`). The caches warmed are the process's own (functools),
