@@ -74,7 +74,7 @@ def results(digit):
 
 def is_it_a_digit_html(error: float, code) -> str:
     """Where this drawing's error and code fall among the test digits' (the live widget draws the same)."""
-    placed = meter.Meter.of(choice.meta)
+    placed = choice.meter
     if placed is None:
         return ""
     by_error, by_code = placed.shares(error, code)

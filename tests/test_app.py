@@ -74,6 +74,27 @@ def test_where_the_page_cannot_run_the_model_the_server_reconstructs_and_the_pic
     assert images(at)[0][1] == first[0][1]  # same input
 
 
+def test_where_the_page_sent_its_28x28_input_the_server_rebuilds_that_and_not_the_png():
+    """The page preprocesses even where it cannot run the model: the server skips decoding the canvas."""
+    import base64
+
+    from ae import preprocess
+    from tests.apptools import drawing
+
+    zero = preprocess.to_mnist(preprocess.read_image(base64.b64decode(drawing(ZERO)["drawing"]["data"].split(",", 1)[1])))
+    at = app("draw")
+    mse = {}
+    for name, points in (("zero", ZERO), ("seven", SEVEN)):
+        at.session_state["draw_live"] = live_value(points, runtime="failed")
+        at.run()
+        mse[name] = float(stats(at)["MSE"])
+    value = live_value(SEVEN, runtime="failed")  # the canvas says seven, the page's input zero (to 1/255)
+    at.session_state["draw_live"] = {**value, "input": base64.b64encode((zero * 255).round().astype("uint8").tobytes()).decode()}
+    at.run()
+    no_exception(at)
+    assert abs(float(stats(at)["MSE"]) - mse["zero"]) < 2e-4 < abs(mse["seven"] - mse["zero"])
+
+
 def test_a_new_stroke_changes_the_server_reconstruction():
     at = app("draw")
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")

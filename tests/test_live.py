@@ -206,11 +206,15 @@ def test_a_runtime_or_model_file_blocked_or_garbled_falls_back_and_the_next_visi
     context = b.new_context(viewport={"width": 1440, "height": 1000})  # one profile: IndexedDB lives across visits
     pattern = "**/ort/**" if what == "runtime" else "**/ae/models/**"
     context.route(pattern, (lambda route: route.abort()) if how == "blocked" else (lambda route: route.fulfill(**GARBLED)))
+    sent = []  # what the page tells the server (Streamlit's BackMsg, whose widget values are JSON)
+    keep = lambda data: sent.append(data if isinstance(data, bytes) else data.encode())  # noqa: E731
+    context.on("page", lambda p: p.on("websocket", lambda ws: ws.on("framesent", keep)))
     page = _visit(context, url)
     frame = appserver.live_frame(page)
     assert frame.evaluate("window.aeLive.runtime") == "failed"
     _says_one_plain_sentence(page, frame)
     assert _server_draws(page, frame) >= 3  # the server's reconstruction, as before
+    assert any(b'"input":"' in data for data in sent)  # of the page's own 28x28: the server need not decode the canvas
     page.close()
     context.unroute(pattern)  # the network is fine again: nothing kept from the failure stands in the way
     page = _visit(context, url)

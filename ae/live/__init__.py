@@ -175,14 +175,14 @@ def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | 
     frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions;
     `compare`: up to four more models (ae.ui.LoadedModel) that rebuild the same drawing live;
     `room`: the class this canvas draws for (classroom.for_the_canvas: its pens down stop it).
-    Where the page ran the model, the digit is the page's own 28x28 (preprocess.js, held to
-    ae.preprocess within 1/255 by the tests), else the server reads the canvas's PNG."""
+    The digit is the page's own 28x28 (preprocess.js, held to ae.preprocess within 1/255 by the
+    tests), which it sends even where it cannot run the model; else the server reads the canvas's PNG."""
     others = [model_args(c) for c in compare]
     value = _widget(widget="draw", editor=editor, compare=others, room=room, key=key, default=None, **model_args(choice))
     said = heard(value)
     value = value if isinstance(value, dict) else {}
     png = value.get("png") if isinstance(value.get("png"), str) else None
-    digit = page_input(value.get("input")) if png and not said.failed else None
+    digit = page_input(value.get("input")) if png else None
     try:
         digit = digit_of(png) if png and digit is None else digit
     except (ValueError, preprocess.ImageError):

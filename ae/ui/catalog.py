@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ae import checkpoints, latent, served
+from ae import checkpoints, latent, meter, served
 from ae.latent import MAP_DIGITS
 from ae.ui.inputs import test_digits
 
@@ -35,6 +35,11 @@ class LoadedModel:
     @property
     def ok(self) -> bool:
         return self.model is not None
+
+    @functools.cached_property
+    def meter(self) -> meter.Meter | None:
+        """Its "is this a digit?" meter, read from the checkpoint's numbers once (not every stroke)."""
+        return meter.Meter.of(self.meta) if self.meta is not None else None
 
     @property
     def version(self) -> tuple[str, int, int]:

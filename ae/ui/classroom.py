@@ -246,7 +246,7 @@ def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str, fresh: b
     digit, z, shares = drawn.digit, drawn.code, drawn.shares
     if z is None or len(z) != room.latent_dim:
         z, x_hat = catalog.rebuild(choice, digit)
-        placed = meter.Meter.of(choice.meta)
+        placed = choice.meter
         shares = placed.shares(quality.mse(digit, x_hat), z) if placed else (None, None)
     pixels = np.clip(np.round(digit * 255), 0, 255).astype(np.uint8)
     store().add(room.code, student(), nickname, pixels, z, shares or (None, None), fresh=fresh)
@@ -427,7 +427,7 @@ def map_drawings(room: Room, choice: catalog.LoadedModel, projection: latent.Pro
     if not drawings:
         return []
     codes = np.stack([d.code for d in drawings])
-    placed = meter.Meter.of(choice.meta)
+    placed = choice.meter
     tints = placed.nearest_class(codes) if placed else None
     xy = projection(codes)
     return [

@@ -166,15 +166,16 @@ export class DrawWidget extends LiveWidget {
         this.frames.request(time);
         this.strokes += 1;
         const strokes = this.strokes;
-        // Once the last ink is painted, the server hears of the stroke: the canvas as a PNG and,
-        // where the page ran the model, the 28x28 input, the code and the meter's shares it found
-        // for that ink (the server checks them and reads the PNG itself where they are missing).
+        // Once the last ink is painted, the server hears of the stroke: the canvas as a PNG, the
+        // 28x28 input (preprocessing runs in the page even where the model cannot) and, where the
+        // page ran the model, the code and the meter's shares it found for that ink (the server
+        // checks them, and reads the PNG itself where the input is missing).
         this.frames.afterPainting(() => {
           if (strokes !== this.strokes) return; // a newer stroke sends its own
           const ran = this.model && this.code && this.input;
           const value = {
             png: this.ink.toDataURL("image/png"), strokes, drawing: this.cleared,
-            input: ran ? btoa(String.fromCharCode(...this.input.map((v) => Math.round(Math.min(Math.max(v, 0), 1) * 255)))) : null,
+            input: this.input ? btoa(String.fromCharCode(...this.input.map((v) => Math.round(Math.min(Math.max(v, 0), 1) * 255)))) : null,
             code: ran ? Array.from(this.code) : null, shares: ran && this.shares ? this.shares : null,
           };
           if (ran && this.shares && this.room && this.post) this.postStroke(value);
@@ -225,6 +226,7 @@ export class DrawWidget extends LiveWidget {
   // The latest ink through preprocessing, the encoder and the decoder, painted; a model switched
   // while it ran is not painted (the next frame runs the new one).
   async frame() {
+    this.input = null; // not a stale one, should preprocessing throw: the server reads the PNG then
     const x = toMnist(this.ctx.getImageData(0, 0, SIZE, SIZE).data, SIZE, SIZE);
     this.input = x;
     paintDigit(this.pictures.input, x);
