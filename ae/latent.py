@@ -124,12 +124,15 @@ class DigitMap:
         projection = Projection.fit(codes)
         return cls(projection, projection(codes), np.asarray(labels), code_directions(codes[: len(codes) // 2]))
 
+    def listed(self) -> list[list]:
+        """[x, y, label] a point, to three decimals: a map's precision (the page's file, to_json's)."""
+        return [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(self.points, self.labels)]
+
     def to_json(self) -> dict:
-        """Six significant digits for the axes and the editor, three decimals for the points: a map's precision."""
+        """Six significant digits for the axes and the editor, three decimals for the points."""
         p = self.projection
         editor = {k: v if k == "kind" else _rounded(v) for k, v in self.editor.items()}
-        points = [[round(float(x), 3), round(float(y), 3), int(k)] for (x, y), k in zip(self.points, self.labels)]
-        return {"mean": _rounded(p.mean), "axes": _rounded(p.axes), "how": p.how, "points": points, "editor": editor}
+        return {"mean": _rounded(p.mean), "axes": _rounded(p.axes), "how": p.how, "points": self.listed(), "editor": editor}
 
     @classmethod
     def from_json(cls, found) -> DigitMap | None:

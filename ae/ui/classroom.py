@@ -380,7 +380,7 @@ def _background(path: str, mtime_ns: int, size: int) -> tuple[latent.Projection,
         return None
     lo, hi = np.percentile(found.points, [1, 99], axis=0)
     pad = 0.08 * (hi - lo)
-    listed = found.to_json()["points"]
+    listed = found.listed()
     url = live.beside_model(choice, f"map-{catalog.MAP_DIGITS}.json.gz", gzip.compress(json.dumps(listed).encode(), mtime=0))
     background = {
         "points": [] if url else listed,
