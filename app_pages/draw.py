@@ -1,18 +1,20 @@
-"""Draw a digit and watch the chosen model rebuild it as the pen moves."""
+"""Draw a digit and watch the chosen model rebuild it as the pen moves. A student's page in a class
+also holds the lesson's steps, and shows the one the teacher is at (ae/ui/steps.py)."""
 
 import streamlit as st
 
 from ae import features, live, meter, quality, ui
-from ae.ui import classroom, context, links
+from ae.ui import classroom, context, lesson, links, steps
 
-st.title("Draw a digit")
-st.caption(
+room = context.now().room
+own = st.container(key=lesson.SHOWN.format(0)) if room is not None else st.container()  # step 0: no lesson
+own.title("Draw a digit")
+own.caption(
     "Draw with the mouse, a pen or a finger. Your drawing is scaled to 28×28 pixels the way MNIST "
     "was made, squeezed through the model's code, and rebuilt, as you draw."
 )
 
 choice = ui.selected_model_or_stop()
-room = context.now().room
 if room is not None:
     choice = context.now().class_model
     if choice is None:
@@ -165,5 +167,8 @@ def workspace():
     links.keep(FIELDS, "draw")
 
 
-workspace()
-links.copy_button()
+with own:
+    workspace()
+    links.copy_button()
+if room is not None:
+    steps.led(room, choice)

@@ -20,9 +20,9 @@ STUDENTS_URL may name several servers, comma-separated: the class's students are
 `--lead STORE`: the teacher leads (LEAD_SCRIPT: the lesson's step 1, step 2, pens down, pens up,
 each a change in the store STORE names, as the Class page's click makes it), and each student's
 page follows as the browser's does: it holds a question to /ae/room/<code> (follow.js), stops
-drawing while the pens are down, and at a new step reruns the page with the Follow widget's value,
-which brings it to the Lesson page at that step. Reported: the teacher's change to each student's
-page hearing it (pens) or showing the step (its rerun done), and the drawings counted from the store.
+drawing while the pens are down, and at a new step draws on that step's canvas, which its page
+holds (ae/ui/steps.py: follow.js shows the step as it hears it). Reported: the teacher's change to
+each student's page hearing it (pens) or showing the step, and the drawings counted from the store.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ LEAD_SCRIPT = ((8.0, "step", 1), (16.0, "step", 2), (24.0, "pens", True), (28.0,
 MADE: list[tuple[str, str, float]] = []  # every change the teacher made: the room state's tag after it, its name, when
 STEP_CANVAS = {0: "draw_live", 1: "lesson_rebuild", 2: "lesson_bottleneck"}  # the canvas a page shows at each step: its widget key
 HEARD = "the teacher's {} heard on a student's page"
-SHOWN = "the teacher's step change shown on a student's page (its rerun done)"
-SHOWN_AT = "the teacher's {} shown on a student's page (its rerun done)"  # step 1 changes the page, step 2 a fragment of it
+SHOWN = "the teacher's step change shown on a student's page"
+SHOWN_AT = "the teacher's {} shown on a student's page"  # by the page as it hears it: the page holds every step
 
 
 REJOINED = "a student whose server went away opens the page again"
@@ -111,10 +111,14 @@ class Student(User):
         cookie = f"ae_route=s{self.number}" if SETTINGS["cookies"] else None  # a browser's balancer cookie
         self.session = StreamlitSession(self.server, cookie=cookie)
         run = self.session.rerun(page="draw", query=f"room={self.place['room']}&me={self.token}")
-        self.live, self.nickname, self.heard = run.live("draw"), run.by_label("Nickname (optional)"), run.live("follow")
-        if self.live is None or self.nickname is None:
-            raise RuntimeError(f"the Draw page in the room has no live widget or nickname ({run.status}, {run.exceptions})")
+        self.canvases = {
+            w.id.rsplit("-", 1)[-1]: w for w in run.widgets if w.kind == "component_instance" and '"widget": "draw"' in w.element.json_args
+        }
+        self.nickname, self.heard = run.by_label("Nickname (optional)"), run.live("follow")
         self.state = json.loads(self.heard.element.json_args)["state"] if self.heard else None
+        self.live = self.canvases.get(STEP_CANVAS.get(self.state["step"] if self.state else 0, ""))
+        if self.live is None or self.nickname is None:
+            raise RuntimeError(f"the room's Draw page has no canvas for its step or no nickname ({run.status}, {run.exceptions})")
 
     def gone(self) -> bool:
         """Whether the page's socket was closed under it (its server went away): a browser sees it
@@ -157,26 +161,18 @@ class Student(User):
                 self.show_step(state, change)
 
     def show_step(self, state: dict, change) -> None:
-        """The page reruns with the Follow widget's value (follow.js's setValue) and shows the step:
-        a led Lesson page reruns the fragment that holds the widget, any other page whole."""
-        with self.busy:
-            error = None
-            try:
-                value = json.dumps({"step": state["step"], "tag": state["tag"]})
-                run = self.session.rerun(
-                    widgets={self.heard.id: value}, fragment=self.heard.fragment
-                )  # as the browser: the widget's fragment
-                self.session.page = "lesson" if state["step"] else "draw"
-                canvas = run.live("draw")
-                if canvas is None or not canvas.id.endswith(STEP_CANVAS[state["step"]]):
-                    error = RuntimeError(f"the page did not show step {state['step']}: {run.status} {run.exceptions[:1]}")
-                else:
-                    self.live, self.nickname, self.heard = canvas, run.by_label("Nickname (optional)") or self.nickname, run.live("follow")
-            except Exception as e:
-                error = e
-        if change:
+        """The room's Draw page holds every step of the lesson (ae/ui/steps.py): follow.js shows the
+        new one as it hears it, with no run of the server's (the browser test watches it), and the
+        student draws on that step's canvas from then on."""
+        canvas = self.canvases.get(STEP_CANVAS.get(state["step"], ""))
+        rules = json.loads(self.heard.element.json_args).get("rules") if self.heard else None
+        error = None if canvas is not None and rules else RuntimeError(f"the page does not hold step {state['step']}")
+        if change:  # shown now, whatever the page's socket is doing (a stroke's rerun, say)
             _heard(SHOWN, time.monotonic() - change[1], error)
             _heard(SHOWN_AT.format(change[0]), time.monotonic() - change[1], error)
+        if error is None:
+            with self.busy:
+                self.live = canvas
 
     @task
     def stroke(self):

@@ -4,6 +4,7 @@ link may throw at it (AppTest); an app server killed while a class draws (the pr
 import io
 import json
 import os
+import re
 import signal
 import time
 
@@ -224,6 +225,14 @@ def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store
     assert store.counts(room.code) == (3, 3)  # the door open again: the late student is in
 
 
+def _step_shown(at) -> int | None:
+    """The step a page that holds the lesson's steps shows (ae/ui/lesson.py's rule)."""
+    found = [re.search(r":not\(\.st-key-ae_step_(\d+)\)", str(e.value)) for e in at.get("html")]
+    found = [int(m.group(1)) for m in found if m]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
 def test_the_teacher_leads_from_the_class_page_or_the_lesson_page_and_a_student_follows(store):
     room, secret = store.create("tiny_dense", 16)
     at = app()
@@ -232,23 +241,32 @@ def test_the_teacher_leads_from_the_class_page_or_the_lesson_page_and_a_student_
     at.run()
     at.button(key="class_lead").click().run()
     assert store.get(room.code).step == 1 and classmap.update(room.code, "")["heading"].startswith("Step 1 of 6")
-    student = _student(room.code)  # opens Draw, and is led to the Lesson page at the teacher's step
+    student = _student(room.code)  # the Draw page, holding every step of the lesson, shows the teacher's
     no_exception(student)
-    assert "Lesson, step 1 of" in student.title[0].value and not [b for b in student.button if b.key in ("lesson_next", "lesson_back")]
+    titles = [t.value for t in student.title]
+    assert titles[0] == "Draw a digit" and [t.split(":")[0] for t in titles[1:]] == [f"Lesson, step {n} of 6" for n in range(1, 7)]
+    assert _step_shown(student) == 1 and not [b for b in student.button if b.key in ("lesson_next", "lesson_back")]
+    canvases = [e.proto.id for e in student.get("component_instance") if '"widget": "draw"' in e.proto.json_args]
+    assert [k for k in ("draw_live", "lesson_rebuild", "lesson_bottleneck", "lesson_digit") if any(i.endswith(k) for i in canvases)]
+    assert len(canvases) == 4 and [e.key for e in student.text_input].count(classroom.NICKNAME_KEY) == 1  # one nickname field a page
     at.switch_page("app_pages/lesson.py")  # the teacher's own Lesson page moves the class
     at.run()
     assert "Lesson, step 1 of" in at.title[0].value and "follows you" in _texts(at)
     at.button(key="lesson_next").click().run()
     assert store.get(room.code).step == 2 and "Lesson, step 2 of" in at.title[0].value
-    student.run()  # the student's page reruns (its Follow widget heard the change)
-    assert "Lesson, step 2 of" in student.title[0].value
+    student.run()  # a rerun of the student's page (a stroke's, a reload's) shows the step the room is at
+    assert _step_shown(student) == 2
+    explorer = _student(room.code)
+    explorer.switch_page("app_pages/explore.py").run()
+    assert explorer.title[0].value == "Draw a digit" and _step_shown(explorer) == 2  # while a lesson runs, a student's page is Draw
     at.switch_page("app_pages/class.py")
     at.run()
     at.button(key="class_lesson_end").click().run()
     assert store.get(room.code).step == 0
     student.run()
     no_exception(student)
-    assert student.title[0].value == "Draw a digit"  # the lesson over: back to drawing for the class
+    assert _step_shown(student) == 0  # the lesson over: back to drawing for the class
+    assert _step_shown(at) is None  # a page that does not hold the steps says nothing of them
 
 
 def test_the_download_holds_every_drawing_with_its_code_time_nickname_and_step(store):
@@ -384,10 +402,10 @@ def test_an_app_server_killed_while_a_class_draws_loses_nothing_and_the_teacher_
 
 
 @pytest.mark.slow
-def test_a_led_students_page_moves_to_the_teachers_next_step_by_rerunning_the_step_alone(tiny_checkpoints, mnist_dir, tmp_path):
-    """A class of hundreds moves at once when each page reruns only its step: the Follow widget of a
-    led Lesson page sits in the step's fragment, the teacher's Next is that fragment's rerun (the page
-    around it is not run or sent again), and the lesson's end brings the Draw page back."""
+def test_a_led_students_page_holds_every_step_and_its_follow_widget_shows_each(tiny_checkpoints, mnist_dir, tmp_path):
+    """A class of hundreds moves at once when no page reruns for it: a student's Draw page holds the
+    lesson's steps, each canvas ready, and its Follow widget the rule that shows each step, so the
+    teacher's Next is shown by every browser on its own (the browser test watches it happen)."""
     from tests.harness import appserver
     from tests.harness.streamlit_client import StreamlitSession
 
@@ -398,17 +416,25 @@ def test_a_led_students_page_moves_to_the_teachers_next_step_by_rerunning_the_st
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": location}
     with appserver.serve(env) as url:
         student = StreamlitSession(url)
-        run = student.rerun(page="draw", query=f"room={room.code}&me=student-one")  # led from Draw to the Lesson page
-        assert run.live("draw").id.endswith("lesson_rebuild") and run.live("follow").fragment
-        for step, canvas, status in (
-            (2, "lesson_bottleneck", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"),
-            (0, "draw_live", "FINISHED_SUCCESSFULLY"),
-        ):
-            store.pace(room.code, secret, step)
-            heard, state = run.live("follow"), store.state(room.code)
-            run = student.rerun(widgets={heard.id: json.dumps({"step": step, "tag": state["tag"]})}, fragment=heard.fragment)
-            assert (run.status, run.live("draw").id.endswith(canvas), run.exceptions) == (status, True, [])
+        run = student.rerun(page="draw", query=f"room={room.code}&me=student-one")
+        assert not run.exceptions
+        canvases = [
+            w.id.rsplit("-", 1)[-1] for w in run.widgets if w.kind == "component_instance" and '"widget": "draw"' in w.element.json_args
+        ]
+        assert sorted(canvases) == ["draw_live", "lesson_bottleneck", "lesson_digit", "lesson_rebuild"]
+        rules = json.loads(run.live("follow").element.json_args)["rules"]
+        assert [r.split(":not(")[1].split(")")[0] for r in rules] == [f".st-key-ae_step_{n}" for n in range(7)]
+        assert not run.live("follow").fragment  # the page never reruns for a step
+        explorer = StreamlitSession(url)
+        run = explorer.rerun(page="explore", query=f"room={room.code}&me=student-two")
+        assert run.live("draw") is not None  # while a lesson runs, a student's page is Draw
+        store.pace(room.code, secret, 0)
+        run = explorer.rerun(page="explore", query=f"room={room.code}")
+        assert (
+            run.live("draw") is None and json.loads(run.live("follow").element.json_args)["rules"] is None
+        )  # a page without the steps reruns
         student.close()
+        explorer.close()
 
 
 @pytest.mark.browser
@@ -623,6 +649,12 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
     store = rooms.open_store(env["AE_ROOMS"])
     reach = []
 
+    def heading(page) -> str:
+        """The title the page shows (a student's page holds the lesson's steps, one shown)."""
+        return page.evaluate(
+            "() => [...document.querySelectorAll('h1')].filter((h) => h.offsetParent !== null).map((h) => h.innerText).join(' | ')"
+        )
+
     def reaches(check, page, what, timeout=10.0):
         """How long after the teacher's click `check()` holds on a student's page."""
         start = time.monotonic()
@@ -672,7 +704,7 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
         assert sum(said()) == 1  # on the page of the student whose drawing it is, only
         teacher.get_by_role("button", name="Lead the lesson").click()
         for page, _ in students:
-            reaches(lambda: "Lesson, step 1 of" in page.locator("h1").first.inner_text(), page, "lesson step 1")
+            reaches(lambda: "Lesson, step 1 of" in heading(page), page, "lesson step 1")
         page = students[0][0]
         appserver.wait_idle(page)
         lesson_frame = appserver.live_frame(page)
@@ -680,7 +712,9 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
         page.get_by_text("On the class map").wait_for(timeout=20_000)
         teacher.get_by_role("button", name="Next").click()
         for page, _ in students:
-            reaches(lambda: "Lesson, step 2 of" in page.locator("h1").first.inner_text(), page, "lesson step 2")
+            reaches(lambda: "Lesson, step 2 of" in heading(page), page, "lesson step 2")
+            follower = next(f for f in page.frames if f.evaluate("document.body.dataset.widget || ''") == "follow")
+            assert follower.evaluate("window.aeLive.shownAt > 0 && !window.aeLive.moving")  # shown by the page, with no rerun
         assert students[0][0].get_by_role("button", name="Next").count() == 0  # the teacher moves a student's page
         teacher.reload()  # the teacher's own page is never led: a reload keeps the Class page, running the room
         teacher.wait_for_selector("[data-testid='stMain'] h1", timeout=30_000)
@@ -690,7 +724,7 @@ def test_the_teacher_leads_the_class_pens_down_names_picks_and_lesson_steps_in_c
         assert [d.step for d in store.all_drawings(code, secret)] == [0, 0, 1]
         teacher.get_by_role("button", name="End the lesson").click()
         for page, _ in students:
-            reaches(lambda: "Draw a digit" in page.locator("h1").first.inner_text(), page, "lesson ended")
+            reaches(lambda: "Draw a digit" in heading(page), page, "lesson ended")
         assert teacher.locator("[data-testid='stException']").count() == 0
         assert all(p.locator("[data-testid='stException']").count() == 0 for p, _ in students)
     print("reach (s):", ", ".join(f"{what} {took:.2f}" for what, took in reach))

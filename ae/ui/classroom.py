@@ -38,12 +38,11 @@ NICKNAME_KEY = "class_nickname"
 SENT_KEY = "class_sent"  # session: the canvas, stroke count and drawing last sent, and what came of it
 FORGET_KEY = "class_forget"  # session: the room whose teacher's key this device is to forget
 UNREACHABLE_SAID = "class_unreachable_said"  # session: the run that said the store does not answer
-LED_KEY = "class_led"  # session: the teacher's lesson brought this page to the Lesson page
 WORDS = {  # what a student's page says of the room (ae/live/frontend/follow.js, draw.js)
     "pens_down": rooms.PENS_DOWN,
     "picked": "★ Your teacher picked one of your drawings to talk about.",
     "sent": "✓ On the class map",  # a stroke the page posted (draw.js), stored
-    "moved": "Your teacher moved the class to {}…",  # a lesson's step, heard before the page has rerun to it
+    "moved": "Your teacher moved the class to {}…",  # a lesson's step, heard on a page that must rerun to show it
     "ended": "Your teacher ended the lesson…",
     "steps": [lesson.heading(n) for n in range(1, len(lesson.STEPS) + 1)],
 }
@@ -252,13 +251,14 @@ def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str, fresh: b
     store().add(room.code, student(), nickname, pixels, z, shares or (None, None), fresh=fresh)
 
 
-def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> None:
-    """A student's line by the canvas (the widget's key): which class, the nickname, and whether
+def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str, nickname: bool = True) -> None:
+    """A student's line by the canvas (the widget's key): which class, the nickname (where
+    `nickname`: one field a page, the Draw page's, as its steps share the page), and whether
     its last stroke is on the class map (sending it once, when it is a finished stroke not yet sent).
     A stroke grows the drawing the canvas holds (the page counts its clears); the first one sent
     after a clear, or from a canvas this session has not sent from, begins a new one: the last is
     finished (docs/class.md)."""
-    nickname = st.session_state.get(NICKNAME_KEY, "")
+    name = st.session_state.get(NICKNAME_KEY, "")
     sent = st.session_state.get(SENT_KEY)
     sent = sent if sent is not None and sent[0] == canvas else None  # another canvas's (another page's) says nothing here
     if drawn.posted is not None:  # the page stored it itself (take_stroke): what came of it
@@ -266,16 +266,22 @@ def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> No
     elif drawn.digit is not None and (sent is None or sent[1] != drawn.strokes):
         grows = sent is not None and sent[3] == drawn.drawing
         try:
-            send(room, choice, drawn, nickname, fresh=not grows)
+            send(room, choice, drawn, name, fresh=not grows)
             sent = (canvas, drawn.strokes, None, drawn.drawing)
         except rooms.RoomError as e:
             sent = (canvas, drawn.strokes, str(e), sent[3] if grows else None)
         st.session_state[SENT_KEY] = sent
     said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[2] is None else f" · {sent[2]}"
     st.markdown(f"You are in class **{pretty(room)}**: your drawings go to the class's map, anonymously{said}")
-    st.text_input(
-        "Nickname (optional)", max_chars=20, key=NICKNAME_KEY, placeholder="Nickname (optional)", label_visibility="collapsed", width=220
-    )
+    if nickname:
+        st.text_input(
+            "Nickname (optional)",
+            max_chars=20,
+            key=NICKNAME_KEY,
+            placeholder="Nickname (optional)",
+            label_visibility="collapsed",
+            width=220,
+        )
 
 
 def for_the_canvas(room: Room | None, quiet: bool = False) -> dict | None:
@@ -332,24 +338,23 @@ def take_stroke(code: str, sent) -> rooms.Drawing:
 
 
 def follow(room: Room, page: str) -> None:
-    """A student's page in a room follows the teacher: to the Lesson page at the teacher's step
-    while a lesson runs (back to Draw when it ends), and hears every change within a second
-    (ae/live/frontend/follow.js, from ae/web.py's /ae/room). Called before the page draws anything:
-    a page left at once costs the server little, and a class moves at once."""
-    if room.step and page != "lesson":
-        st.session_state[LED_KEY] = True
-        st.switch_page("app_pages/lesson.py")
-    if not room.step and page == "lesson" and st.session_state.pop(LED_KEY, False):
+    """A student's page in a room follows the teacher: while a lesson runs, to the Draw page, which
+    holds every step and shows the teacher's (ae/ui/steps.py), and hears every change within a
+    second (ae/live/frontend/follow.js, from ae/web.py's /ae/room): a new step is shown by the
+    browser, with no run of the server's. Called before the page draws anything: a page left at
+    once costs the server little."""
+    if room.step and page != "draw":
         st.switch_page("app_pages/draw.py")
-    if not (room.step and page == "lesson"):  # a led Lesson page hears the room inside its step (hear)
-        hear(room)
+    hear(room, holds_steps=page == "draw")
 
 
-def hear(room: Room) -> None:
-    """The Follow widget: where a fragment holds it, a new step reruns that fragment alone."""
+def hear(room: Room, holds_steps: bool) -> None:
+    """The Follow widget: on a page that holds the lesson's steps it shows the teacher's step
+    itself; on any other, a new step reruns the page (which then leaves for Draw)."""
     state = reached(lambda: state_now(room.code))
     if state is not None:
-        live.follow(room.code, state, WORDS, key="class_follow", keep=kept_student(room.code))
+        rules = [lesson.hidden_but(n, over=True) for n in range(len(lesson.STEPS) + 1)] if holds_steps else None
+        live.follow(room.code, state, WORDS, key="class_follow", keep=kept_student(room.code), rules=rules)
 
 
 def join_url(room: Room) -> str:

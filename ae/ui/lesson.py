@@ -1,5 +1,5 @@
-"""The guided lesson's steps as words (app_pages/lesson.py draws each one's widget): what the
-Lesson page says, and what the Class page names when a teacher leads the class through them."""
+"""The guided lesson's steps as words (ae/ui/steps.py draws each one's widget): what the Lesson
+page says, and what the Class page names when a teacher leads the class through them."""
 
 from __future__ import annotations
 
@@ -59,3 +59,13 @@ STEPS = [
 
 def heading(step: int) -> str:
     return f"Step {step} of {len(STEPS)}: {STEPS[step - 1].title}"
+
+
+SHOWN = "ae_step_{}"  # the key of the container a step is drawn in, in a page that holds every step (0: the Draw page's own)
+
+
+def hidden_but(step: int, over: bool = False) -> str:
+    """The CSS that hides every step's container but `step`'s: the page's own rule, until the
+    Follow widget takes over (its class on the page's body), or the widget's (`over`, follow.js)."""
+    prefix = "st-key-" + SHOWN.format("")
+    return f"{'' if over else 'body:not(.ae-follows) '}[class*='{prefix}']:not(.{prefix}{step}) {{ display: none }}"

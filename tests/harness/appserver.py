@@ -249,12 +249,15 @@ LIVE = "iframe[title*='live']"  # the widgets of ae.live, one iframe each
 
 
 def live_frame_now(page, index: int = 0, timeout: float = 60_000, widget: str | None = None):
-    """The index-th live widget's frame, as soon as it is there: of the kind `widget` (main.js's
-    names), else of any kind but a class's Follow widget, which heads a student's every page."""
+    """The index-th live widget's frame the page shows, as soon as it is there: of the kind `widget`
+    (main.js's names), else of any kind but a class's Follow widget, which heads a student's every
+    page (a frame in a hidden part of the page, a lesson's step not shown, is not counted)."""
     deadline = time.monotonic() + timeout / 1000
     while True:
         seen = 0
         for handle in page.locator(LIVE).element_handles():
+            if not handle.evaluate("(e) => e.getClientRects().length > 0"):
+                continue  # in a hidden part of the page (main.js makes its widget once it is shown)
             frame = handle.content_frame()
             kind = frame.evaluate("document.body.dataset.widget || ''") if frame else ""
             if not kind:

@@ -1,13 +1,17 @@
 // A student's page follows the room its teacher runs: it asks our route (ae/web.py, /ae/room/<code>)
 // for the room's state, held there until the teacher changes something, and hands every change to
 // the page's other widgets (BroadcastChannel: pens down stops the canvas at once, with no trip
-// through the server; the canvas says a pick of the student's own drawing). A new lesson step
-// reruns the page, whose Python shows that step.
+// through the server; the canvas says a pick of the student's own drawing). A page that holds
+// every step of the lesson (the Draw page in a class, ae/ui/steps.py) is shown the new step here,
+// by the rule Python gave for it, with no run of the server's; any other page reruns, and Python
+// takes it to the Draw page.
 
 import { setValue } from "./streamlit.js";
 import { element } from "./widget.js";
 
 const HERE = new URL("./", import.meta.url);
+const STEP_STYLE = "ae-follow-step"; // the <style> this widget keeps in the page
+const FOLLOWS = "ae-follows"; // on the page's body while that style decides (ae/ui/lesson.py's hidden_but)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const channelOf = (room) => new BroadcastChannel(`ae-room-${room}`);
@@ -38,6 +42,7 @@ export class FollowWidget {
     }
     this.tell();
     this.show();
+    this.showStep();
   }
 
   async follow(room) {
@@ -63,10 +68,37 @@ export class FollowWidget {
     if (before && state.tag === before.tag) return;
     this.state = state;
     this.heardAt = performance.timeOrigin + performance.now();
-    this.moving = before && state.step !== before.step; // said at once; the page's rerun brings the step itself
+    const moved = before && state.step !== before.step;
+    this.moving = moved && !this.showStep(); // said at once where the page must rerun to show the step
     this.tell();
     this.show();
     if (this.moving) setValue({ step: state.step, tag: state.tag }); // the page reruns at the new step
+  }
+
+  // The current step's rule over the page's own, where the page holds the steps; false where it
+  // does not, or its document is out of reach (a page embedded elsewhere): then the page reruns.
+  showStep() {
+    const rules = this.args.rules;
+    try {
+      const page = window.parent.document;
+      let style = page.getElementById(STEP_STYLE);
+      if (!rules || !this.state) {
+        style?.remove();
+        page.body.classList.remove(FOLLOWS);
+        return false;
+      }
+      if (!style) {
+        style = page.createElement("style");
+        style.id = STEP_STYLE;
+        page.head.append(style);
+      }
+      style.textContent = rules[this.state.step] ?? rules[0];
+      page.body.classList.add(FOLLOWS); // the page's own rule (its last run's step) gives way to this one
+      this.shownAt = performance.timeOrigin + performance.now();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   tell() {

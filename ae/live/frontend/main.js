@@ -25,12 +25,31 @@ function applyTheme(theme) {
   if (theme.font) style.setProperty("--font", theme.font);
 }
 
-onRender((args, theme) => {
-  applyTheme(theme);
+// A frame the page hides (a lesson's step not shown yet, ae/ui/steps.py) makes its widget once it is
+// shown: a page that holds four canvases loads one runtime, not four, until the teacher moves on.
+const shown = () => window.innerWidth > 0;
+let waiting = null; // the latest arguments of a hidden frame
+
+function render(args) {
   widget ??= new WIDGETS[args.widget](root);
   document.body.dataset.widget = args.widget; // which widget this frame is: the tests and the bench read it
   widget.update(args);
   window.aeLive = widget; // what the browser tests and the bench read
   fitHeight();
+}
+
+onRender((args, theme) => {
+  applyTheme(theme);
+  if (widget || shown()) render(args);
+  else waiting = args;
 });
+function whenShown() {
+  if (waiting && shown()) {
+    const args = waiting;
+    waiting = null;
+    render(args);
+  }
+}
+window.addEventListener("resize", whenShown);
+new ResizeObserver(whenShown).observe(document.documentElement);
 ready();
