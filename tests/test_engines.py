@@ -156,3 +156,35 @@ def test_a_class_draws_and_the_teacher_sees_it_in_firefox_and_webkit(tiny_checkp
             page.wait("document.querySelector(\"iframe[title*='live']\")", where="top", timeout=90)
             assert page.wait("window.aeLive && window.aeLive.drawings && window.aeLive.drawings.length", timeout=60) == 1
             assert page.live("document.querySelector('.counts').textContent") == "1 students · 1 drawings · open"
+
+
+@pytest.fixture(scope="module")
+def class_url(tiny_checkpoints, mnist_dir, tmp_path_factory):
+    location = str(tmp_path_factory.mktemp("class") / "rooms.sqlite3")
+    env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": location}
+    with appserver.serve(env) as url:
+        yield url, location
+
+
+SHOWN_TITLES = "[...document.querySelectorAll('h1')].filter((h) => h.offsetParent !== null).map((h) => h.textContent).join(' | ')"
+
+
+@pytest.mark.parametrize("engine", engines.ENGINES)
+def test_in_every_engine_a_students_page_shows_the_teachers_step_by_itself(class_url, engine):
+    """The Follow widget reaches into its page to show the step (follow.js): in each engine, the
+    teacher's step and the lesson's end are shown with no help from the server."""
+    from ae import rooms
+
+    _need(engine)
+    url, location = class_url
+    store = rooms.open_store(location)
+    room, secret = store.create("tiny_dense", 16)
+    with engines.open(engine, url, path=f"draw?room={room.code}") as page:
+        page.wait(f"({SHOWN_TITLES}) === 'Draw a digit' && document.querySelector(\"iframe[title*='live']\")", where="top")
+        page.wait("document.body.dataset.widget === 'draw'")  # the page has drawn its widgets (the Follow widget first)
+        store.pace(room.code, secret, 2)
+        assert page.wait(f"({SHOWN_TITLES}).startsWith('Lesson, step 2 of 6') && ({SHOWN_TITLES})", where="top", timeout=10)
+        assert " | " not in page.top(SHOWN_TITLES)  # one step shown, the others hidden
+        assert "ae_step_2)" in page.top("document.getElementById('ae-follow-step').textContent")  # by follow.js, in the page
+        store.pace(room.code, secret, 0)
+        page.wait(f"({SHOWN_TITLES}) === 'Draw a digit'", where="top", timeout=10)
