@@ -244,13 +244,16 @@ def teacher(room: str, secret: str | None, key: str, copy: bool = True) -> None:
     _widget(widget="teacher", room=room, secret=secret, copy=copy, key=key, default=None)
 
 
-def follow(room: str, state: dict, words: dict, key: str, keep: str | None = None, rules: list[str] | None = None) -> None:
+def follow(
+    room: str, state: dict, words: dict, key: str, keep: str | None = None, rules: list[str] | None = None, follows: str = ""
+) -> None:
     """A student's page following its room: the teacher's changes heard within a second, pens down
     passed to the canvas; `rules`: on a page that holds the lesson's steps, the CSS that shows each
     one (rules[n], step n), with which the page shows a new step itself (else the page reruns, see
-    classroom.follow); `keep`: the student's token, for the page to have this browser keep (ae/web.py's /ae/me)."""
+    classroom.follow), put over the page's own while the page's body has the class `follows`;
+    `keep`: the student's token, for the page to have this browser keep (ae/web.py's /ae/me)."""
     _registered()
-    _widget(widget="follow", room=room, state=state, words=words, keep=keep, rules=rules, key=key, default=None)
+    _widget(widget="follow", room=room, state=state, words=words, keep=keep, rules=rules, follows=follows, key=key, default=None)
 
 
 def _floats(a) -> list[float]:

@@ -354,7 +354,7 @@ def hear(room: Room, holds_steps: bool) -> None:
     state = reached(lambda: state_now(room.code))
     if state is not None:
         rules = [lesson.hidden_but(n, over=True) for n in range(len(lesson.STEPS) + 1)] if holds_steps else None
-        live.follow(room.code, state, WORDS, key="class_follow", keep=kept_student(room.code), rules=rules)
+        live.follow(room.code, state, WORDS, key="class_follow", keep=kept_student(room.code), rules=rules, follows=lesson.FOLLOWS)
 
 
 def join_url(room: Room) -> str:

@@ -62,10 +62,11 @@ def heading(step: int) -> str:
 
 
 SHOWN = "ae_step_{}"  # the key of the container a step is drawn in, in a page that holds every step (0: the Draw page's own)
+FOLLOWS = "ae-follows"  # the page's body has this class while the Follow widget's rule decides
 
 
 def hidden_but(step: int, over: bool = False) -> str:
     """The CSS that hides every step's container but `step`'s: the page's own rule, until the
     Follow widget takes over (its class on the page's body), or the widget's (`over`, follow.js)."""
     prefix = "st-key-" + SHOWN.format("")
-    return f"{'' if over else 'body:not(.ae-follows) '}[class*='{prefix}']:not(.{prefix}{step}) {{ display: none }}"
+    return f"{'' if over else f'body:not(.{FOLLOWS}) '}[class*='{prefix}']:not(.{prefix}{step}) {{ display: none }}"

@@ -11,7 +11,6 @@ import { element } from "./widget.js";
 
 const HERE = new URL("./", import.meta.url);
 const STEP_STYLE = "ae-follow-step"; // the <style> this widget keeps in the page
-const FOLLOWS = "ae-follows"; // on the page's body while that style decides (ae/ui/lesson.py's hidden_but)
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const channelOf = (room) => new BroadcastChannel(`ae-room-${room}`);
@@ -84,7 +83,7 @@ export class FollowWidget {
       let style = page.getElementById(STEP_STYLE);
       if (!rules || !this.state) {
         style?.remove();
-        page.body.classList.remove(FOLLOWS);
+        if (this.args.follows) page.body.classList.remove(this.args.follows);
         return false;
       }
       if (!style) {
@@ -93,7 +92,7 @@ export class FollowWidget {
         page.head.append(style);
       }
       style.textContent = rules[this.state.step] ?? rules[0];
-      page.body.classList.add(FOLLOWS); // the page's own rule (its last run's step) gives way to this one
+      page.body.classList.add(this.args.follows); // the page's own rule (its last run's step) gives way to this one
       this.shownAt = performance.timeOrigin + performance.now();
       return true;
     } catch {
