@@ -441,6 +441,8 @@ def test_a_led_students_page_holds_every_step_and_its_follow_widget_shows_each(t
 def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(tiny_checkpoints, mnist_dir, chromium, tmp_path):
     """Three students' strokes land on the teacher's map (the phone's by finger); a lock stops them;
     the download holds their drawings."""
+    from playwright.sync_api import expect
+
     from tests.harness import appserver
 
     env = {"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir), "AE_ROOMS": str(tmp_path / "rooms.sqlite3")}
@@ -500,7 +502,7 @@ def test_a_teacher_and_three_students_one_on_a_phone_draw_together_in_chromium(t
         page.reload()
         page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
         appserver.wait_idle(page)
-        assert page.get_by_placeholder("Nickname (optional)").input_value() == "<i>s0</i>"  # and keeps its nickname
+        expect(page.get_by_placeholder("Nickname (optional)")).to_have_value("<i>s0</i>", timeout=20_000)  # and keeps its nickname
         frame = appserver.live_frame(page)
         appserver.draw(page, appserver.ONE, canvas=frame.locator("canvas.ink"))
         frame.get_by_text("On the class map").wait_for(timeout=20_000)

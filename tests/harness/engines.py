@@ -61,11 +61,11 @@ def _minibrowser() -> str | None:
     return next((p for p in MINIBROWSER if Path(p).exists()), None)
 
 
-# the index among the page's iframes of its first live widget drawn, but a class's Follow widget
-# (which heads a student's every page): -1 until one is drawn
+# the index among the page's iframes of its first live widget drawn and shown, but a class's Follow
+# widget (which heads a student's every page): -1 until one is drawn
 DRAWN_FRAME = (
     "[...document.querySelectorAll('iframe')].findIndex((f) => { let k = ''; try { k = f.contentDocument.body.dataset.widget || ''; }"
-    " catch (e) {} return f.title.includes('live') && k && k !== 'follow'; })"
+    " catch (e) {} return f.title.includes('live') && k && k !== 'follow' && f.getClientRects().length > 0; })"
 )
 
 

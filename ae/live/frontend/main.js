@@ -27,8 +27,15 @@ function applyTheme(theme) {
 
 // A frame the page hides (a lesson's step not shown yet, ae/ui/steps.py) makes its widget once it is
 // shown: a page that holds four canvases loads one runtime, not four, until the teacher moves on.
-const shown = () => window.innerWidth > 0;
+// Looked at every 200 ms while hidden: an engine need not resize a frame that is shown again.
+const shown = () => {
+  try {
+    if (window.frameElement) return window.frameElement.getClientRects().length > 0;
+  } catch {} // a frame of another origin: its own size says
+  return window.innerWidth > 0;
+};
 let waiting = null; // the latest arguments of a hidden frame
+let watch = null;
 
 function render(args) {
   widget ??= new WIDGETS[args.widget](root);
@@ -40,16 +47,14 @@ function render(args) {
 
 onRender((args, theme) => {
   applyTheme(theme);
-  if (widget || shown()) render(args);
-  else waiting = args;
+  if (widget || shown()) return render(args);
+  waiting = args;
+  watch ??= setInterval(() => {
+    if (!shown()) return;
+    clearInterval(watch);
+    const latest = waiting;
+    waiting = watch = null;
+    render(latest);
+  }, 200);
 });
-function whenShown() {
-  if (waiting && shown()) {
-    const args = waiting;
-    waiting = null;
-    render(args);
-  }
-}
-window.addEventListener("resize", whenShown);
-new ResizeObserver(whenShown).observe(document.documentElement);
 ready();
