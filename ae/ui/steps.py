@@ -21,14 +21,9 @@ _MADE_MAX = 64
 _MADE_LOCK = threading.Lock()
 
 
-def version(c) -> tuple:
-    """A model's version (its file's), for keys of what is made of it."""
-    return (c.name, str(c.path), c.mtime_ns, c.size) if c is not None else None
-
-
 def once_for_all(key: tuple, make):
     """`make()`, made once for every student: each page of a class holds the same steps' pictures
-    (`key` names what they are made of, the models' versions included)."""
+    (`key` names what they are made of, the models' `version`s included)."""
     with _MADE_LOCK:
         if key in _MADE:
             _MADE.move_to_end(key)
@@ -94,7 +89,7 @@ def step_denoise(choice, room):
         return
     level = st.slider("Noise", 0.0, 1.0, 0.5, 0.05, key="lesson_noise")
     models = [choice] + ([cleaner] if cleaner and cleaner.name != choice.name else [])
-    st.html(once_for_all(("denoise", *map(version, models), level), lambda: cleaned(found[0], level, models)))
+    st.html(once_for_all(("denoise", *(c.version for c in models), level), lambda: cleaned(found[0], level, models)))
 
 
 def cleaned(digit, level: float, models: list) -> str:
@@ -112,7 +107,7 @@ def step_walk(choice, room):
         ui.mnist_missing_note("lesson_mnist_walk")
         return
     pictures, (za, zb) = once_for_all(
-        ("walk", version(choice)),
+        ("walk", choice.version),
         lambda: (ui.gallery_html(list(found), ["A: a test 3", "B: a test 8"], size=112), latent.encode(choice.model, np.stack(found))),
     )
     st.html(pictures)
@@ -136,9 +131,7 @@ def step_bytes(choice, room):
     st.markdown(
         f"**{compress.code_bytes(choice.model.latent_dim, bits)} bytes**: {bits} bits for each of the {choice.model.latent_dim} numbers of the code"
     )
-    st.html(
-        once_for_all(("bytes", version(choice), bits), lambda: ui.gallery_html(*measures.squeezed(choice, found[1], q, bits), size=140))
-    )
+    st.html(once_for_all(("bytes", choice.version, bits), lambda: ui.gallery_html(*measures.squeezed(choice, found[1], q, bits), size=140)))
 
 
 WIDGETS = [step_rebuild, step_bottleneck, step_denoise, step_walk, step_digit, step_bytes]
