@@ -164,20 +164,3 @@ def meter_caption(score: str, share: float | None) -> str:
     if share is None:
         return WORDS["caption_empty"].format(score=score)
     return WORDS["caption"].format(score=score, share=percent(share))
-
-
-def meter_svg(quantiles, value: float, labels=WORDS["error_axis"], width: int = 600, height: int = 70, bins: int = 40) -> str:
-    """The test digits' scores as a histogram on a log scale, and a marker where this one falls."""
-    logs = np.log10(np.maximum(np.asarray(quantiles, np.float64), FLOOR))
-    mark = np.log10(max(value, FLOOR))
-    lo, hi = logs[5], max(logs[-1], mark) + 0.05
-    counts, _ = np.histogram(np.clip(logs, lo, hi), bins=bins, range=(lo, hi))
-    top, bar, tall = max(counts.max(), 1), width / bins, height - 24
-    rects = "".join(
-        f'<rect x="{i * bar:.1f}" y="{height - 18 - c / top * tall:.1f}" width="{bar * 0.9:.1f}" height="{c / top * tall:.1f}" fill="#7c9cff"/>'
-        for i, c in enumerate(counts)
-    )
-    x = (np.clip(mark, lo, hi) - lo) / (hi - lo) * width
-    marker = f'<line x1="{x:.1f}" y1="2" x2="{x:.1f}" y2="{height - 18}" stroke="#ffb86b" stroke-width="3"/>'
-    axis = f'<text x="0" y="{height - 4}" fill="#aaa" font-size="11">{labels[0]}</text><text x="{width}" y="{height - 4}" fill="#aaa" font-size="11" text-anchor="end">{labels[1]}</text>'
-    return f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">{rects}{marker}{axis}</svg>'

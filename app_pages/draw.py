@@ -3,8 +3,8 @@ also holds the lesson's steps, and shows the one the teacher is at (ae/ui/steps.
 
 import streamlit as st
 
-from ae import features, live, meter, quality, ui
-from ae.ui import classroom, context, lesson, links, steps
+from ae import features, live, ui
+from ae.ui import classroom, context, lesson, links, server_path, steps
 
 room = context.now().room
 own = st.container(key=lesson.SHOWN.format(0)) if room is not None else st.container()  # step 0: no lesson
@@ -48,59 +48,6 @@ def compared() -> list:
     return [by_name[n] for n in names if n in by_name][:4]
 
 
-def results(digit):
-    """The reconstruction computed on the server: for uploads, and where the page cannot run the model."""
-    z, x_hat = ui.rebuild(choice, digit)
-    st.html(  # one element for everything a stroke changes: see ae/ui/pictures.py
-        ui.gallery_html(
-            [digit, x_hat, ui.error_picture(digit, x_hat)],
-            ["Model input, 28×28", f"Rebuilt by {choice.name}", "Error: orange extra ink, blue missing"],
-        )
-        + ui.metrics_html(
-            [
-                ("MSE", f"{quality.mse(digit, x_hat):.5f}", "Mean squared difference per pixel (0 is perfect)"),
-                ("PSNR", f"{quality.psnr(digit, x_hat):.1f} dB", "Higher is better; 20 dB looks close"),
-                ("Code size", f"{len(z)} numbers", "Everything the decoder knows about your digit"),
-            ]
-        )
-        + ui.picture_html(
-            ui.code_bars_svg(z),
-            f"The code: {len(z)} numbers, scaled to the largest (±{abs(z).max():.2f})",
-            width=600,
-            height=140,
-            crisp=False,
-        )
-        + is_it_a_digit_html(quality.mse(digit, x_hat), z)
-    )
-
-
-def is_it_a_digit_html(error: float, code) -> str:
-    """Where this drawing's error and code fall among the test digits' (the live widget draws the same)."""
-    placed = choice.meter
-    if placed is None:
-        return ""
-    by_error, by_code = placed.shares(error, code)
-    words = meter.WORDS
-    html = f"<p><b>Is this a digit?</b> {meter.verdict(by_error, by_code)}</p>" + ui.picture_html(
-        meter.meter_svg(placed.error_quantiles, error),
-        meter.meter_caption(words["error_score"], by_error),
-        width=600,
-        height=70,
-        crisp=False,
-        alt="A histogram of the test digits' reconstruction errors, and this drawing's",
-    )
-    if by_code is None:  # a checkpoint saved before the meter had its network
-        return html
-    return html + ui.picture_html(
-        meter.meter_svg(placed.unsure_quantiles, float(placed.unsure(code)[0]), words["code_axis"]),
-        meter.meter_caption(words["code_score"], by_code),
-        width=600,
-        height=70,
-        crisp=False,
-        alt=words["code_alt"],
-    )
-
-
 def encoder_view(digit) -> None:
     """The feature maps of the encoder's layers for this digit, layer by layer."""
     maps = features.feature_maps(choice.model, digit)
@@ -125,7 +72,6 @@ def hint(text: str) -> None:
 def workspace():
     """The inputs and what the server shows of them: a finished stroke reruns only this."""
     source = "Draw" if links.presenting() else st.segmented_control("Input", ["Draw", "Upload"], default="Draw", key="draw_source")
-    drawn = None
     if source == "Upload":
         left, right = st.columns([1, 2], gap="large")
         with left:
@@ -134,21 +80,25 @@ def workspace():
             if digit is None:
                 hint("Upload a photo of one handwritten digit: its reconstruction appears here.")
             else:
-                results(digit)
+                live.draw_served(choice, server_path.computed(choice, digit, compared()), key="draw_upload_view", compare=compared())
     else:
         class_line = st.container(horizontal=True, vertical_alignment="center", gap="medium") if room is not None else None
         quiet = not st.session_state.get("draw_features")  # a class's stroke: posted by the page, no rerun unless this page shows it
         there = classroom.for_the_canvas(room, quiet=quiet)
-        drawn = live.draw(choice, key="draw_live", editor=ui.code_editor(choice), compare=compared(), room=there)
+        drawn = live.draw(
+            choice,
+            key="draw_live",
+            editor=ui.code_editor(choice),
+            compare=compared(),
+            room=there,
+            serve=server_path.serve(choice, compared),
+        )
         digit = drawn.digit
         if class_line is not None:
             with class_line:
                 classroom.take_part(room, choice, drawn, "draw_live")
-        if drawn.failed:  # the widget says why, in one line: the server draws from here on
-            if digit is None:
-                hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")
-            else:
-                results(digit)
+        if drawn.failed and digit is None:  # the widget says why, in one line: the server computes from here on
+            hint("Draw a digit on the black square: its reconstruction appears here after every stroke.")
     if (digit is not None or room is not None) and st.toggle("What the encoder sees", key="draw_features"):
         if digit is None:
             hint("Draw a stroke: the encoder's view of it appears here.")
@@ -156,14 +106,6 @@ def workspace():
             encoder_view(digit)
     if st.toggle("Compare models", key="draw_compare", help="Up to four models rebuild the same drawing, side by side, as you draw"):
         st.multiselect("Models to compare (up to four)", list(by_name), max_selections=4, key="draw_models")
-        on_server = source == "Upload" or drawn.failed
-        if on_server and digit is not None:  # the page cannot run them: the server rebuilds after the stroke
-            outputs = [ui.rebuild(c, digit)[1] for c in compared()]
-            ui.gallery(
-                [digit, *outputs],
-                ["input", *(f"{c.name}\nMSE {quality.mse(digit, o):.4f}" for c, o in zip(compared(), outputs))],
-                size=112,
-            )
     links.keep(FIELDS, "draw")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -37,50 +36,16 @@ def app_timings(cold_start: bool, strokes: int, live_models: list[str], data_dir
     return out
 
 
-LATENCY_JS = """() => {
-  // pointer-up -> the rerun it triggers has run -> every picture on the page is loaded. "Has run":
-  // the script state was seen changing (from the mutation records: a busy browser may apply
-  // running and notRunning in one task, and a stroke over old ink may leave every picture as it
-  // was), or the pictures changed. Each mouse-up makes a promise, window.__done, that resolves to
-  // that latency: awaiting it is one round trip, where polling from the test cost eight pages
-  // twenty calls a second each.
-  const app = document.querySelector("[data-testid='stApp']");
-  const pictures = () => Array.from(document.querySelectorAll(PICTURES));
-  const key = () => pictures().map(e => e.src).join('|');
-  let up = null, ran = false, before = '', resolve = null, sent = false, heard = false, quiet = null;
-  // A run that changes no picture may not show in the page at all: then the server's answer on the
-  // socket is the sign, taken 250 ms after its last message (late rather than early).
-  const send = WebSocket.prototype.send;
-  WebSocket.prototype.send = function (data) {
-    if (!this.__probed) {
-      this.__probed = true;
-      this.addEventListener('message', () => {
-        if (resolve === null || !sent) return;
-        clearTimeout(quiet);
-        quiet = setTimeout(() => { heard = true; check(); }, 250);
-      });
-    }
-    if (resolve !== null) sent = true;
-    return send.call(this, data);
-  };
-  // The stroke ends in the live widget's frame, which calls this (same origin, this page's clock).
-  window.__strokeEnded = () => {
-    up = performance.now(); ran = false; sent = false; heard = false; before = key();
-    window.__done = new Promise(r => { resolve = r; });
-  };
-  // Checked on every change of the page and every picture that finishes loading, not in a
-  // requestAnimationFrame loop: eight pages polling every frame took the CPU the server needs.
-  const check = (records = []) => {
-    if (resolve === null) return;
-    if (heard || records.some(r => r.attributeName === 'data-test-script-state' && r.target === app) || key() !== before) ran = true;
-    if (ran && app.getAttribute('data-test-script-state') === 'notRunning'
-        && pictures().length >= 2 && pictures().every(img => img.complete && img.naturalWidth > 0)) {
-      resolve(performance.now() - up); resolve = null;
-    }
-  };
-  new MutationObserver(check).observe(app, {attributes: true, childList: true, subtree: true});
-  document.addEventListener('load', () => check(), true);
-}""".replace("PICTURES", json.dumps(appserver.PICTURES))
+# In the Draw widget's frame: each pointer-up makes a promise, window.__done, of the time from it to
+# the widget's painting of what the server computed for that stroke (draw.js's servedAt, the frame's
+# clock); awaiting it is one round trip.
+LATENCY_JS = """() => document.addEventListener('pointerup', () => {
+  const up = performance.now(), from = window.aeLive.servedPaints;
+  window.__done = new Promise((resolve) => {
+    const check = () => (window.aeLive.servedPaints > from ? resolve(window.aeLive.servedAt - up) : setTimeout(check, 5));
+    check();
+  });
+}, true)"""
 
 # The latency of the last stroke in ms; rejects when no reconstruction shows within `ms`.
 AWAIT_SHOWN_JS = """ms => Promise.race([window.__done, new Promise((_, no) =>
@@ -97,17 +62,16 @@ def scribble_strokes(n: int):
 
 def draw_latency(b, url: str, strokes: int) -> dict:
     """Where the page cannot run the model (its runtime blocked here): pointer-up to the server's
-    reconstruction shown (all pictures loaded), on the Draw page, over n strokes."""
+    reconstruction painted by the widget, on the Draw page, over n strokes."""
     times = []
     page = b.new_page(viewport={"width": 1440, "height": 1000})
     page.route("**/ort/**", lambda route: route.abort())
     page.goto(f"{url}/draw")
     frame = appserver.live_frame(page)
-    page.evaluate(LATENCY_JS)
-    frame.evaluate("() => document.addEventListener('pointerup', () => window.parent.__strokeEnded(), true)")
+    frame.evaluate(LATENCY_JS)
     for stroke in scribble_strokes(strokes):
         appserver.draw(page, [stroke], canvas=frame.locator("canvas.ink"))
-        times.append(page.evaluate(AWAIT_SHOWN_JS, 15_000))
+        times.append(frame.evaluate(AWAIT_SHOWN_JS, 15_000))
         appserver.wait_idle(page)
         page.wait_for_timeout(150)
     page.close()

@@ -3,8 +3,10 @@
 import base64
 import html
 import io
+import json
 import re
 
+import numpy as np
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -42,7 +44,6 @@ def app(page: str | None = None) -> AppTest:
 
 # ae.ui.picture_html: the picture, its alternative text, and its caption
 INLINE_PICTURE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"[^>]*><figcaption[^>]*>(.*?)</figcaption>', re.S)
-STAT = re.compile(r'data-stat="([^"]*)"[^>]*>([^<]*)<')  # ae.ui.metrics_html
 
 
 def images(at) -> list[tuple[str, str]]:
@@ -57,9 +58,31 @@ def images(at) -> list[tuple[str, str]]:
     return found
 
 
-def stats(at) -> dict[str, str]:
-    """The figures of ae.ui.metrics_html blocks on the page, label -> value."""
-    return {html.unescape(k): html.unescape(v) for e in at.main if type(e).__name__ == "Html" for k, v in STAT.findall(e.value)}
+def served(at, key: str = "draw_live") -> dict | None:
+    """What the server computed for a Draw widget to paint (ae.live.server_computed), read back:
+    input, output (28x28) and code as arrays, the meter's placing, compare {name: output}, and the
+    model the widget was given (name, latent_dim); None where the server computed nothing (the page runs the model)."""
+    (widget,) = [e for e in at.get("component_instance") if e.proto.id.endswith(key)]
+    args = json.loads(widget.proto.json_args)
+    shown = args.get("served")
+    if shown is None:
+        return None
+    floats = lambda b64: np.frombuffer(base64.b64decode(b64), "<f4")  # noqa: E731
+    return {
+        "input": floats(shown["input"]).reshape(28, 28),
+        "output": floats(shown["output"]).reshape(28, 28),
+        "code": floats(shown["code"]),
+        "meter": shown["meter"],
+        "compare": {c["name"]: floats(c["output"]).reshape(28, 28) for c in shown["compare"]},
+        "model": args["model_name"],
+        "latent_dim": args["latent_dim"],
+    }
+
+
+def served_mse(at, key: str = "draw_live") -> float:
+    """The MSE the widget shows for the server's reconstruction (paint.js's mse, of the same arrays)."""
+    shown = served(at, key)
+    return float(np.mean((shown["input"] - shown["output"]) ** 2))
 
 
 def link_notes(at) -> list[str]:

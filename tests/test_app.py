@@ -12,7 +12,8 @@ from tests.apptools import (
     images,
     live_value,
     no_exception,
-    stats,
+    served,
+    served_mse,
 )
 from tests.conftest import ROOT
 
@@ -47,7 +48,7 @@ def test_draw_leaves_the_pictures_to_the_page_while_it_runs_the_model():
     at.session_state["draw_live"] = live_value(SEVEN)
     at.run()
     no_exception(at)
-    assert images(at) == [] and not stats(at)  # the live widget draws them, in the browser
+    assert images(at) == [] and served(at) is None  # the live widget computes and draws them, in the browser
 
 
 def test_where_the_page_cannot_run_the_model_an_empty_canvas_gets_a_hint():
@@ -55,7 +56,7 @@ def test_where_the_page_cannot_run_the_model_an_empty_canvas_gets_a_hint():
     at.session_state["draw_live"] = live_value(None, runtime="failed")
     at.run()
     assert any("Draw a digit" in i.value for i in at.info)
-    assert images(at) == [] and not stats(at)
+    assert images(at) == [] and served(at) is None
 
 
 def test_where_the_page_cannot_run_the_model_the_server_reconstructs_and_the_picker_changes_it():
@@ -63,15 +64,16 @@ def test_where_the_page_cannot_run_the_model_the_server_reconstructs_and_the_pic
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")
     at.run()
     no_exception(at)
-    first = images(at)
-    assert [c for c, _ in first][:2] == ["Model input, 28×28", f"Rebuilt by {at.session_state['model_name']}"]
-    mse = stats(at)["MSE"]
+    first = served(at)  # the widget paints it, as it paints the page's own (one painter)
+    assert images(at) == [] and first["model"] == at.session_state["model_name"]
+    assert first["code"].shape == (first["latent_dim"],) and first["meter"]["verdict"].endswith(".")
+    assert 0 <= first["output"].min() and first["output"].max() <= 1 and first["input"].max() == 1.0
     other = "tiny_dense" if at.session_state["model_name"] == "tiny_conv" else "tiny_conv"
     at.sidebar.selectbox(key="model_name").set_value(other).run()
     no_exception(at)
-    assert stats(at)["MSE"] != mse
-    assert images(at)[1] != first[1]
-    assert images(at)[0][1] == first[0][1]  # same input
+    again = served(at)
+    assert again["model"] == other and served_mse(at) != float(((first["input"] - first["output"]) ** 2).mean())
+    assert (again["input"] == first["input"]).all()  # same input
 
 
 def test_where_the_page_sent_its_28x28_input_the_server_rebuilds_that_and_not_the_png():
@@ -87,25 +89,26 @@ def test_where_the_page_sent_its_28x28_input_the_server_rebuilds_that_and_not_th
     for name, points in (("zero", ZERO), ("seven", SEVEN)):
         at.session_state["draw_live"] = live_value(points, runtime="failed")
         at.run()
-        mse[name] = float(stats(at)["MSE"])
+        mse[name] = served_mse(at)
     value = live_value(SEVEN, runtime="failed")  # the canvas says seven, the page's input zero (to 1/255)
     at.session_state["draw_live"] = {**value, "input": base64.b64encode((zero * 255).round().astype("uint8").tobytes()).decode()}
     at.run()
     no_exception(at)
-    assert abs(float(stats(at)["MSE"]) - mse["zero"]) < 2e-4 < abs(mse["seven"] - mse["zero"])
+    assert abs(served_mse(at) - mse["zero"]) < 2e-4 < abs(mse["seven"] - mse["zero"])
 
 
 def test_a_new_stroke_changes_the_server_reconstruction():
     at = app("draw")
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")
     at.run()
-    seven = images(at)
+    seven = served(at)
     at.session_state["draw_live"] = live_value(ZERO, runtime="failed")
     at.run()
-    assert images(at)[0][1] != seven[0][1] and images(at)[1][1] != seven[1][1]
+    zero = served(at)
+    assert (zero["input"] != seven["input"]).any() and (zero["output"] != seven["output"]).any()
     at.session_state["draw_live"] = live_value(None, runtime="failed")  # Clear
     at.run()
-    assert images(at) == []
+    assert served(at) is None
 
 
 def test_compare_on_the_server_path_rebuilds_with_each_chosen_model():
@@ -115,10 +118,11 @@ def test_compare_on_the_server_path_rebuilds_with_each_chosen_model():
     at.toggle(key="draw_compare").set_value(True).run()
     chosen = at.multiselect(key="draw_models").value
     assert len(chosen) == 3 and chosen[0] == at.sidebar.selectbox(key="model_name").value  # three code sizes here
-    captions = [c for c, _ in images(at)]
-    assert [c.split("\n")[0] for c in captions if "\nMSE" in c] == chosen
+    shown = served(at)
+    assert list(shown["compare"]) == chosen and (shown["compare"][chosen[0]] == shown["output"]).all()
+    assert len({arr.tobytes() for arr in shown["compare"].values()}) == 3  # each its own reconstruction
     at.multiselect(key="draw_models").set_value(chosen[:1]).run()
-    assert [c.split("\n")[0] for c, _ in images(at) if "\nMSE" in c] == chosen[:1]
+    assert list(served(at)["compare"]) == chosen[:1]
 
 
 def test_denoise_slider_kind_and_seed_change_the_noisy_digit():
@@ -193,7 +197,8 @@ def test_pages_without_mnist_say_how_to_get_it_and_drawing_still_works(monkeypat
     at = app("draw")
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")
     at.run()
-    assert len(images(at)) == 6  # input, reconstruction, error, the code, where its error and its code fall
+    shown = served(at)  # input, reconstruction, code, where its error and its code fall: the widget paints them
+    assert shown["output"].shape == (28, 28) and len(shown["meter"]["captions"]) == 2
     for page in ("denoise", "interpolate", "explore", "train"):
         at = app(page)
         no_exception(at)
@@ -359,7 +364,7 @@ def test_a_draw_value_of_the_wrong_kind_is_ignored_and_the_next_stroke_works(val
     at.session_state["draw_live"] = live_value(SEVEN, runtime="failed")  # the next stroke, on the server path
     at.run()
     no_exception(at)
-    assert len(images(at)) >= 3  # the drawing, its reconstruction, the error map
+    assert served(at)["output"].shape == (28, 28)  # the server's reconstruction, for the widget
 
 
 @pytest.mark.parametrize("value", [{"t": "abc"}, {"t": None}, {"t": float("nan")}, {"t": 7}, [0.5], None])

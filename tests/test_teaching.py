@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ae import checkpoints, meter
-from tests.apptools import SEVEN, app, images, live_value, no_exception
+from tests.apptools import SEVEN, app, images, live_value, no_exception, served
 from tests.conftest import ROOT
 from tests.harness import appserver
 
@@ -22,7 +22,7 @@ def lab(monkeypatch, tiny_checkpoints, mnist_dir):
 
 
 def _verdict(at) -> str:
-    return next(e.value for e in at.main if type(e).__name__ == "Html" and "Is this a digit?" in e.value)
+    return served(at)["meter"]["verdict"]  # the server's words, which the widget shows
 
 
 def test_a_digit_looks_like_one_and_a_filled_square_does_not(lab):
@@ -32,8 +32,8 @@ def test_a_digit_looks_like_one_and_a_filled_square_does_not(lab):
     at.run()
     no_exception(at)
     assert "looks like a digit" in _verdict(at)
-    meters = [caption for caption, _ in images(at) if "test digits'" in caption]
-    assert [m.split(":")[0] for m in meters] == [meter.WORDS["error_score"], meter.WORDS["code_score"]]
+    captions = served(at)["meter"]["captions"]
+    assert [c.split(":")[0] for c in captions] == [meter.WORDS["error_score"], meter.WORDS["code_score"]]
     at.session_state["draw_live"] = live_value(FILLED_SQUARE, runtime="failed")
     at.run()
     assert "does not look like anything the model has seen" in _verdict(at)

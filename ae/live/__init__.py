@@ -5,9 +5,11 @@ encoder and decoder as ONNX, ae/export.py, beside the checkpoint; the server run
 fetched from our route (ae/web.py), the
 vendored runtime (`frontend/ort/`, VENDOR.json), and the same preprocessing in JavaScript
 (`frontend/preprocess.js`). Each widget returns what it heard from the page, with `failed` true
-where the page cannot run the model (the server then computes as before) and `reason`:
+where the page cannot run the model (the server then computes, and the widget paints what it
+computed: `server_computed`) and `reason`:
 
-    drawn = live.draw(choice, key="draw_live")      # Drawn: .digit, .strokes, .code, .shares
+    drawn = live.draw(choice, key="draw_live", serve=...)   # Drawn: .digit, .strokes, .code, .shares
+    live.draw_served(choice, server_computed(digit, ...), key="draw_upload_view")   # an upload's pictures
     slid = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")   # Slid: .t
     live.hover(choice, points, labels, lo, hi, key="explore_live")       # Heard
     live.classmap(choice, background, drawings, pair, key="class_map")   # Heard; chosen(key): the clicks
@@ -170,15 +172,23 @@ def page_input(value) -> np.ndarray | None:
     return np.frombuffer(raw, np.uint8).reshape(28, 28) / np.float32(255.0) if len(raw) == 784 else None
 
 
-def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | None = None) -> Drawn:
+def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | None = None, serve=None) -> Drawn:
     """The canvas, with the model's reconstruction of the drawing computed in the page on every
     frame; the server hears of the drawing when a stroke ends. `editor`: latent.code_directions;
     `compare`: up to four more models (ae.ui.LoadedModel) that rebuild the same drawing live;
-    `room`: the class this canvas draws for (classroom.for_the_canvas: its pens down stop it).
+    `room`: the class this canvas draws for (classroom.for_the_canvas: its pens down stop it);
+    `serve(drawn)`: where the page cannot run the model, what the server computed of the drawing
+    the page sent last (`server_computed`), which the widget paints, or None.
     The digit is the page's own 28x28 (preprocess.js, held to ae.preprocess within 1/255 by the
     tests), which it sends even where it cannot run the model; else the server reads the canvas's PNG."""
+    shown = serve(drawn_of(st.session_state.get(key))) if serve is not None else None  # the value this run's widget returns
     others = [model_args(c) for c in compare]
-    value = _widget(widget="draw", editor=editor, compare=others, room=room, key=key, default=None, **model_args(choice))
+    value = _widget(widget="draw", editor=editor, compare=others, room=room, served=shown, key=key, default=None, **model_args(choice))
+    return drawn_of(value)
+
+
+def drawn_of(value) -> Drawn:
+    """What the Draw widget said, read: nothing of the wrong kind is trusted."""
     said = heard(value)
     value = value if isinstance(value, dict) else {}
     png = value.get("png") if isinstance(value.get("png"), str) else None
@@ -200,6 +210,31 @@ def draw(choice, key: str, editor: dict | None = None, compare=(), room: dict | 
     posted = value.get("posted")
     posted = posted[:300] if isinstance(posted, str) and digit is not None else None
     return Drawn(said.failed, said.reason, digit, strokes, drawing, code, shares, posted)
+
+
+def draw_served(choice, shown: dict, key: str, compare=()) -> None:
+    """The Draw widget without its canvas: the server's pictures of a digit (an upload), `shown`:
+    server_computed."""
+    others = [model_args(c) for c in compare]
+    _widget(widget="draw", canvas=False, compare=others, served=shown, key=key, default=None, **model_args(choice))
+
+
+def floats_b64(a) -> str:
+    """Numbers as little-endian float32, base64: paint.js's floatsOf reads them (3 kB a digit, no rounding)."""
+    return base64.b64encode(np.ascontiguousarray(np.ravel(a), "<f4").tobytes()).decode()
+
+
+def server_computed(digit: np.ndarray, output: np.ndarray, code: np.ndarray, placed: dict | None = None, compare=()) -> dict:
+    """What the server computed of a digit, for the Draw widget to paint as it paints its own: the
+    input, the reconstruction and the code; `placed`: the meter's shares, the code's unsureness and
+    the words (or None); `compare`: (model name, its reconstruction) pairs."""
+    return {
+        "input": floats_b64(digit),
+        "output": floats_b64(output),
+        "code": floats_b64(code),
+        "meter": placed,
+        "compare": [{"name": name, "output": floats_b64(out)} for name, out in compare],
+    }
 
 
 def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> Slid:

@@ -1,8 +1,8 @@
-"""Digits as pictures: PNG and GIF bytes, and the inline-HTML strips every page shows.
+"""Digits as pictures: PNG and GIF bytes, and the inline-HTML strips the pages show (the Draw page's
+pictures are its live widget's, whoever computes them: ae/live, ae/ui/server_path.py).
 
-What changes on every stroke is one `st.html` block of inline 28x28 PNGs scaled up by CSS, not
-several st.image and st.metric elements: no request per picture, one element to re-render
-(docs/performance.md has the load test's figures).
+A strip is one `st.html` block of inline 28x28 PNGs scaled up by CSS, not several st.image
+elements: no request per picture, one element to re-render (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -23,14 +23,6 @@ def digit_picture(a: np.ndarray, size: int | None = DIGIT_PX) -> Image.Image:
     """A (28, 28) array in [0, 1] as a greyscale picture, scaled up with crisp pixels (None: as it is)."""
     picture = Image.fromarray((np.clip(a, 0.0, 1.0) * 255).round().astype(np.uint8))
     return picture if size is None else picture.resize((size, size), Image.Resampling.NEAREST)
-
-
-def error_picture(x: np.ndarray, x_hat: np.ndarray) -> Image.Image:
-    """Per-pixel error (28x28 RGB): orange where the reconstruction adds ink, blue where it misses ink."""
-    d = np.clip(x_hat - x, -1.0, 1.0)
-    extra, missing = np.sqrt(np.clip(d, 0, 1)), np.sqrt(np.clip(-d, 0, 1))  # sqrt: small errors show
-    rgb = np.stack([extra * 255, extra * 150 + missing * 160, missing * 255], -1)
-    return Image.fromarray(np.rint(np.clip(rgb, 0, 255)).astype(np.uint8))  # to the nearest, halves to even, as a canvas does
 
 
 def row_picture(images, size: int = 112, gap: int = 4) -> Image.Image:
@@ -100,28 +92,3 @@ def picture(image, caption: str | None = None, alt: str | None = None, width: in
 def gallery(images, captions=None, size: int = DIGIT_PX) -> None:
     """`gallery_html` on the page."""
     st.html(gallery_html(images, captions, size))
-
-
-def metrics_html(stats) -> str:
-    """A row of (label, value, explanation) figures in the style of st.metric; hover explains."""
-    cells = "".join(
-        f'<div title="{html.escape(tip)}" style="cursor:help"><div style="font-size:0.875rem;opacity:0.75">'
-        f'{html.escape(label)}</div><div data-stat="{html.escape(label)}" style="font-size:2.25rem;line-height:1.3">'
-        f"{html.escape(value)}</div></div>"
-        for label, value, tip in stats
-    )
-    return f'<div style="display:flex;flex-wrap:wrap;gap:0.5rem 3.5rem;margin:0.75rem 0 1rem">{cells}</div>'
-
-
-def code_bars_svg(z: np.ndarray, width: int = 600, height: int = 140) -> str:
-    """The code as an SVG bar chart (blue up, orange down): a picture, so nothing heavy re-renders per stroke."""
-    n = len(z)
-    top = float(max(np.abs(z).max(), 1e-6))
-    mid, bar = height / 2, width / n
-    bars = "".join(
-        f'<rect x="{i * bar + bar * 0.12:.1f}" y="{mid - max(v, 0) / top * (mid - 4):.1f}" width="{bar * 0.76:.1f}" '
-        f'height="{max(abs(v) / top * (mid - 4), 0.5):.1f}" fill="{"#7c9cff" if v >= 0 else "#ffb86b"}"/>'
-        for i, v in enumerate(np.asarray(z, dtype=float))
-    )
-    axis = f'<line x1="0" y1="{mid}" x2="{width}" y2="{mid}" stroke="#777" stroke-width="1"/>'
-    return f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}">{axis}{bars}</svg>'

@@ -13,7 +13,7 @@ import streamlit as st
 
 from ae import compress, latent, live, quality, ui
 from ae.rooms import Room
-from ae.ui import classroom, context, lesson, measures
+from ae.ui import classroom, context, lesson, measures, server_path
 
 STEPS = lesson.STEPS
 _MADE: collections.OrderedDict = collections.OrderedDict()  # what once_for_all made, most recently used last
@@ -66,7 +66,7 @@ def two_digits():
 def drawing(key: str, choice, room: Room | None, **kwargs):
     """The lesson's canvas; in a class the teacher leads, its drawings go to the class's map (a
     finished stroke reruns only this)."""
-    drawn = live.draw(choice, key=key, room=classroom.for_the_canvas(room), **kwargs)
+    drawn = live.draw(choice, key=key, room=classroom.for_the_canvas(room), serve=server_path.serve(choice), **kwargs)
     if room is not None:
         classroom.take_part(room, choice, drawn, key, nickname=False)
 

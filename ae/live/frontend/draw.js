@@ -3,14 +3,18 @@
 // frame that has new ink. The server hears of the drawing only when a stroke ends. In a class, a
 // stroke the page's model ran on is posted to the room itself (ae/web.py's /ae/room/<code>/draw),
 // with no Streamlit rerun where the page shows nothing of it (`post.quiet`).
+// Where the page cannot run the model, and for an upload (no canvas: `canvas` false), the server
+// sends what it computed (`served`: the input, the reconstruction, the code, the meter's shares
+// and words) and the same code paints it: one painter for each picture, whoever computed it.
 
 import { CompareStrip } from "./compare.js";
 import { CodeEditor } from "./edit.js";
 import { channelOf } from "./follow.js";
 import { codeNetwork, meterCaption, shareBetter, verdict } from "./meter.js";
-import { countPaint, digitCanvas, mse, paintBars, paintDigit, paintError, paintMeter, psnr } from "./paint.js";
+import { countPaint, digitCanvas, floatsOf, mse, paintBars, paintDigit, paintError, paintMeter, psnr } from "./paint.js";
 import { Pen } from "./pen.js";
 import { toMnist } from "./preprocess.js";
+import { loadMeter } from "./runtime.js";
 import { LiveWidget, element } from "./widget.js";
 
 const SIZE = 280; // the canvas's own pixels, whatever its size on screen
@@ -56,7 +60,7 @@ export class DrawWidget extends LiveWidget {
     this.postedDrawing = null; // the clears counted when a stroke was last stored: a new count begins a drawing
     this.editor = new CodeEditor(this);
     this.compare = new CompareStrip(() => this.frames.request());
-    root.append(element("section", { class: "draw" },
+    this.section = element("section", { class: "draw" },
       element("div", { class: "figures" },
         figure(this.pictures.input, element("figcaption", { text: "Model input, 28×28" })),
         figure(this.pictures.output, this.outputCaption),
@@ -71,7 +75,10 @@ export class DrawWidget extends LiveWidget {
         element("figure", {}, this.bars, this.barsCaption),
         this.novelty,
         this.status,
-        this.editor.element)));
+        this.editor.element));
+    root.append(this.section);
+    this.given = null; // the server's pictures of the latest drawing, where it computes them
+    this.servedPaints = 0; // the tests and the bench read it
     this.strokes = 0;
     this.cleared = 0; // a class's drawing is the strokes between two clears: the server keeps each one drawn
     this.input = null;
@@ -83,12 +90,56 @@ export class DrawWidget extends LiveWidget {
 
   update(args) {
     this.args = args;
+    this.canvasless = args.canvas === false; // an upload: the server's pictures of it, nothing run here
+    this.section.classList.toggle("upload", this.canvasless);
     this.outputCaption.textContent = `Rebuilt by ${args.model_name}`;
     this.stats["Code size"].textContent = `${args.latent_dim} numbers`;
-    this.editor.update(args.editor, args.latent_dim);
-    this.compare.update(args.compare || [], args.version);
-    this.useModel(args);
-    this.joinRoom(args.room);
+    this.compare.update(args.compare || [], args.version, !this.canvasless);
+    this.useMeter(args.model);
+    if (!this.canvasless) {
+      this.editor.update(args.editor, args.latent_dim);
+      this.useModel(args);
+      this.joinRoom(args.room);
+    }
+    this.given = args.served || null;
+    this.paintServed();
+  }
+
+  // The meter's numbers, for its histograms: the model's own once it runs here; fetched alone for
+  // the server's pictures (without them these show the server's words and no histogram).
+  useMeter(spec) {
+    const digest = spec ? spec.digest : null;
+    if (this.meterOf === digest) return;
+    this.meterOf = digest;
+    this.reference = null;
+    loadMeter(spec).then((reference) => {
+      if (this.meterOf !== digest || this.model) return;
+      this.reference = reference;
+      this.painted = null; // painted again, with the histograms
+      this.paintServed();
+    });
+  }
+
+  // What the server computed for the latest drawing, painted where the page does not run the model.
+  paintServed() {
+    const serving = this.canvasless || this.runtime === "failed";
+    const given = serving ? this.given : null;
+    this.section.classList.toggle("served", Boolean(given));
+    const key = given && [given.input, given.output, JSON.stringify(given.meter), ...(given.compare || []).map((c) => c.name + c.output)].join();
+    if (key === this.painted) return; // a rerun that changed nothing of it
+    this.painted = key;
+    if (!given) return;
+    const x = floatsOf(given.input);
+    paintDigit(this.pictures.input, x);
+    this.paint(floatsOf(given.code), floatsOf(given.output), x, given.meter || null);
+    this.compare.paintServed(x, given.compare || []);
+    this.servedPaints += 1;
+    this.servedAt = performance.now(); // the bench reads it
+  }
+
+  setStatus(state, text) {
+    super.setStatus(state, text);
+    if (this.section) this.paintServed(); // the server's pictures, from the moment it draws them
   }
 
   // In a class: the teacher's pens down stops this canvas the moment the page hears of it (from
@@ -128,6 +179,7 @@ export class DrawWidget extends LiveWidget {
     this.network = reference && reference.network ? (this.model.network ??= codeNetwork(reference.network)) : null;
     this.novelty.hidden = !reference;
     this.codeMeter.hidden = !this.network;
+    this.meters.error.hidden = this.meters.code.hidden = false; // the server's pictures may have hidden them
     if (reference) this.meters.code.setAttribute("aria-label", reference.words.code_alt);
     this.frames.request();
   }
@@ -247,7 +299,12 @@ export class DrawWidget extends LiveWidget {
   show(code, output) {
     this.code = code;
     this.output = output;
-    const x = this.input;
+    this.paint(code, output, this.input);
+  }
+
+  // The reconstruction of `x`, its error, figures, code and meter; `placed`: the server's shares and
+  // words for them (else this page's, where it runs the model).
+  paint(code, output, x, placed = null) {
     paintDigit(this.pictures.output, output);
     paintError(this.pictures.error, x, output);
     paintBars(this.bars, code);
@@ -256,7 +313,8 @@ export class DrawWidget extends LiveWidget {
     let top = 0;
     for (const v of code || []) top = Math.max(top, Math.abs(v));
     this.barsCaption.textContent = code ? `The code: ${code.length} numbers, scaled to the largest (±${top.toFixed(2)})` : "The code";
-    if (this.reference) this.placeAmongDigits(code, output ? mse(x, output) : null);
+    if (placed) this.placedByServer(placed, output ? mse(x, output) : null);
+    else if (this.reference) this.placeAmongDigits(code, output ? mse(x, output) : null);
     countPaint(this.pictures.output);
   }
 
@@ -271,5 +329,19 @@ export class DrawWidget extends LiveWidget {
     this.meterCaptions.error.textContent = meterCaption(words, words.error_score, byError);
     this.meterCaptions.code.textContent = meterCaption(words, words.code_score, byCode);
     this.verdict.textContent = this.shares ? verdict(words, ...this.shares) : words.empty;
+  }
+
+  // The server's placing (ae/live's server_computed): its words; the histograms where their numbers loaded.
+  placedByServer(placed, error) {
+    const reference = this.reference;
+    const codeQuantiles = reference && reference.network ? reference.network.unsure_quantiles : null;
+    this.novelty.hidden = false;
+    this.codeMeter.hidden = placed.shares[1] == null;
+    this.meters.error.hidden = !reference;
+    this.meters.code.hidden = !codeQuantiles;
+    if (reference) paintMeter(this.meters.error, reference.error_quantiles, error, reference.words.floor);
+    if (codeQuantiles) paintMeter(this.meters.code, codeQuantiles, placed.unsure, reference.words.floor);
+    [this.meterCaptions.error.textContent, this.meterCaptions.code.textContent] = placed.captions;
+    this.verdict.textContent = placed.verdict;
   }
 }

@@ -27,7 +27,7 @@ export function paintDigit(canvas, pixels) {
   });
 }
 
-// Orange where the reconstruction adds ink, blue where it misses ink (as error_picture).
+// Orange where the reconstruction adds ink, blue where it misses ink; the square root lets small errors show.
 export function paintError(canvas, x, xHat) {
   put(canvas, (i) => {
     const d = x && xHat ? Math.min(Math.max(xHat[i] - x[i], -1), 1) : 0;
@@ -36,7 +36,7 @@ export function paintError(canvas, x, xHat) {
   });
 }
 
-// The code as bars, blue up and orange down, scaled to the largest (as code_bars_svg).
+// The code as bars, blue up and orange down, scaled to the largest.
 export function paintBars(canvas, code) {
   const ctx = canvas.getContext("2d");
   const { width, height } = canvas;
@@ -53,6 +53,11 @@ export function paintBars(canvas, code) {
     ctx.fillStyle = v >= 0 ? "#7c9cff" : "#ffb86b";
     ctx.fillRect(i * bar + bar * 0.12, v >= 0 ? mid - h : mid, Math.max(bar * 0.76, 1), h);
   });
+}
+
+// Float32 numbers sent as base64 (ae/live's `floats_b64`: what the server computed) as an array.
+export function floatsOf(b64) {
+  return new Float32Array(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer);
 }
 
 // Tests wait for a picture to change: each canvas counts its paintings of a model's output.

@@ -198,9 +198,7 @@ async function attempt(version, spec, fresh) {
       return ort.InferenceSession.create(unshuffle(await gunzip(packed)), { executionProviders: ["wasm"] });
     };
     const [encoder, decoder] = await Promise.all([session("encoder"), session("decoder")]);
-    const meter = await files.bytes(new URL(spec.meter, HERE).href)
-      .then(async (bytes) => JSON.parse(new TextDecoder().decode(await gunzip(bytes))))
-      .catch(() => null); // the model works without its meter
+    const meter = await loadMeter(spec);
     const model = new Model(ort, spec, encoder, decoder, meter);
     await model.decode(new Array(spec.latent_dim).fill(0)); // it runs
     runtime.proven = true;
@@ -215,6 +213,24 @@ async function attempt(version, spec, fresh) {
     }
     throw error;
   }
+}
+
+const meters = new Map(); // digest -> promise of the meter's numbers, or of null
+
+// A model's "is this a digit?" numbers (ae/meter.py's for_the_page), or null where they do not load:
+// the model works without them, and the server path paints with them where the runtime cannot start.
+export function loadMeter(spec) {
+  if (!spec || !spec.meter) return Promise.resolve(null);
+  if (!meters.has(spec.digest)) {
+    const promise = download(new URL(spec.meter, HERE).href, false)
+      .then(async (bytes) => JSON.parse(new TextDecoder().decode(await gunzip(bytes))))
+      .catch(() => {
+        meters.delete(spec.digest); // tried again by the next page that asks
+        return null;
+      });
+    meters.set(spec.digest, promise);
+  }
+  return meters.get(spec.digest);
 }
 
 function evict(keep) {

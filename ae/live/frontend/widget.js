@@ -122,7 +122,7 @@ export class LiveWidget {
     this.deadline = setTimeout(() => {
       if (this.digest !== spec.digest || this.model) return;
       this.reason = "slow";
-      this.setStatus("failed", `${name} is still loading into this page (a slow network?): the server draws the pictures until it is ready.`);
+      this.setStatus("failed", `${name} is still loading into this page (a slow network?): the server computes the pictures until it is ready.`);
       this.send({});
     }, DEADLINE_MS);
     loadModel(args.version, spec).then(
@@ -163,7 +163,7 @@ export class LiveWidget {
     if (this.detail) console.warn(`live widget: ${this.detail}`);
     this.status.dataset.detail = this.detail;
     this.reason = reason;
-    this.setStatus("failed", `${name || "The model"} cannot run in this page (${reason}): the server draws the pictures instead.`);
+    this.setStatus("failed", `${name || "The model"} cannot run in this page (${reason}): the server computes the pictures instead.`);
     this.send({});
   }
 
