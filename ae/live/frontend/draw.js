@@ -131,7 +131,7 @@ export class DrawWidget extends LiveWidget {
     if (!given) return;
     const x = floatsOf(given.input);
     paintDigit(this.pictures.input, x);
-    this.paint(floatsOf(given.code), floatsOf(given.output), x, given.meter || null);
+    this.paint(floatsOf(given.code), floatsOf(given.output), x, given.meter ?? null);
     this.compare.paintServed(x, given.compare || []);
     this.servedPaints += 1;
     this.servedAt = performance.now(); // the bench reads it
@@ -303,8 +303,8 @@ export class DrawWidget extends LiveWidget {
   }
 
   // The reconstruction of `x`, its error, figures, code and meter; `placed`: the server's shares and
-  // words for them (else this page's, where it runs the model).
-  paint(code, output, x, placed = null) {
+  // words for them (null: its model has no meter), else this page's, where it runs the model.
+  paint(code, output, x, placed = undefined) {
     paintDigit(this.pictures.output, output);
     paintError(this.pictures.error, x, output);
     paintBars(this.bars, code);
@@ -313,7 +313,7 @@ export class DrawWidget extends LiveWidget {
     let top = 0;
     for (const v of code || []) top = Math.max(top, Math.abs(v));
     this.barsCaption.textContent = code ? `The code: ${code.length} numbers, scaled to the largest (±${top.toFixed(2)})` : "The code";
-    if (placed) this.placedByServer(placed, output ? mse(x, output) : null);
+    if (placed !== undefined) this.placedByServer(placed, output ? mse(x, output) : null);
     else if (this.reference) this.placeAmongDigits(code, output ? mse(x, output) : null);
     countPaint(this.pictures.output);
   }
@@ -333,9 +333,10 @@ export class DrawWidget extends LiveWidget {
 
   // The server's placing (ae/live's server_computed): its words; the histograms where their numbers loaded.
   placedByServer(placed, error) {
+    this.novelty.hidden = !placed;
+    if (!placed) return;
     const reference = this.reference;
     const codeQuantiles = reference && reference.network ? reference.network.unsure_quantiles : null;
-    this.novelty.hidden = false;
     this.codeMeter.hidden = placed.shares[1] == null;
     this.meters.error.hidden = !reference;
     this.meters.code.hidden = !codeQuantiles;
