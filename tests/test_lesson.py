@@ -3,7 +3,7 @@ line, the guided lesson walked forward and back, compare mode live during a stro
 
 import pytest
 
-from tests.apptools import app, images, link_notes, no_exception
+from tests.apptools import SEVEN, app, images, link_notes, live_value, no_exception, served
 
 
 @pytest.fixture
@@ -151,6 +151,18 @@ def test_the_lesson_has_six_steps_each_with_a_question_and_its_full_page(lab):
     assert at.button(key="lesson_next").disabled
     at.button(key="lesson_back").click().run()
     assert "step 5 of 6" in at.title[0].value
+
+
+def test_the_lessons_canvases_have_the_draw_pages_server_path(lab):
+    at = _opened("lesson")
+    at.session_state["lesson_rebuild"] = live_value(SEVEN, runtime="failed")  # the page cannot run the model
+    at.run()
+    no_exception(at)
+    shown = served(at, "lesson_rebuild")  # computed here, for the widget to paint
+    assert shown["output"].shape == (28, 28) and shown["input"].max() == 1.0
+    at.session_state["lesson_rebuild"] = live_value(SEVEN)  # it can: the server computes nothing
+    at.run()
+    assert served(at, "lesson_rebuild") is None
 
 
 @pytest.mark.slow

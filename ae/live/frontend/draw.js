@@ -44,7 +44,7 @@ export class DrawWidget extends LiveWidget {
     const meter = (label) => element("canvas", { class: "meter", width: 600, height: 56, role: "img", "aria-label": label });
     this.meters = {
       error: meter("A histogram of the test digits' reconstruction errors, and your drawing's"),
-      code: meter("A histogram of how unsure the code's network is of the test digits, and of your drawing"),
+      code: meter(""), // its words come with the meter's numbers (ae/meter.py's WORDS, code_alt)
     };
     this.meterCaptions = { error: element("figcaption"), code: element("figcaption") };
     this.verdict = element("p", { class: "verdict", "aria-live": "polite" });
@@ -341,7 +341,10 @@ export class DrawWidget extends LiveWidget {
     this.meters.error.hidden = !reference;
     this.meters.code.hidden = !codeQuantiles;
     if (reference) paintMeter(this.meters.error, reference.error_quantiles, error, reference.words.floor);
-    if (codeQuantiles) paintMeter(this.meters.code, codeQuantiles, placed.unsure, reference.words.floor);
+    if (codeQuantiles) {
+      paintMeter(this.meters.code, codeQuantiles, placed.unsure, reference.words.floor);
+      this.meters.code.setAttribute("aria-label", reference.words.code_alt);
+    }
     [this.meterCaptions.error.textContent, this.meterCaptions.code.textContent] = placed.captions;
     this.verdict.textContent = placed.verdict;
   }
