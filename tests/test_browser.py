@@ -165,6 +165,16 @@ def _upload_tab(url, b):
     return page, page.locator("[data-testid='stFileUploaderDropzoneInput']")
 
 
+def _upload_shown(page):
+    """The frame of the Draw widget without its canvas, once it shows the server's pictures of an upload:
+    input, rebuilt, error, the code, the meter's words and its two histograms."""
+    frame = appserver.live_frame_now(page)
+    shown = """() => [...document.querySelectorAll('canvas.digit, canvas.bars, canvas.meter, .verdict, canvas.ink')]
+                 .filter(e => e.getClientRects().length > 0).map(e => e.className).join()"""
+    frame.wait_for_function(f"() => ({shown})() === 'digit,digit,digit,bars,verdict,meter,meter'", timeout=20_000)
+    return frame
+
+
 def test_uploads_bad_files_get_a_message_and_a_good_photo_is_reconstructed(server, tmp_path):
     from PIL import Image
 
@@ -181,11 +191,7 @@ def test_uploads_bad_files_get_a_message_and_a_good_photo_is_reconstructed(serve
     good = tmp_path / "seven.jpg"
     photo.save(good, quality=90)
     chooser.set_input_files(str(good))
-    frame = appserver.live_frame_now(page)  # the Draw widget without its canvas paints the server's pictures
-    shown = """() => [...document.querySelectorAll('canvas.digit, canvas.bars, canvas.meter, .verdict, canvas.ink')]
-                 .filter(e => e.getClientRects().length > 0).map(e => e.className).join()"""
-    # input, rebuilt, error, the code, the meter's words and its two histograms; no canvas to draw on
-    frame.wait_for_function(f"() => ({shown})() === 'digit,digit,digit,bars,verdict,meter,meter'", timeout=20_000)
+    frame = _upload_shown(page)
     assert float(frame.locator("[data-stat=MSE]").inner_text()) < 0.05
     _no_exception(page)
     page.close()
@@ -262,6 +268,6 @@ def test_a_blank_picture_gets_the_looks_blank_warning_and_a_wrong_extension_is_r
     disguised = tmp_path / "digit.png"  # a JPEG under a .png name
     Image.fromarray(255 - data.load_mnist(False)[0][0, 0].numpy()).resize((200, 200)).save(disguised, "JPEG")
     chooser.set_input_files(str(disguised))
-    _wait_for_change(page, [], index=2)
+    _upload_shown(page)
     _no_exception(page)
     page.close()
