@@ -15,7 +15,7 @@ def computed(choice, digit, others=()) -> dict:
     """A digit's reconstruction, code and meter by the chosen model (an ae.ui.LoadedModel), and the
     reconstructions of `others` (compare mode), as the widget takes them."""
     z, x_hat = rebuild(choice, digit)
-    compared = [(c.name, rebuild(c, digit)[1]) for c in others]
+    compared = [(c.name, x_hat if c.name == choice.name else rebuild(c, digit)[1]) for c in others]  # the chosen one once
     return live.server_computed(digit, x_hat, z, placed(choice, quality.mse(digit, x_hat), z), compared)
 
 
