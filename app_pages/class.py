@@ -96,14 +96,14 @@ def map_view(code: str, secret: str) -> None:
     pair = None
     if len(chosen) == 2:
         pair = {"a": chosen[0].code.tolist(), "b": chosen[1].code.tolist(), "names": [classroom.name(d, room.names_hidden) for d in chosen]}
-    failed = live.classmap(choice, background, room.code, pair, key="class_map").failed
+
+    def at_t(t):  # where the page cannot decode, the server does, when the slider is let go
+        return latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
+
+    live.classmap(choice, background, room.code, pair, key="class_map", decode=at_t)
     st.caption(
         f"Axes: {background['how']}, fitted to {ui.MAP_DIGITS:,} test digits (faint, coloured by class); each drawing is framed in the colour of the digit class its code is nearest. Click two drawings, on the map or in a strip, to morph one into the other."
     )
-    if failed and pair:  # the page cannot decode: the server draws the morph
-        t = st.slider("From A (0) to B (1)", 0.0, 1.0, 0.5, 0.1, key="class_t")
-        frame = latent.decode(choice.model, latent.lerp(np.asarray(pair["a"]), np.asarray(pair["b"]), t))[0]
-        ui.picture(ui.digit_picture(frame, 280), f"{pair['names'][0]} to {pair['names'][1]} at t = {t:.1f}")
     for letter, d in zip("AB", chosen):  # the names stay in the map, as text: a label would read markdown
         star, hide, remove = st.columns(3)
         star.button(

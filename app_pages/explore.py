@@ -89,7 +89,13 @@ if choice.model.latent_dim == 2:
         "Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, in your browser."
     )
     shown = min(len(points), 2000) if digits is not None else 0
-    live.hover(choice, points[:shown] if shown else np.zeros((0, 2)), labels[:shown] if shown else np.zeros(0), lo, hi, key="explore_live")
+
+    def at_z(z):  # where the page cannot decode, the server does, for the point clicked
+        return latent.decode(choice.model, z[None])[0]
+
+    live.hover(
+        choice, points[:shown] if shown else np.zeros((0, 2)), labels[:shown] if shown else np.zeros(0), lo, hi, "explore_live", at_z
+    )
     st.subheader("The decoder's whole world: a grid across the code plane")
     n = st.slider("Grid size", 8, 24, 15, key="explore_grid")
     sheet = latent.manifold(choice.model, lo, hi, n)

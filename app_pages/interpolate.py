@@ -48,12 +48,12 @@ def panel():
             st.info("Choose or draw both digits.", icon=":material/gesture:")
             return
         za, zb = latent.encode(choice.model, np.stack([a, b]))
-        slid = live.morph(choice, za, zb, method, st.session_state.get("interp_live_t", 0.5), key="interp_live")
+
+        def at_t(t):  # where the page cannot decode, the server does, when the slider is let go
+            return latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
+
+        slid = live.morph(choice, za, zb, method, st.session_state.get("interp_live_t", 0.5), key="interp_live", decode=at_t)
         st.session_state["interp_live_t"] = slid.t
-        if slid.failed:  # the page cannot decode: the server draws the frame when the slider is let go
-            t = st.slider("t: from A (0) to B (1)", 0.0, 1.0, 0.5, 0.05, key="interp_t")
-            frame = latent.decode(choice.model, latent.METHODS[method](za, zb, t))[0]
-            ui.picture(ui.digit_picture(frame, 280), f"decode at t = {t:.2f}")
     steps = st.slider("Frames", 3, 15, 9, key="interp_steps")
     codes = latent.path(za, zb, steps, method)
     frames = latent.decode(choice.model, codes)

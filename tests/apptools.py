@@ -62,12 +62,10 @@ def served(at, key: str = "draw_live") -> dict | None:
     """What the server computed for a Draw widget to paint (ae.live.server_computed), read back:
     input, output (28x28) and code as arrays, the meter's placing, compare {name: output}, and the
     model the widget was given (name, latent_dim); None where the server computed nothing (the page runs the model)."""
-    (widget,) = [e for e in at.get("component_instance") if e.proto.id.endswith(key)]
-    args = json.loads(widget.proto.json_args)
+    args = widget_args(at, key)
     shown = args.get("served")
     if shown is None:
         return None
-    floats = lambda b64: np.frombuffer(base64.b64decode(b64), "<f4")  # noqa: E731
     return {
         "input": floats(shown["input"]).reshape(28, 28),
         "output": floats(shown["output"]).reshape(28, 28),
@@ -77,6 +75,24 @@ def served(at, key: str = "draw_live") -> dict | None:
         "model": args["model_name"],
         "latent_dim": args["latent_dim"],
     }
+
+
+def widget_args(at, key: str) -> dict:
+    """The arguments the server gave one of our live widgets (ae.live), by its key."""
+    (widget,) = [e for e in at.get("component_instance") if e.proto.id.endswith(key)]
+    return json.loads(widget.proto.json_args)
+
+
+def floats(b64: str) -> np.ndarray:
+    """Numbers the server sent a widget (ae.live.floats_b64), read back."""
+    return np.frombuffer(base64.b64decode(b64), "<f4")
+
+
+def served_frame(at, key: str) -> tuple | None:
+    """What the server decoded for a morph, hover or class map widget to paint: (where: t or the
+    point, the 28x28 digit), or None where it decoded nothing."""
+    shown = widget_args(at, key).get("served")
+    return None if shown is None else (shown.get("t", shown.get("z")), floats(shown["image"]).reshape(28, 28))
 
 
 def served_mse(at, key: str = "draw_live") -> float:

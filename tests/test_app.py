@@ -1,5 +1,6 @@
 """Every page in AppTest: it renders, and its controls change what it shows."""
 
+import numpy as np
 import pytest
 
 from ae import checkpoints
@@ -13,7 +14,9 @@ from tests.apptools import (
     live_value,
     no_exception,
     served,
+    served_frame,
     served_mse,
+    widget_args,
 )
 from tests.conftest import ROOT
 
@@ -161,18 +164,23 @@ def test_denoise_from_a_drawing():
     assert len(images(at)) == 4
 
 
-def test_interpolation_slider_and_path_change_the_middle_frame_where_the_page_cannot():
+def test_where_the_page_cannot_decode_the_server_decodes_the_interpolation_frame_at_the_slider():
     at = app("interpolate")
     no_exception(at)
-    assert not [c for c, _ in images(at) if c.startswith("decode at t")]  # the live widget draws it
+    assert served_frame(at, "interp_live") is None  # the page decodes it
     at.session_state["interp_live"] = {"runtime": "failed", "reason": "no WebAssembly"}
     at.run()
-    middle = [u for c, u in images(at) if c.startswith("decode at t")]
-    at.slider(key="interp_t").set_value(0.9).run()
-    later = [u for c, u in images(at) if c.startswith("decode at t")]
-    assert middle and later and middle != later
+    middle = served_frame(at, "interp_live")
+    at.session_state["interp_live"] = {"runtime": "failed", "reason": "no WebAssembly", "t": 0.0}  # let go at 0
+    at.run()
+    start = served_frame(at, "interp_live")
     at.radio(key="interp_method").set_value("spherical").run()
     no_exception(at)
+    assert middle[0] == 0.5 and start[0] == 0.0 and not np.allclose(middle[1], start[1])
+    assert np.allclose(served_frame(at, "interp_live")[1], start[1], atol=1e-6)  # both paths start at A's code
+    assert 0 <= start[1].min() and start[1].max() <= 1
+    assert not [c for c, _ in images(at) if c.startswith("decode at t")]  # the widget paints it: no picture of the server's own
+    assert at.session_state["interp_live_t"] == 0.0  # and the link keeps it
     at.slider(key="interp_steps").set_value(5).run()
     assert len(at.get("download_button")) == 2
 
@@ -313,6 +321,24 @@ def test_explore_maps_the_codes_and_a_2d_vae_gets_the_grid_and_samples():
     assert images(at)[-1] != samples
     at.select_slider(key="explore_count").set_value(500).run()
     no_exception(at)
+
+
+@pytest.mark.parametrize("point", [[9e9, 0.0], ["a", 1], [0.1], None, [float("nan"), 0.0]])
+def test_where_the_page_cannot_decode_a_click_on_the_code_plane_is_decoded_by_the_server(point):
+    at = app("explore")
+    at.sidebar.selectbox(key="model_name").set_value("tiny_vae2").run()
+    lo, hi = (np.array(v) for v in (widget_args(at, "explore_live")[k] for k in ("lo", "hi")))  # the plane the map shows
+    middle, corner = ((lo + hi) / 2).tolist(), (lo + (hi - lo) / 8).tolist()
+    at.session_state["explore_live"] = {"runtime": "failed", "reason": "no WebAssembly", "point": middle}
+    at.run()
+    z, centre = served_frame(at, "explore_live")
+    at.session_state["explore_live"] = {"runtime": "failed", "reason": "no WebAssembly", "point": corner}
+    at.run()
+    assert z == middle and not np.allclose(served_frame(at, "explore_live")[1], centre)
+    at.session_state["explore_live"] = {"runtime": "failed", "reason": "no WebAssembly", "point": point}
+    at.run()  # off the plane, or not a point: nothing decoded, nothing broken
+    no_exception(at)
+    assert served_frame(at, "explore_live") is None
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import pytest
 from ae import latent, rooms
 from ae.rooms import files
 from ae.ui import classmap, classroom
-from tests.apptools import SEVEN, ZERO, app, live_value, no_exception
+from tests.apptools import SEVEN, ZERO, app, images, live_value, no_exception, served_frame
 
 
 @pytest.fixture(autouse=True)
@@ -200,6 +200,27 @@ def test_with_names_hidden_the_morph_of_two_chosen_drawings_names_their_seats(st
     at.run()
     (board,) = [e for e in at.main if type(e).__name__ == "UnknownElement" and '"classmap"' in e.proto.json_args]
     assert json.loads(board.proto.json_args)["pair"]["names"] == ["student 1", "student 2"] and "Ada" not in board.proto.json_args
+
+
+def test_where_the_teachers_page_cannot_decode_the_server_decodes_the_morph_of_the_chosen_pair(store):
+    room, secret = store.create("tiny_dense", 16)
+    kept = [store.add(room.code, f"s{i}", "", np.full((28, 28), 9, np.uint8), np.full(16, 3.0 * i)) for i in range(2)]
+    at = app()
+    at.query_params.update(room=room.code, teacher=secret)
+    at.switch_page("app_pages/class.py")
+    at.run()
+    picked = {"selected": [d.id for d in kept], "runtime": "failed", "reason": "no WebAssembly"}
+    at.session_state["class_map"] = {**picked, "selected": kept[0].id}  # one clicked: nothing to morph
+    at.run()
+    assert served_frame(at, "class_map") is None
+    frames = []
+    for t in (0.0, 1.0):  # the teacher let the slider go at each end
+        at.session_state["class_map"] = {**picked, "t": t}
+        at.run()
+        no_exception(at)
+        frames.append(served_frame(at, "class_map"))
+    assert [t for t, _ in frames] == [0.0, 1.0] and not np.allclose(frames[0][1], frames[1][1])
+    assert not [c for c, _ in images(at) if "at t =" in c]  # the widget paints it: no picture of the server's own
 
 
 def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store):

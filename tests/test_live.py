@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ae import checkpoints, export, live, meter, preprocess, served
+from ae import checkpoints, export, live, meter, preprocess, rooms, served
 from tests.conftest import ROOT
 from tests.harness import appserver
 
@@ -227,18 +227,71 @@ def test_a_runtime_or_model_file_blocked_or_garbled_falls_back_and_the_next_visi
     context.close()
 
 
-@pytest.mark.browser
-def test_interpolate_without_the_runtime_shows_the_servers_slider_alone(server):
+def _offline(server, path: str, widget: str | None = None):
+    """A page whose runtime cannot load: its (first, or `widget`'s) live widget on the server path."""
     url, b, _ = server
     page = b.new_page(viewport={"width": 1440, "height": 1000})
     page.route("**/ort/**", lambda route: route.abort())
-    page.goto(f"{url}/interpolate")
+    page.goto(f"{url}/{path}")
     page.wait_for_selector("[data-testid='stMain'] h1", timeout=60_000)
-    frame = appserver.live_frame(page)
+    frame = appserver.live_frame_now(page, widget=widget)
+    frame.wait_for_function("() => window.aeLive.runtime === 'failed'", timeout=60_000)
     appserver.wait_idle(page)
-    assert not frame.locator("input[type=range]").is_visible()  # the dead live slider is gone
-    page.get_by_role("slider", name="t: from A (0) to B (1)").wait_for()  # the server's is there
     _says_one_plain_sentence(page, frame)
+    return page, frame
+
+
+def _served_after(page, frame, before: int) -> str:
+    """Wait for the widget to paint one more of the server's frames; what it then shows."""
+    frame.wait_for_function(f"() => window.aeLive.servedPaints > {before}", timeout=30_000)
+    appserver.wait_idle(page)
+    assert frame.locator("canvas.digit").is_visible()
+    return frame.evaluate("document.querySelector('canvas.digit').toDataURL()")
+
+
+@pytest.mark.browser
+def test_interpolate_without_the_runtime_paints_the_servers_frame_where_its_slider_is_let_go(server):
+    page, frame = _offline(server, "interpolate")
+    middle = _served_after(page, frame, 0)
+    slider = frame.locator("input[type=range]")
+    before = frame.evaluate("window.aeLive.servedPaints")
+    _drag(page, frame, slider, "canvas.digit", (0.3, 0.1))  # released near A
+    assert _served_after(page, frame, before) != middle
+    assert "by the server" in frame.locator("output").inner_text()
+    assert float(slider.input_value()) < 0.3 and page.get_by_role("slider", name="t: from A (0) to B (1)").count() == 0  # one slider
+    page.close()
+
+
+@pytest.mark.browser
+def test_explore_without_the_runtime_decodes_the_point_clicked_on_the_server(server):
+    page, frame = _offline(server, "explore?model=tiny_vae2")
+    assert "Click the map" in frame.locator("figcaption").inner_text() and not frame.locator("canvas.digit").is_visible()
+    frame.locator("canvas.map").scroll_into_view_if_needed()
+    box = frame.locator("canvas.map").bounding_box()
+    shown = []
+    for fx in (0.2, 0.8):
+        before = frame.evaluate("window.aeLive.servedPaints")
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fx)
+        shown.append(_served_after(page, frame, before))
+    assert shown[0] != shown[1] and "by the server" in frame.locator("figcaption").inner_text()
+    page.close()
+
+
+@pytest.mark.browser
+def test_the_class_map_without_the_runtime_paints_the_servers_morph_of_two_chosen_drawings(server):
+    store = rooms.open_store(os.environ["AE_ROOMS"])  # the server's (conftest)
+    room, secret = store.create("tiny_dense", 16)
+    ids = [store.add(room.code, f"s{i}", f"Ada{i}", np.full((28, 28), 60 * i, np.uint8), np.full(16, 2.0 * i)).id for i in range(2)]
+    page, frame = _offline(server, f"class?room={room.code}&teacher={secret}", "classmap")
+    for i in ids:  # as a click on each drawing does
+        frame.evaluate(f"window.aeLive.choose({i})")
+        appserver.wait_idle(page)
+    middle = _served_after(page, frame, 0)
+    slider = frame.locator(".pair input[type=range]")
+    assert not frame.locator(".pair button").is_visible()  # no Play where the page cannot decode
+    before = frame.evaluate("window.aeLive.servedPaints")
+    _drag(page, frame, slider, "canvas.digit", (0.8, 0.95))
+    assert _served_after(page, frame, before) != middle and float(slider.input_value()) > 0.8
     page.close()
 
 

@@ -10,9 +10,9 @@ computed: `server_computed`) and `reason`:
 
     drawn = live.draw(choice, key="draw_live", serve=...)   # Drawn: .digit, .strokes, .code, .shares
     live.draw_served(choice, server_computed(digit, ...), key="draw_upload_view")   # an upload's pictures
-    slid = live.morph(choice, za, zb, "linear", 0.5, key="interp_live")   # Slid: .t
-    live.hover(choice, points, labels, lo, hi, key="explore_live")       # Heard
-    live.classmap(choice, background, drawings, pair, key="class_map")   # Heard; chosen(key): the clicks
+    slid = live.morph(choice, za, zb, "linear", 0.5, key="interp_live", decode=...)   # Slid: .t
+    live.hover(choice, points, labels, lo, hi, key="explore_live", decode=...)       # Pointed: .z
+    live.classmap(choice, background, room, pair, key="class_map", decode=...)   # Slid; chosen(key): the clicks
 """
 
 from __future__ import annotations
@@ -114,6 +114,14 @@ class Slid(Heard):
     """Interpolate's slider: where it was let go."""
 
     t: float = 0.5
+
+
+@dataclass(frozen=True)
+class Pointed(Heard):
+    """Explore's code plane: the point the page asked the server to decode (a click where the page
+    cannot run the model), within the plane it was given, or None."""
+
+    z: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -237,24 +245,48 @@ def server_computed(digit: np.ndarray, output: np.ndarray, code: np.ndarray, pla
     }
 
 
-def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str) -> Slid:
-    """A slider whose frame follows it in the page; where it was let go."""
-    value = _widget(widget="morph", za=_floats(za), zb=_floats(zb), method=method, t=t, key=key, default=None, **model_args(choice))
+def morph(choice, za: np.ndarray, zb: np.ndarray, method: str, t: float, key: str, decode=None) -> Slid:
+    """A slider whose frame follows it in the page; where it was let go. `decode(t)`: where the page
+    cannot run the model, the frame at t computed by the server (28x28), which the widget paints."""
+    before = slid_of(st.session_state.get(key), t)  # the value this run's widget returns
+    served = None
+    if decode is not None and before.failed:
+        served = {"t": before.t, "image": floats_b64(decode(before.t))}
+    value = _widget(
+        widget="morph", za=_floats(za), zb=_floats(zb), method=method, t=t, served=served, key=key, default=None, **model_args(choice)
+    )
+    return slid_of(value, t)
+
+
+def slid_of(value, t: float) -> Slid:
     said = heard(value)
     slid = _number(value.get("t"), 0.0, 1.0) if isinstance(value, dict) else None
     return Slid(said.failed, said.reason, t if slid is None else slid)
 
 
-def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str) -> Heard:
-    """The code plane of a 2-d model with the digit under the pointer decoded in the page."""
+def pointed_of(value, lo, hi) -> Pointed:
+    said = heard(value)
+    point = value.get("point") if isinstance(value, dict) else None
+    z = tuple(_number(v, float(a), float(b)) for v, a, b in zip(point, lo, hi)) if isinstance(point, list) and len(point) == 2 else None
+    return Pointed(said.failed, said.reason, None if z is None or None in z else z)
+
+
+def hover(choice, points: np.ndarray, labels: np.ndarray, lo, hi, key: str, decode=None) -> Pointed:
+    """The code plane of a 2-d model with the digit under the pointer decoded in the page; `decode(z)`:
+    where the page cannot run the model, the digit of the point clicked computed by the server."""
+    before = pointed_of(st.session_state.get(key), lo, hi)
+    served = None
+    if decode is not None and before.failed and before.z is not None:
+        served = {"z": list(before.z), "image": floats_b64(decode(np.array(before.z)))}
     args = {
         "points": np.round(points, 3).tolist(),
         "labels": labels.astype(int).tolist(),
         "lo": _floats(lo),
         "hi": _floats(hi),
         "palette": PALETTE,
+        "served": served,
     }
-    return heard(_widget(widget="hover", key=key, default=None, **args, **model_args(choice)))
+    return pointed_of(_widget(widget="hover", key=key, default=None, **args, **model_args(choice)), lo, hi)
 
 
 def chosen(key: str) -> list[int]:
@@ -264,13 +296,17 @@ def chosen(key: str) -> list[int]:
     return [int(i) for i in picked if isinstance(i, int)][-2:] if isinstance(picked, list) else []
 
 
-def classmap(choice, background: dict, room: str, pair: dict | None, key: str) -> Heard:
+def classmap(choice, background: dict, room: str, pair: dict | None, key: str, decode=None) -> Slid:
     """The class's map (background: the test digits' points or their URL, lo, hi) of the room's
     drawings, which the page follows itself (ae/ui/classmap.py), and the morph of the chosen pair
-    (a, b: codes; names) decoded in the page (`chosen(key)`: the clicks)."""
-    return heard(
-        _widget(widget="classmap", room=room, pair=pair, palette=PALETTE, key=key, default=None, **background, **model_args(choice))
+    (a, b: codes; names) decoded in the page (`chosen(key)`: the clicks); `decode(t)`: where the
+    page cannot run the model, the pair's frame at t (where its slider was let go) by the server."""
+    before = slid_of(st.session_state.get(key), 0.5)
+    served = {"t": before.t, "image": floats_b64(decode(before.t))} if decode is not None and before.failed and pair else None
+    value = _widget(
+        widget="classmap", room=room, pair=pair, palette=PALETTE, served=served, key=key, default=None, **background, **model_args(choice)
     )
+    return slid_of(value, 0.5)
 
 
 def teacher(room: str, secret: str | None, key: str, copy: bool = True) -> None:

@@ -3,7 +3,8 @@
 // framed in the colour of the digit class nearest its code. New drawings pulse as they land. Under
 // it, the most unusual drawings (by the meter) and the most digit-like. Click two drawings, on the
 // map or in a strip, and the model, in the page, morphs one into the other (Interpolate's walk);
-// the server hears which are chosen (to hide one).
+// the server hears which are chosen (to hide one). Where the page cannot run the model, the server
+// decodes the pair's frame where the slider is let go (`served`), and this paints it.
 //
 // The page follows the room itself: it asks our route (ae/web.py, /ae/room/<code>/map, with the
 // teacher's key cookie) for what changed after the tag it holds, the question held until
@@ -40,7 +41,7 @@ export class ClassMapWidget extends LiveWidget {
     this.tip = element("div", { class: "tip", hidden: "" });
     this.legend = element("div", { class: "legend" });
     this.picture = digitCanvas("The digit decoded between the two chosen drawings");
-    this.slider = element("input", { type: "range", class: "live-only", min: 0, max: 1, step: 0.01, value: 0, "aria-label": "From the first chosen drawing (0) to the second (1)" });
+    this.slider = element("input", { type: "range", min: 0, max: 1, step: 0.01, value: 0, "aria-label": "From the first chosen drawing (0) to the second (1)" });
     this.play = element("button", { type: "button", class: "live-only", text: "Pause" });
     this.pairNote = element("p", { class: "caption" });
     this.strips = { picks: element("div", { class: "strip" }), unusual: element("div", { class: "strip" }), digitlike: element("div", { class: "strip" }) };
@@ -69,6 +70,7 @@ export class ClassMapWidget extends LiveWidget {
       this.play.textContent = "Play";
       this.frames.request(e.timeStamp);
     });
+    this.slider.addEventListener("change", () => this.runtime === "failed" && this.send({ t: Number(this.slider.value) }));
     this.play.addEventListener("click", () => {
       this.playing = !this.playing;
       this.play.textContent = this.playing ? "Pause" : "Play";
@@ -97,6 +99,13 @@ export class ClassMapWidget extends LiveWidget {
     this.useModel(args); // at once, so that the first pair morphs without a wait
     this.show();
     if (args.pair && this.playing) this.tick();
+    this.paintServed();
+  }
+
+  // The server's frame of the pair, where the page does not run the model.
+  paintServed() {
+    const shown = this.paintServedDigit(this.morph, this.picture, this.args.pair && this.args.served);
+    if (shown && document.activeElement !== this.slider) this.slider.value = shown.t;
   }
 
   async follow(room) {
@@ -171,6 +180,7 @@ export class ClassMapWidget extends LiveWidget {
 
   modelReady() {
     this.frames.request();
+    if (this.args.pair && this.playing) this.tick(); // it stopped while the server drew the morph
   }
 
   place([x, y]) {
@@ -272,7 +282,7 @@ export class ClassMapWidget extends LiveWidget {
     if (this.ticking) return;
     this.ticking = true;
     const step = (time) => {
-      if (!this.playing || !this.args.pair) {
+      if (!this.playing || !this.args.pair || this.runtime === "failed") { // offline: the slider is the teacher's
         this.ticking = false;
         return;
       }

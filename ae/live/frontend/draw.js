@@ -78,7 +78,6 @@ export class DrawWidget extends LiveWidget {
         this.editor.element));
     root.append(this.section);
     this.given = null; // the server's pictures of the latest drawing, where it computes them
-    this.servedPaints = 0; // the tests and the bench read it
     this.strokes = 0;
     this.cleared = 0; // a class's drawing is the strokes between two clears: the server keeps each one drawn
     this.input = null;
@@ -135,11 +134,6 @@ export class DrawWidget extends LiveWidget {
     this.compare.paintServed(x, given.compare || []);
     this.servedPaints += 1;
     this.servedAt = performance.now(); // the bench reads it
-  }
-
-  setStatus(state, text) {
-    super.setStatus(state, text);
-    if (this.section) this.paintServed(); // the server's pictures, from the moment it draws them
   }
 
   // In a class: the teacher's pens down stops this canvas the moment the page hears of it (from

@@ -1,5 +1,6 @@
 // Explore, 2-d models: the test digits on the code plane, and the digit the decoder makes of the
-// point under the cursor (or finger), decoded in the page as it moves.
+// point under the cursor (or finger), decoded in the page as it moves. Where the page cannot run
+// the model, a click asks the server for the digit of that point (`served`), which this paints.
 
 import { countPaint, digitCanvas, paintDigit } from "./paint.js";
 import { LiveWidget, element } from "./widget.js";
@@ -21,13 +22,24 @@ export class HoverWidget extends LiveWidget {
       this.frames.request(e.timeStamp);
     };
     this.map.addEventListener("pointermove", move);
-    this.map.addEventListener("pointerdown", move);
+    this.map.addEventListener("pointerdown", (e) => {
+      move(e);
+      if (this.runtime === "failed") this.send({ point: this.code(this.point) });
+    });
   }
 
   update(args) {
     this.args = args;
     this.plot();
     this.useModel(args);
+    this.paintServed();
+  }
+
+  // The server's digit for the point clicked, where the page does not run the model.
+  paintServed() {
+    const shown = this.paintServedDigit(this.map.parentElement, this.picture, this.args.served);
+    if (shown) this.where.textContent = `decode(${shown.z[0].toFixed(2)}, ${shown.z[1].toFixed(2)}), by the server`;
+    else if (this.runtime === "failed" && !this.args.served) this.where.textContent = "Click the map: the server decodes the point";
   }
 
   modelReady() {

@@ -1,5 +1,6 @@
 // What every widget shares: its model, loaded into the page, and a status line saying where it runs.
 
+import { countPaint, floatsOf, paintDigit } from "./paint.js";
 import { dropModel, loadModel, placement } from "./runtime.js";
 import { setValue } from "./streamlit.js";
 
@@ -95,6 +96,7 @@ export class LiveWidget {
     this.value = {};
     this.deadline = null;
     this.broken = new Map(); // digest -> why: models that failed after loading
+    this.servedPaints = 0; // paintings of what the server computed: the tests and the bench read it
     this.frames = new FrameLoop(() => this.frame(), (error) => this.broke(error));
   }
 
@@ -172,6 +174,26 @@ export class LiveWidget {
     document.body.classList.toggle("offline", state === "failed");
     this.status.textContent = text;
     this.status.classList.toggle("problem", state === "failed");
+    if (this.args) this.paintServed(); // the server's pictures, from the moment it computes them
+  }
+
+  // What the server computed (the widget's `served` argument), painted where the page does not run the model.
+  paintServed() {}
+
+  // The digit the server decoded (`given.image`, with where: t or the point) painted on `picture`,
+  // where the page does not run the model; `section` is marked `served` (live.css). Returns `given`
+  // when it was painted now, null when nothing changed.
+  paintServedDigit(section, picture, given) {
+    const shown = this.runtime === "failed" ? given || null : null;
+    section.classList.toggle("served", Boolean(shown));
+    const key = shown && `${shown.t ?? shown.z} ${shown.image}`;
+    if (key === this.painted) return null;
+    this.painted = key;
+    if (!shown) return null;
+    paintDigit(picture, floatsOf(shown.image));
+    countPaint(picture);
+    this.servedPaints += 1;
+    return shown;
   }
 
   // Tell the server something (a rerun there): the widget's value, with where it runs.
