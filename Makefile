@@ -43,10 +43,11 @@ test: python-version $(VENV)/.installed-dev $(SERVE_VENV)/.installed
 	@$(BIN)/python -m tests.harness.appserver --ensure-browser || true
 	AE_SERVE_PYTHON=$(SERVE_VENV)/bin/python $(BIN)/python -m pytest -q -rs --durations=15 $(PYTEST_ARGS)
 
-# The inner loop: everything but the browsers and the full-test-set rescoring, with MNIST (about two minutes).
+# The inner loop: everything but the browsers and the full-test-set rescoring, with MNIST, on a
+# worker a core (up to four) of one thread each, the tiny checkpoints trained meanwhile (tests/conftest.py).
 test-fast: python-version $(VENV)/.installed-dev
 	@$(BIN)/python -m ae.download || true
-	$(BIN)/python -m pytest -q -rs -m "not browser and not slow" --durations=5 $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -rs -n auto --maxprocesses 4 -m "not browser and not slow" --durations=5 $(PYTEST_ARGS)
 
 # The tests that need neither MNIST nor a browser, by name: everything else is skipped, and says so.
 test-unit: python-version $(VENV)/.installed-dev

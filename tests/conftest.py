@@ -65,30 +65,18 @@ def shipped_app(mnist_dir, chromium):
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
-    """A folder of three small trained models (conv, dense, a 2-d VAE), trained once per test session."""
-    from ae import results
-    from ae.train import TrainConfig, train
+    """A folder of three small trained models (conv, dense, a 2-d VAE; tests/harness/tiny.py),
+    trained once per test session (with several workers, `make test-fast`: by the first to ask,
+    while the others wait)."""
+    from tests.harness import tiny
 
-    folder = tmp_path_factory.mktemp("checkpoints")
-    for name, model, cfg, epochs in [
-        ("tiny_conv", "conv", {"latent_dim": 8, "width": 8}, 2),
-        ("tiny_dense", "dense", {"latent_dim": 16}, 1),
-        ("tiny_vae2", "vae", {"latent_dim": 2, "width": 8}, 1),
-    ]:
-        run = TrainConfig(
-            model=model,
-            model_config=cfg,
-            epochs=epochs,
-            limit=3000,
-            val_limit=500,
-            batch_size=64,
-            lr=3e-3,
-            out=str(folder / f"{name}.safetensors"),
-        )
-        for _ in train(run):
-            pass
-        results.score(run)
-    return folder
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return tiny.train(tmp_path_factory.mktemp("checkpoints"))
+    from filelock import FileLock
+
+    folder = tmp_path_factory.getbasetemp().parent / "tiny-checkpoints"  # the workers' common folder
+    with FileLock(f"{folder}.lock"):
+        return folder if (folder / tiny.TRAINED).exists() else tiny.train(folder)
 
 
 @pytest.fixture(scope="session")
