@@ -7,6 +7,8 @@ from ae import features, live, ui
 from ae.ui import classroom, context, lesson, links, server_path, steps
 
 room = context.now().room
+if room is not None:
+    classroom.nickname_field()  # above every step: a student who joins while a lesson runs has it too
 own = st.container(key=lesson.SHOWN.format(0)) if room is not None else st.container()  # step 0: no lesson
 own.title("Draw a digit")
 own.caption(

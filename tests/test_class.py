@@ -246,6 +246,15 @@ def test_the_teacher_closes_the_door_and_removes_a_chosen_drawings_student(store
     assert store.counts(room.code) == (3, 3)  # the door open again: the late student is in
 
 
+def _holders(node, key: str, ids: tuple = ()):
+    """The ids of the blocks (a keyed container's ends with its key) that hold the widget `key`."""
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "key", None) == key:
+            yield from ids
+        block = getattr(child, "proto", None)
+        yield from _holders(child, key, ids + ((getattr(block, "id", "") or "",) if hasattr(child, "children") else ()))
+
+
 def _step_shown(at) -> int | None:
     """The step a page that holds the lesson's steps shows (ae/ui/lesson.py's rule)."""
     found = [re.search(r":not\(\.st-key-ae_step_(\d+)\)", str(e.value)) for e in at.get("html")]
@@ -270,6 +279,7 @@ def test_the_teacher_leads_from_the_class_page_or_the_lesson_page_and_a_student_
     canvases = [e.proto.id for e in student.get("component_instance") if '"widget": "draw"' in e.proto.json_args]
     assert [k for k in ("draw_live", "lesson_rebuild", "lesson_bottleneck", "lesson_digit") if any(i.endswith(k) for i in canvases)]
     assert len(canvases) == 4 and [e.key for e in student.text_input].count(classroom.NICKNAME_KEY) == 1  # one nickname field a page
+    assert not [i for i in _holders(student.main, classroom.NICKNAME_KEY) if "ae_step_" in i]  # in no step: shown whichever is
     at.switch_page("app_pages/lesson.py")  # the teacher's own Lesson page moves the class
     at.run()
     assert "Lesson, step 1 of" in at.title[0].value and "follows you" in _texts(at)

@@ -251,10 +251,9 @@ def send(room: Room, choice: catalog.LoadedModel, drawn, nickname: str, fresh: b
     store().add(room.code, student(), nickname, pixels, z, shares or (None, None), fresh=fresh)
 
 
-def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str, nickname: bool = True) -> None:
-    """A student's line by the canvas (the widget's key): which class, the nickname (where
-    `nickname`: one field a page, the Draw page's, as its steps share the page), and whether
-    its last stroke is on the class map (sending it once, when it is a finished stroke not yet sent).
+def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str) -> None:
+    """A student's line by the canvas (the widget's key): which class, and whether its last stroke
+    is on the class map (sending it once, when it is a finished stroke not yet sent).
     A stroke grows the drawing the canvas holds (the page counts its clears); the first one sent
     after a clear, or from a canvas this session has not sent from, begins a new one: the last is
     finished (docs/class.md)."""
@@ -273,15 +272,19 @@ def take_part(room: Room, choice: catalog.LoadedModel, drawn, canvas: str, nickn
         st.session_state[SENT_KEY] = sent
     said = "" if sent is None else " · :material/check_circle: **On the class map**" if sent[2] is None else f" · {sent[2]}"
     st.markdown(f"You are in class **{pretty(room)}**: your drawings go to the class's map, anonymously{said}")
-    if nickname:
-        st.text_input(
-            "Nickname (optional)",
-            max_chars=20,
-            key=NICKNAME_KEY,
-            placeholder="Nickname (optional)",
-            label_visibility="collapsed",
-            width=220,
-        )
+
+
+def nickname_field() -> None:
+    """A student's nickname (optional), once a page and outside every step, so that a student who
+    joins while a lesson runs has it too."""
+    st.text_input(
+        "Nickname (optional)",
+        max_chars=20,
+        key=NICKNAME_KEY,
+        placeholder="Nickname (optional)",
+        help="Shown with your drawings on the class's map; left empty, they are anonymous",
+        width=220,
+    )
 
 
 def for_the_canvas(room: Room | None, quiet: bool = False) -> dict | None:

@@ -68,7 +68,7 @@ def drawing(key: str, choice, room: Room | None, **kwargs):
     finished stroke reruns only this)."""
     drawn = live.draw(choice, key=key, room=classroom.for_the_canvas(room), serve=server_path.serve(choice), **kwargs)
     if room is not None:
-        classroom.take_part(room, choice, drawn, key, nickname=False)
+        classroom.take_part(room, choice, drawn, key)
 
 
 def step_rebuild(choice, room):
