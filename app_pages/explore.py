@@ -86,7 +86,8 @@ if choice.model.latent_dim == 2:
         lo, hi = np.array([-3.0, -3.0]), np.array([3.0, 3.0])
     st.subheader("Hover the code plane")
     st.caption(
-        "Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, in your browser."
+        "Every point of the plane is a code; move over it and the decoder draws the digit for the point under the pointer, "
+        "in your browser (where the model cannot run there, click a point and the server draws it)."
     )
     shown = min(len(points), 2000) if digits is not None else 0
 
