@@ -44,10 +44,11 @@ test: python-version $(VENV)/.installed-dev $(SERVE_VENV)/.installed
 	AE_SERVE_PYTHON=$(SERVE_VENV)/bin/python $(BIN)/python -m pytest -q -rs --durations=15 $(PYTEST_ARGS)
 
 # The inner loop: everything but the browsers and the full-test-set rescoring, with MNIST, on a
-# worker a core (up to four) of one thread each, the tiny checkpoints trained meanwhile (tests/conftest.py).
+# worker a core (up to four) of one thread each; the tiny checkpoints are kept in .cache/tiny for the
+# next run while nothing they are made of changes (tests/harness/tiny.py). `make test` trains them afresh.
 test-fast: python-version $(VENV)/.installed-dev
 	@$(BIN)/python -m ae.download || true
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -rs -n auto --maxprocesses 4 -m "not browser and not slow" --durations=5 $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 AE_TINY_CACHE=.cache/tiny $(BIN)/python -m pytest -q -rs -n auto --maxprocesses 4 -m "not browser and not slow" --durations=5 $(PYTEST_ARGS)
 
 # The tests that need neither MNIST nor a browser, by name: everything else is skipped, and says so.
 test-unit: python-version $(VENV)/.installed-dev

@@ -66,17 +66,30 @@ def shipped_app(mnist_dir, chromium):
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, mnist_dir) -> Path:
     """A folder of three small trained models (conv, dense, a 2-d VAE; tests/harness/tiny.py),
-    trained once per test session (with several workers, `make test-fast`: by the first to ask,
-    while the others wait)."""
+    trained once per test session, or copied from AE_TINY_CACHE where that holds them for today's
+    sources (`make test-fast`); with several workers each model is made by the first worker free
+    to take it, and every worker waits for the three."""
     from tests.harness import tiny
 
+    cache = os.environ.get("AE_TINY_CACHE")
+    cache = Path(cache).resolve() / tiny.key(mnist_dir) if cache else None
     if "PYTEST_XDIST_WORKER" not in os.environ:
-        return tiny.train(tmp_path_factory.mktemp("checkpoints"))
-    from filelock import FileLock
+        return tiny.train(tmp_path_factory.mktemp("checkpoints"), cache)
+    from filelock import FileLock, Timeout
 
     folder = tmp_path_factory.getbasetemp().parent / "tiny-checkpoints"  # the workers' common folder
-    with FileLock(f"{folder}.lock"):
-        return folder if (folder / tiny.TRAINED).exists() else tiny.train(folder)
+    locks = {name: FileLock(f"{folder}-{name}.lock") for name in tiny.MODELS}
+    for name, lock in locks.items():
+        try:
+            held = lock.acquire(timeout=0)
+        except Timeout:
+            continue  # another worker makes it: take the next
+        with held:
+            tiny.provide(folder, name, cache)
+    for name, lock in locks.items():
+        with lock:  # wait for what the others make (and make it here where one of them failed)
+            tiny.provide(folder, name, cache)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def _parity(path, digits):
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
 def test_each_shipped_model_is_served_as_torch_computes_it(path, mnist_dir):
     assert served.description(path)["source"] == served.source_digest(path)  # written from this very file
-    _parity(path, mnist.digits("test", 1000))
+    _parity(path, mnist.digits("test", 250))
 
 
 def test_the_layer_view_shows_what_the_encoders_layers_output(mnist_dir):
