@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -157,6 +158,20 @@ def test_a_server_with_sessions_open_stops_at_once_when_asked(tiny_checkpoints, 
             time.sleep(0.05)
         else:
             pytest.fail("the server was still running 5 s after SIGTERM")
+
+
+def test_a_served_lab_walks_and_watches_no_source_folder(tiny_checkpoints, mnist_dir):
+    """The first visitor does not wait while Streamlit's file watcher walks the app's folder (venvs
+    included) to put it under inotify: the lab is served as shipped (.streamlit/config.toml)."""
+    from tests.harness import appserver
+    from tests.harness.streamlit_client import StreamlitSession
+
+    with appserver.serve({"AE_CHECKPOINT_DIR": str(tiny_checkpoints), "MNIST_DIR": str(mnist_dir)}) as url:
+        session = StreamlitSession(url)
+        assert session.rerun(page="draw").status
+        session.close()
+        fds = Path(f"/proc/{appserver.server_pid(url)}/fd")
+        assert [os.readlink(fd) for fd in fds.iterdir() if "inotify" in os.readlink(fd)] == []
 
 
 def _reaped(pid: int) -> bool:

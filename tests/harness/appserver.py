@@ -135,8 +135,6 @@ def serve(
         "127.0.0.1",
         "--browser.gatherUsageStats",
         "false",
-        "--server.fileWatcherType",
-        "none",
     ]
     # The server's output goes to a file, not a pipe: nobody reads a pipe while tests run, and a
     # full one (64 KiB) would stop the server at its next write.
