@@ -97,7 +97,9 @@ def tune_for_serving() -> None:
     _serving = True
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import onnxruntime  # noqa: F401  (what computes the models: loaded before the freeze)
+    import pandas  # noqa: F401  (Streamlit's components import it and pyarrow at a widget's first draw)
     import plotly.graph_objects  # noqa: F401  (the pages use it)
+    import pyarrow  # noqa: F401
     import streamlit  # noqa: F401
 
     return_freed_memory()
