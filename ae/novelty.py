@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import functools
 import math
 import sys
 from pathlib import Path
@@ -86,9 +85,8 @@ def directions(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.linalg.inv(np.linalg.cholesky(spread + ridge * np.eye(len(spread)))) @ main.T
 
 
-@functools.cache
 def _outliers(n: int) -> np.ndarray:
-    return non_digits.random_figures(n)
+    return non_digits.kept_random_figures(n)
 
 
 def _halves(a: np.ndarray) -> str:

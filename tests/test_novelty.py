@@ -75,3 +75,19 @@ def test_non_digits_are_made_the_same_way_every_time():
 def test_the_roc_auc_of_two_scores():
     assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == 1.0  # every outlier scored above every digit
     assert novelty.roc_auc(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.5
+
+
+def test_the_meters_random_figures_are_drawn_once_kept_and_drawn_again_when_damaged(tmp_path, monkeypatch):
+    monkeypatch.setenv("AE_CACHE_DIR", str(tmp_path / "cache"))  # made when first needed
+    draw = non_digits.random_figures
+    drawn = draw(60)
+    assert np.array_equal(non_digits.kept_random_figures(40), drawn[:40])  # drawn, and kept
+    [kept] = (tmp_path / "cache").glob("random-figures-*")
+    monkeypatch.setattr(non_digits, "random_figures", lambda n: pytest.fail("drawn again"))
+    assert np.array_equal(non_digits.kept_random_figures(25), drawn[:25])  # a shorter run is the kept one's start
+    monkeypatch.setattr(non_digits, "random_figures", draw)
+    kept.write_bytes(b"\x1f\x8b not what was kept")
+    assert np.array_equal(non_digits.kept_random_figures(40), drawn[:40])  # damaged: drawn again
+    assert np.array_equal(non_digits.kept_random_figures(60), drawn)  # longer: drawn again, and kept instead
+    monkeypatch.setattr(non_digits, "random_figures", lambda n: pytest.fail("drawn again"))
+    assert np.array_equal(non_digits.kept_random_figures(60), drawn)
