@@ -62,7 +62,10 @@ def _copy(source: Path, target: Path, name: str) -> None:
     """A model's files (its checkpoint and served form), then its marker."""
     target.mkdir(parents=True, exist_ok=True)
     for path in source.glob(f"{name}.*"):
-        (shutil.copytree if path.is_dir() else shutil.copy2)(path, target / path.name, **({"dirs_exist_ok": True} if path.is_dir() else {}))
+        if path.is_dir():
+            shutil.copytree(path, target / path.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(path, target / path.name)
     trained(target, name).touch()
 
 
